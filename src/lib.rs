@@ -1,0 +1,19 @@
+//! rspd — a remote SIM provisioning server: an SM-DP+ (GSMA SGP.22 v2.5) and an eIM
+//! (GSMA SGP.32 v1.2) for IoT fleets.
+//!
+//! Module map (see `../shared/docs/ARCHITECTURE.md`):
+//! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
+//! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
+//! - [`pki`]: certificates and keys; for now the SGP.22-profile test PKI generator.
+//! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
+//! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
+//! - [`cli`]: the `rspd` command line.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod pki;
+pub mod server;
+pub mod smdp;
+pub mod store;

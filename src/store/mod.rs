@@ -1,0 +1,5 @@
+//! The relational store: SQLite (embedded default) and PostgreSQL, behind repository traits.
+
+mod settings;
+
+pub use settings::{DatabaseSettings, DatabaseUrl};
