@@ -3,3 +3,5 @@
 mod settings;
 
 pub use settings::{DatabaseSettings, DatabaseUrl};
+mod stub;
+pub use stub::{PoolState, Store, StoreError};

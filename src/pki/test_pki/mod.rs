@@ -20,3 +20,5 @@
 mod paths;
 
 pub use paths::TestPkiPaths;
+mod stub;
+pub use stub::{generate, GeneratedTestPki, TestPkiError, TestPkiRequest};

@@ -1,0 +1,73 @@
+//! The list of scalar configuration keys that an `RSPD_…` environment variable may set.
+//!
+//! The variable for key `a.b_c` is `RSPD_A_B_C` (upper case, `.` → `_`). Lists are written
+//! comma-separated. Tables of tables (`[[operator.identities]]`) are file-only.
+//! `RSPD_CONFIG` names the config file; `RSPD_TEST_…` variables belong to the test suite.
+
+/// How an environment value is turned into a TOML value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    String,
+    Integer,
+    Bool,
+    /// Comma-separated strings.
+    StringList,
+}
+
+/// One settable key.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigKey {
+    pub path: &'static str,
+    pub kind: ValueKind,
+}
+
+const fn key(path: &'static str, kind: ValueKind) -> ConfigKey {
+    ConfigKey { path, kind }
+}
+
+/// Every scalar key of [`super::Config`]. Keep in step with the model and the README.
+pub const KEYS: &[ConfigKey] = &[
+    key("data_dir", ValueKind::String),
+    key("workers", ValueKind::Integer),
+    key("log.level", ValueKind::String),
+    key("log.format", ValueKind::String),
+    key("database.url", ValueKind::String),
+    key("database.pool_size", ValueKind::Integer),
+    key("database.connect_timeout_secs", ValueKind::Integer),
+    key("database.sqlite_busy_timeout_ms", ValueKind::Integer),
+    key("smdp.addresses", ValueKind::StringList),
+    key("device.listen", ValueKind::String),
+    key("device.plain_http", ValueKind::Bool),
+    key("device.tls_cert", ValueKind::String),
+    key("device.tls_key", ValueKind::String),
+    key("operator.listen", ValueKind::String),
+    key("operator.tls_cert", ValueKind::String),
+    key("operator.tls_key", ValueKind::String),
+    key("operator.client_ca", ValueKind::StringList),
+    key("metrics.listen", ValueKind::String),
+    key("pki.dir", ValueKind::String),
+    key("pki.generate_test_pki", ValueKind::Bool),
+];
+
+/// `database.url` → `RSPD_DATABASE_URL`.
+pub fn env_var_name(path: &str) -> String {
+    format!("RSPD_{}", path.replace('.', "_").to_ascii_uppercase())
+}
+
+/// Environment variables with the `RSPD_` prefix that are not config keys.
+pub(crate) fn is_reserved_env_var(var: &str) -> bool {
+    var == "RSPD_CONFIG" || var.starts_with("RSPD_TEST_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn env_names_are_unique() {
+        let names: HashSet<_> = KEYS.iter().map(|k| env_var_name(k.path)).collect();
+        assert_eq!(names.len(), KEYS.len());
+        assert_eq!(env_var_name("device.plain_http"), "RSPD_DEVICE_PLAIN_HTTP");
+    }
+}

@@ -1,0 +1,21 @@
+//! rspd's one typed configuration: a TOML file (`--config`) plus `RSPD_…` environment
+//! overrides, validated before anything starts.
+//!
+//! Every key, its default and its environment variable is listed in [`keys::KEYS`] and documented
+//! in the README ("Configuration reference"). A bad value stops the process with exit code 2 and
+//! one line that names the key and the problem ([`ConfigError`]).
+
+mod error;
+mod keys;
+mod load;
+mod model;
+mod validate;
+
+pub use error::ConfigError;
+pub use validate::normalize_fingerprint;
+pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
+pub use load::{load, ConfigSource};
+pub use model::{
+    Config, DatabaseConfig, DeviceConfig, LogConfig, LogFormat, MetricsConfig, OperatorConfig,
+    OperatorIdentityConfig, PkiConfig, SmdpConfig,
+};

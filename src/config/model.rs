@@ -1,0 +1,216 @@
+//! The configuration model: what each key means and its default.
+//!
+//! Values that default from another key (the database file and the PKI directory live under
+//! `data_dir`; the SM-DP+ address follows the device port) are resolved by accessor methods, so
+//! there is one place that knows each rule.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::store::{DatabaseSettings, DatabaseUrl};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the SQLite database and the generated test PKI.
+    pub data_dir: PathBuf,
+    /// actix-web worker threads per listener; 0 = one per CPU core.
+    pub workers: usize,
+    pub log: LogConfig,
+    pub database: DatabaseConfig,
+    pub smdp: SmdpConfig,
+    pub device: DeviceConfig,
+    pub operator: OperatorConfig,
+    pub metrics: MetricsConfig,
+    pub pki: PkiConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./rspd-data"),
+            workers: 0,
+            log: LogConfig::default(),
+            database: DatabaseConfig::default(),
+            smdp: SmdpConfig::default(),
+            device: DeviceConfig::default(),
+            operator: OperatorConfig::default(),
+            metrics: MetricsConfig::default(),
+            pki: PkiConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, or per module, e.g. `info,rspd::store=debug`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`; default `sqlite://<data_dir>/rspd.db`.
+    #[serde(deserialize_with = "de_database_url")]
+    pub url: Option<DatabaseUrl>,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: None, pool_size: 8, connect_timeout_secs: 5, sqlite_busy_timeout_ms: 5000 }
+    }
+}
+
+fn de_database_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DatabaseUrl>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    DatabaseUrl::parse(&s).map(Some).map_err(serde::de::Error::custom)
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmdpConfig {
+    /// The SM-DP+ address(es) devices use (`host` or `host:port`, SGP.22 §4.1 activation code);
+    /// default `localhost:<device port>`.
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// Device listener (ES9+, ESipa): server-authenticated TLS.
+    pub listen: SocketAddr,
+    /// Serve plain HTTP (only behind a TLS-terminating load balancer).
+    pub plain_http: bool,
+    /// PEM certificate chain (DP TLS first); default: the test PKI's NIST DP TLS certificate.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            plain_http: false,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperatorConfig {
+    /// Operator listener (ES2+, fleet API, admin): mutual TLS.
+    pub listen: SocketAddr,
+    /// PEM server certificate chain; default: the device listener's.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// PEM files with the CA certificates that issue operator client certificates.
+    pub client_ca: Vec<PathBuf>,
+    /// Which verified client certificate is which operator.
+    pub identities: Vec<OperatorIdentityConfig>,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        OperatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            tls_cert: None,
+            tls_key: None,
+            client_ca: Vec::new(),
+            identities: Vec::new(),
+        }
+    }
+}
+
+/// Maps one client certificate to an operator id: by exact subject or by SHA-256 fingerprint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorIdentityConfig {
+    pub operator_id: String,
+    /// Subject distinguished name as RFC 4514 text, e.g. `CN=acme-backend,O=ACME`.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// SHA-256 of the certificate DER, hex (colons allowed).
+    #[serde(default)]
+    pub fingerprint_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Optional plain-HTTP listener for `/metrics`, `/healthz`, `/readyz` (e.g. `127.0.0.1:9464`).
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PkiConfig {
+    /// Where the test PKI is generated and read; default `<data_dir>/pki`.
+    pub dir: Option<PathBuf>,
+    /// Generate a test PKI on first start when no TLS certificates are configured.
+    pub generate_test_pki: bool,
+}
+
+impl Default for PkiConfig {
+    fn default() -> Self {
+        PkiConfig { dir: None, generate_test_pki: true }
+    }
+}
+
+impl Config {
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::Sqlite { path: self.data_dir.join("rspd.db") })
+    }
+
+    pub fn database_settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            url: self.database_url(),
+            pool_size: self.database.pool_size,
+            connect_timeout: Duration::from_secs(self.database.connect_timeout_secs),
+            sqlite_busy_timeout: Duration::from_millis(self.database.sqlite_busy_timeout_ms),
+        }
+    }
+
+    pub fn pki_dir(&self) -> PathBuf {
+        self.pki.dir.clone().unwrap_or_else(|| self.data_dir.join("pki"))
+    }
+
+    /// The SM-DP+ addresses, defaulting to `localhost:<device port>`.
+    pub fn smdp_addresses(&self) -> Vec<String> {
+        if self.smdp.addresses.is_empty() {
+            vec![format!("localhost:{}", self.device.listen.port())]
+        } else {
+            self.smdp.addresses.clone()
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! HTTP adapters (actix-web): one app per listener, TLS, operator identity, health and metrics.
+//!
+//! - [`device`]: ES9+ / ESipa (SGP.22 §5.6, SGP.32 §6), server-authenticated TLS.
+//! - [`operator`]: ES2+ (SGP.22 §5.3), fleet API and admin, mutual TLS.
+//! - [`tls`], [`identity`]: the TLS configurations and the client-certificate → operator mapping.
+//! - [`health`], [`metrics`]: probes and Prometheus metrics, shared by the listeners.
+
+pub mod device;
+pub mod health;
+pub mod identity;
+pub mod metrics;
+pub mod operator;
+pub mod tls;
+
+use actix_web::HttpResponse;
+
+/// JSON 404 for paths no listener serves.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({ "error": "no such endpoint" }))
+}

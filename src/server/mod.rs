@@ -1,0 +1,194 @@
+//! `rspd serve`: everything between a validated config and answering listeners.
+//!
+//! Order of start: data dir → TLS material (configured or test PKI) → store (open, migrate) →
+//! bind the sockets → start the actix-web servers → print where everything is. Any failure
+//! before the first request is a [`StartError`]: one line, and the exit code says whose fault it is.
+
+mod banner;
+mod tls_material;
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::{Config, ConfigError};
+use crate::http::identity::{capture_peer_certificate, require_operator, OperatorDirectory};
+use crate::http::metrics::{self, ListenerName, Metrics};
+use crate::http::{device, health, not_found, operator};
+use crate::pki::test_pki::TestPkiError;
+use crate::store::{Store, StoreError};
+
+pub use banner::Banner;
+pub use tls_material::{TestPkiUse, TEST_OPERATOR_ID};
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("config: {0}")]
+    Config(#[from] ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("test PKI: {0}")]
+    TestPki(#[from] TestPkiError),
+    #[error("{what}: {reason}")]
+    Io { what: String, reason: String },
+}
+
+impl StartError {
+    /// 2 for configuration problems (bad value, unreadable file), 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A started server: its bound addresses and the handles that stop it.
+pub struct RunningServer {
+    pub device_addr: SocketAddr,
+    pub operator_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub banner: Banner,
+    servers: Vec<actix_web::dev::Server>,
+}
+
+impl RunningServer {
+    /// Runs until every listener stops (SIGINT/SIGTERM, or [`RunningServer::stop`]).
+    pub async fn wait(self) -> std::io::Result<()> {
+        for result in futures_util::future::join_all(self.servers).await {
+            result?;
+        }
+        Ok(())
+    }
+
+    /// Stops all listeners gracefully.
+    pub async fn stop(self) {
+        let handles: Vec<_> = self.servers.iter().map(|s| s.handle()).collect();
+        for h in &handles {
+            h.stop(true).await;
+        }
+        let _ = self.wait().await;
+    }
+}
+
+/// Prepares everything and starts the listeners. Must run inside an actix/tokio runtime.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io {
+        what: format!("data_dir {}", config.data_dir.display()),
+        reason: format!("cannot create: {e}"),
+    })?;
+
+    let tls = tls_material::resolve(&config)?;
+
+    let settings = config.database_settings();
+    let (store, applied) = web::block(move || -> Result<_, StoreError> {
+        let store = Store::open(&settings)?;
+        let applied = store.migrate()?;
+        Ok((store, applied))
+    })
+    .await
+    .map_err(|e| StartError::Io { what: "database".into(), reason: e.to_string() })??;
+
+    let metrics = Metrics::new(store.backend_name())
+        .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
+    let directory = web::Data::new(OperatorDirectory::new(&tls.identities));
+    let store_data = web::Data::new(store);
+    let metrics_data = web::Data::new(metrics);
+
+    let device_listener = bind("device.listen", config.device.listen)?;
+    let operator_listener = bind("operator.listen", config.operator.listen)?;
+    let metrics_listener = config.metrics.listen.map(|a| bind("metrics.listen", a)).transpose()?;
+    let device_addr = local_addr("device.listen", &device_listener)?;
+    let operator_addr = local_addr("operator.listen", &operator_listener)?;
+    let metrics_addr = metrics_listener.as_ref().map(|l| local_addr("metrics.listen", l)).transpose()?;
+
+    let io_err = |what: &str| {
+        let what = what.to_owned();
+        move |e: std::io::Error| StartError::Io { what, reason: e.to_string() }
+    };
+
+    let (s, m) = (store_data.clone(), metrics_data.clone());
+    let device_server = HttpServer::new(move || {
+        App::new()
+            .app_data(s.clone())
+            .app_data(m.clone())
+            .app_data(ListenerName("device"))
+            .wrap(from_fn(metrics::record))
+            .configure(device::configure)
+    })
+    .workers(worker_count(config.workers))
+    .shutdown_timeout(10);
+    let device_server = match tls.device {
+        Some(tls_config) => device_server.listen_rustls_0_23(device_listener, tls_config),
+        None => device_server.listen(device_listener),
+    }
+    .map_err(io_err("device.listen"))?
+    .run();
+
+    let (s, m, d) = (store_data.clone(), metrics_data.clone(), directory.clone());
+    let operator_server = HttpServer::new(move || {
+        App::new()
+            .app_data(s.clone())
+            .app_data(m.clone())
+            .app_data(d.clone())
+            .app_data(ListenerName("operator"))
+            .wrap(from_fn(require_operator))
+            .wrap(from_fn(metrics::record))
+            .configure(operator::configure)
+    })
+    .on_connect(capture_peer_certificate);
+    let operator_server = operator_server
+        .workers(worker_count(config.workers))
+        .shutdown_timeout(10)
+        .listen_rustls_0_23(operator_listener, tls.operator)
+        .map_err(io_err("operator.listen"))?
+        .run();
+
+    let mut servers = vec![device_server, operator_server];
+    if let Some(listener) = metrics_listener {
+        let (s, m) = (store_data.clone(), metrics_data.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(s.clone())
+                .app_data(m.clone())
+                .route("/metrics", web::get().to(metrics::metrics_endpoint))
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .default_service(web::to(not_found))
+        })
+        .workers(1)
+        .listen(listener)
+        .map_err(io_err("metrics.listen"))?
+        .run();
+        servers.push(server);
+    }
+
+    let banner = Banner::new(
+        &config,
+        &applied,
+        device_addr,
+        operator_addr,
+        metrics_addr,
+        tls.test_pki.as_ref(),
+    );
+    Ok(RunningServer { device_addr, operator_addr, metrics_addr, banner, servers })
+}
+
+/// Worker threads per listener: configured, or one per core.
+fn worker_count(configured: usize) -> usize {
+    if configured > 0 {
+        configured
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    }
+}
+
+fn bind(key: &str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).map_err(|e| StartError::Io { what: format!("{key} {addr}"), reason: format!("cannot listen: {e}") })
+}
+
+fn local_addr(key: &str, l: &TcpListener) -> Result<SocketAddr, StartError> {
+    l.local_addr().map_err(|e| StartError::Io { what: key.to_owned(), reason: e.to_string() })
+}
