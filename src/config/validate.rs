@@ -23,11 +23,13 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         check_smdp_address(&address).map_err(|m| ConfigError::invalid("smdp.addresses", m))?;
     }
 
-    if c.device.listen == c.operator.listen {
+    // Port 0 (any free port, used by tests) never clashes.
+    let clash = |a: std::net::SocketAddr, b: std::net::SocketAddr| a == b && a.port() != 0;
+    if clash(c.device.listen, c.operator.listen) {
         return Err(ConfigError::invalid("operator.listen", "must differ from device.listen"));
     }
     if let Some(m) = c.metrics.listen {
-        if m == c.device.listen || m == c.operator.listen {
+        if clash(m, c.device.listen) || clash(m, c.operator.listen) {
             return Err(ConfigError::invalid("metrics.listen", "must differ from the device and operator listeners"));
         }
     }

@@ -1,0 +1,166 @@
+//! Test harness: runs the real `rspd` binary on free loopback ports in a temporary data dir and
+//! stops it at the end (the process is killed when the guard drops).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const RSPD: &str = env!("CARGO_BIN_EXE_rspd");
+
+/// A temporary directory with a config file that puts every listener on 127.0.0.1:0.
+pub struct TestDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> Self {
+        TestDir { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// Writes `rspd.toml` with loopback listeners on free ports plus `extra` TOML.
+    pub fn write_config(&self, extra: &str) -> PathBuf {
+        let path = self.path().join("rspd.toml");
+        let text = format!(
+            "data_dir = \"{}\"\nworkers = 1\n{extra}\n",
+            self.data_dir().display()
+        );
+        let text = ensure_listeners(&text);
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    /// Runs `rspd ARGS` to completion (for commands that exit), with `env` added and RSPD_* cleared.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        command(args, env).current_dir(self.path()).output().expect("run rspd")
+    }
+}
+
+/// Adds `listen = "127.0.0.1:0"` to the [device] and [operator] tables unless given.
+fn ensure_listeners(text: &str) -> String {
+    let mut out = text.to_owned();
+    for table in ["device", "operator"] {
+        let header = format!("[{table}]");
+        if let Some(pos) = out.find(&header) {
+            if !out[pos..].split("\n[").next().unwrap_or("").contains("listen") {
+                out.insert_str(pos + header.len(), "\nlisten = \"127.0.0.1:0\"");
+            }
+        } else {
+            out.push_str(&format!("\n{header}\nlisten = \"127.0.0.1:0\"\n"));
+        }
+    }
+    out
+}
+
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(RSPD);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RSPD_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A running `rspd serve`.
+pub struct ServerProcess {
+    child: Child,
+    pub device: SocketAddr,
+    pub operator: SocketAddr,
+    pub banner: String,
+}
+
+impl ServerProcess {
+    /// Starts `rspd --config CONFIG serve` and waits for its start-up banner.
+    pub fn start(dir: &TestDir, config: &Path, env: &[(&str, &str)]) -> Self {
+        let mut child = command(&["--config", config.to_str().unwrap(), "serve"], env)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rspd serve");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Keep draining stderr so the server never blocks on a full pipe; echo it for failures.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[rspd] {line}");
+            }
+        });
+        let (mut device, mut operator, mut banner) = (None, None, String::new());
+        while device.is_none() || operator.is_none() {
+            let line = match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => line,
+                Err(_) => {
+                    let status = child.try_wait().ok().flatten();
+                    let _ = child.kill();
+                    panic!("rspd serve did not print its listeners (exit status {status:?}); banner so far:\n{banner}");
+                }
+            };
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.contains("device listener") {
+                device = Some(parse_addr(&line));
+            }
+            if line.contains("operator listener") {
+                operator = Some(parse_addr(&line));
+            }
+        }
+        // The rest of the banner follows at once; collect it briefly.
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+            banner.push_str(&line);
+            banner.push('\n');
+        }
+        ServerProcess { child, device: device.unwrap(), operator: operator.unwrap(), banner }
+    }
+
+    pub fn device_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.device.port())
+    }
+
+    pub fn operator_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.operator.port())
+    }
+}
+
+fn parse_addr(line: &str) -> SocketAddr {
+    let url = line.split_whitespace().find(|w| w.contains("://")).expect("url in banner line");
+    url.split("://").nth(1).unwrap().trim_end_matches('/').parse().expect("socket address")
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The one line a failed command printed on stderr.
+pub fn stderr_line(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    assert_eq!(text.lines().count(), 1, "expected exactly one line on stderr, got:\n{text}");
+    text
+}
