@@ -13,7 +13,7 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Key of the PostgreSQL advisory lock that keeps two nodes from migrating at the same time.
-const MIGRATION_LOCK_KEY: i64 = 0x7273_7064_6d69_67; // "rspdmig"
+const MIGRATION_LOCK_KEY: i64 = 0x0072_7370_646d_6967; // "rspdmig" in ASCII
 
 /// Applies the pending migrations for the connection's backend and returns their versions, oldest
 /// first (empty when the schema is up to date).
