@@ -619,6 +619,25 @@ fn postgres_connect_error_hides_the_password() {
 }
 
 #[test]
+fn sqlite_database_file_is_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rspd.db");
+    let store = Store::open(&settings(DatabaseUrl::Sqlite { path: path.clone() })).unwrap();
+    store.migrate().unwrap();
+    drop(store);
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+}
+
+#[test]
 fn sqlite_unwritable_location_fails_with_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     // The parent "directory" is a regular file, so it cannot be created (even as root).
