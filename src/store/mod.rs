@@ -1,7 +1,186 @@
-//! The relational store: SQLite (embedded default) and PostgreSQL, behind repository traits.
+//! The relational store: SQLite (embedded default) and PostgreSQL (scale-out) behind the domain's
+//! repository traits (see ARCHITECTURE.md, "Scale-out").
+//!
+//! - [`settings`]: which backend and how the pool behaves (built by the config code).
+//! - [`connection`]: the two-backend connection type, pool manager and SQLite pragmas.
+//! - [`migrations`]: embedded migrations per backend.
+//! - [`schema`]: diesel tables.
+//! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
+//!
+//! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
+//! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
+//! All calls are blocking: from actix handlers run them in `web::block`.
 
+pub mod connection;
+pub mod error;
+pub mod migrations;
+mod profiles;
+pub mod schema;
 mod settings;
 
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::RunQueryDsl;
+
+use connection::{dispatch, DbManager, SqlitePragmas, TracingErrorHandler};
+use diesel::r2d2::CustomizeConnection;
+use error::one_line;
+
+pub use connection::DbConnection;
+pub use error::StoreError;
 pub use settings::{DatabaseSettings, DatabaseUrl};
-mod stub;
-pub use stub::{PoolState, Store, StoreError};
+
+/// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.
+const SERIALIZATION_ATTEMPTS: u32 = 4;
+
+/// The store: a connection pool over the configured backend. Clones share the pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: connection::DbPool,
+    url: Arc<DatabaseUrl>,
+}
+
+/// Pool gauges for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open connections (idle and in use).
+    pub connections: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Pool size limit.
+    pub max: u32,
+}
+
+impl Store {
+    /// Opens the store. For SQLite the file's parent directory is created. A first connection is made
+    /// directly, so an unreachable server or unopenable file fails at once with the backend's own
+    /// message; then the pool is built. Does not migrate (see [`Store::migrate`]).
+    pub fn open(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        let url = settings.url.to_string();
+        if let DatabaseUrl::Sqlite { path } = &settings.url {
+            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    url: url.clone(),
+                    dir: dir.to_owned(),
+                    source,
+                })?;
+            }
+        }
+        let connect_error = |message: String| StoreError::Connect {
+            url: url.clone(),
+            message: one_line(&message),
+        };
+        let manager = DbManager::new(settings).map_err(connect_error)?;
+        let pragmas = SqlitePragmas {
+            busy_timeout: settings.sqlite_busy_timeout,
+        };
+
+        let mut first = manager
+            .connect()
+            .map_err(|e| connect_error(e.to_string()))?;
+        pragmas
+            .on_acquire(&mut first)
+            .map_err(|e| connect_error(e.to_string()))?;
+        drop(first);
+
+        let pool = Pool::builder()
+            .max_size(settings.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(settings.connect_timeout)
+            .connection_customizer(Box::new(pragmas))
+            .error_handler(Box::new(TracingErrorHandler))
+            .build(manager)
+            .map_err(|e| StoreError::Pool {
+                url: url.clone(),
+                message: one_line(&e.to_string()),
+            })?;
+        tracing::debug!(url = %settings.url, pool_size = settings.pool_size, "database pool open");
+        Ok(Store {
+            pool,
+            url: Arc::new(settings.url.clone()),
+        })
+    }
+
+    /// Applies the pending embedded migrations; returns the versions applied (empty when up to date).
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let applied =
+            migrations::run_pending(&mut conn).map_err(|message| StoreError::Migration {
+                url: self.url.to_string(),
+                message,
+            })?;
+        if !applied.is_empty() {
+            tracing::info!(url = %self.url, versions = ?applied, "database migrated");
+        }
+        Ok(applied)
+    }
+
+    /// Checks that the database answers `SELECT 1` (readiness probe).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        dispatch!(&mut *conn, c => diesel::sql_query("SELECT 1").execute(c))?;
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.url.backend_name()
+    }
+
+    /// Where the store lives (its `Display` hides any password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Pool gauges for metrics.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
+    }
+
+    /// A pooled connection, or [`StoreError::Pool`] after the connect timeout.
+    pub(crate) fn conn(&self) -> Result<PooledConnection<DbManager>, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Pool {
+            url: self.url.to_string(),
+            message: one_line(&e.to_string()),
+        })
+    }
+
+    /// Runs a whole write transaction (`attempt` opens it with `write_transaction!`), trying again
+    /// when PostgreSQL reports a serialization failure (SQLSTATE 40001).
+    pub(crate) fn write<T>(
+        &self,
+        mut attempt: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut tries = 1;
+        loop {
+            let mut conn = self.conn()?;
+            match attempt(&mut conn) {
+                Err(e) if e.is_serialization_failure() && tries < SERIALIZATION_ATTEMPTS => {
+                    tracing::debug!(tries, "serialization failure, retrying the transaction");
+                    drop(conn);
+                    thread::sleep(Duration::from_millis(5 * u64::from(tries)));
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("pool", &self.pool_state())
+            .finish()
+    }
+}

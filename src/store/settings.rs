@@ -27,7 +27,9 @@ impl DatabaseUrl {
         if path.is_empty() {
             return Err("sqlite:// needs a file path".to_owned());
         }
-        Ok(DatabaseUrl::Sqlite { path: PathBuf::from(path) })
+        Ok(DatabaseUrl::Sqlite {
+            path: PathBuf::from(path),
+        })
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -57,8 +59,12 @@ impl fmt::Debug for DatabaseUrl {
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
@@ -85,7 +91,9 @@ mod tests {
     fn parses_both_backends_and_hides_passwords() {
         assert_eq!(
             DatabaseUrl::parse("sqlite://./rspd-data/rspd.db").unwrap(),
-            DatabaseUrl::Sqlite { path: "./rspd-data/rspd.db".into() }
+            DatabaseUrl::Sqlite {
+                path: "./rspd-data/rspd.db".into()
+            }
         );
         let pg = DatabaseUrl::parse("postgres://rspd:s3cret@db:5432/rspd").unwrap();
         assert_eq!(pg.backend_name(), "postgres");

@@ -1,0 +1,2 @@
+DROP INDEX profiles_pool_idx;
+DROP TABLE profiles;
