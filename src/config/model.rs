@@ -205,10 +205,14 @@ impl Config {
         self.pki.dir.clone().unwrap_or_else(|| self.data_dir.join("pki"))
     }
 
-    /// The SM-DP+ addresses, defaulting to `localhost:<device port>`.
+    /// The SM-DP+ addresses, defaulting to `localhost:<device port>` (`localhost` when the
+    /// device port is 0, i.e. chosen at bind time).
     pub fn smdp_addresses(&self) -> Vec<String> {
         if self.smdp.addresses.is_empty() {
-            vec![format!("localhost:{}", self.device.listen.port())]
+            match self.device.listen.port() {
+                0 => vec!["localhost".to_owned()],
+                port => vec![format!("localhost:{port}")],
+            }
         } else {
             self.smdp.addresses.clone()
         }
