@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(tlv(0x04, &[0u8; 200])[..3], [0x04, 0x81, 200]);
         assert_eq!(tlv(0x04, &[0u8; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
         assert_eq!(oid_content("2.999.10").unwrap(), [0x88, 0x37, 0x0a]);
-        assert_eq!(oid_content("1.2.840.10045.4.3.2").unwrap(), hex::decode("2a8648ce3d040302").unwrap());
+        assert_eq!(
+            oid_content("1.2.840.10045.4.3.2").unwrap(),
+            hex::decode("2a8648ce3d040302").unwrap()
+        );
         assert_eq!(oid_content("1"), None);
         assert_eq!(oid_content("1.40"), None);
         assert_eq!(oid_content("1.x"), None);

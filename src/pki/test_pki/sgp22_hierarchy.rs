@@ -2,9 +2,9 @@
 //! profiles): CI → EUM → sample eUICC, and CI → DPauth, DPpb, DP TLS. Keys and certificates are
 //! built in memory; [`write`](super::write) puts them on disk.
 
+use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::error::ErrorStack;
 use openssl::x509::{X509Name, X509};
 
 use super::addresses::TlsName;

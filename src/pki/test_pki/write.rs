@@ -73,7 +73,30 @@ pub(crate) fn write_pki(
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging); // best effort; the error that matters is `result`
     }
-    result
+    result.map_err(|e| name_final_path(e, &staging, out))
+}
+
+/// Errors name the path the user asked for, not the hidden staging directory.
+fn name_final_path(e: TestPkiError, staging: &Path, out: &Path) -> TestPkiError {
+    match e {
+        TestPkiError::Io {
+            action,
+            path,
+            source,
+        } => {
+            let path = match path.strip_prefix(staging) {
+                Ok(rel) if rel.as_os_str().is_empty() => out.to_path_buf(),
+                Ok(rel) => out.join(rel),
+                Err(_) => path,
+            };
+            TestPkiError::Io {
+                action,
+                path,
+                source,
+            }
+        }
+        other => other,
+    }
 }
 
 fn write_tree(paths: &TestPkiPaths, contents: &Contents<'_>) -> Result<(), TestPkiError> {
@@ -100,16 +123,31 @@ fn write_tree(paths: &TestPkiPaths, contents: &Contents<'_>) -> Result<(), TestP
     }
     let op = contents.operator;
     create_dir(&paths.operator_dir())?;
-    write_file(&paths.operator_ca_cert(), op.ca_cert_pem.as_bytes(), CERT_MODE)?;
+    write_file(
+        &paths.operator_ca_cert(),
+        op.ca_cert_pem.as_bytes(),
+        CERT_MODE,
+    )?;
     write_file(&paths.operator_ca_key(), op.ca_key_pem.as_bytes(), KEY_MODE)?;
-    write_file(&paths.operator_client_cert(), op.client_cert_pem.as_bytes(), CERT_MODE)?;
-    write_file(&paths.operator_client_key(), op.client_key_pem.as_bytes(), KEY_MODE)?;
+    write_file(
+        &paths.operator_client_cert(),
+        op.client_cert_pem.as_bytes(),
+        CERT_MODE,
+    )?;
+    write_file(
+        &paths.operator_client_key(),
+        op.client_key_pem.as_bytes(),
+        KEY_MODE,
+    )?;
     // Last: its presence is what marks the PKI complete.
     write_file(&paths.marker(), contents.marker.as_bytes(), CERT_MODE)
 }
 
 fn pem_pair(issued: &Issued) -> Result<(Vec<u8>, Vec<u8>), ErrorStack> {
-    Ok((issued.cert.to_pem()?, issued.key.private_key_to_pem_pkcs8()?))
+    Ok((
+        issued.cert.to_pem()?,
+        issued.key.private_key_to_pem_pkcs8()?,
+    ))
 }
 
 fn swap_into_place(

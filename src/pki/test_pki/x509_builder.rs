@@ -76,11 +76,10 @@ pub(crate) fn issue(
     issuer: Option<&Issuer<'_>>,
 ) -> Result<X509, TestPkiError> {
     let profile = req.role.profile();
-    let policies = der::certificate_policies(profile.policy).ok_or_else(|| {
-        TestPkiError::InvalidOid {
+    let policies =
+        der::certificate_policies(profile.policy).ok_or_else(|| TestPkiError::InvalidOid {
             oid: profile.policy.to_string(),
-        }
-    })?;
+        })?;
     build(req, &profile, &policies, subject_key, issuer).map_err(TestPkiError::openssl(format!(
         "{} {} certificate",
         req.curve,
@@ -187,12 +186,19 @@ fn build(
         }
     }
 
-    b.sign(issuer.map_or(subject_key, |i| i.key), MessageDigest::sha256())?;
+    b.sign(
+        issuer.map_or(subject_key, |i| i.key),
+        MessageDigest::sha256(),
+    )?;
     Ok(b.build())
 }
 
 /// An extension whose value is already DER encoded.
-fn extension_from_der(oid: &str, critical: bool, value: &[u8]) -> Result<X509Extension, ErrorStack> {
+fn extension_from_der(
+    oid: &str,
+    critical: bool,
+    value: &[u8],
+) -> Result<X509Extension, ErrorStack> {
     let oid = Asn1Object::from_str(oid)?;
     let value = Asn1OctetString::new_from_bytes(value)?;
     X509Extension::new_from_der(&oid, critical, &value)
