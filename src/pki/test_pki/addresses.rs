@@ -1,5 +1,5 @@
 //! SM-DP+ addresses (`host` or `host:port`) → the subjectAltName entries of the DP TLS
-//! certificate (SGP.22 v2.5 §4.5.2.2, TLS certificate of the SM-DP+). An IP literal becomes an
+//! certificate (SGP.22 v2.5 §4.5.2, TLS certificate of the SM-DP+). An IP literal becomes an
 //! iPAddress, anything else a dNSName; `localhost`, `127.0.0.1` and `::1` are always added so a
 //! local LPA or test client can connect.
 

@@ -4,7 +4,7 @@
 //! Per curve (SGP.22 v2.5 §2.6.5.1: NIST P-256, brainpoolP256r1) the SGP.22 v2.5 §4.5.1 PKI with
 //! the §4.5.2 certificate profiles ([`sgp22_profile`]): CI → EUM → one sample eUICC, and
 //! CI → DPauth, DPpb, DP TLS. Besides it, an operator CA and client certificate for mutual TLS
-//! on the operator listener (not SGP.22). How the files are written: [`write`].
+//! on the operator listener (not SGP.22). How the files are written: `write.rs`.
 //!
 //! Layout under the output directory (see [`TestPkiPaths`]):
 //! ```text
@@ -22,11 +22,11 @@
 //! ```
 //! Certificates are PEM, private keys PKCS#8 PEM (mode 0600).
 //!
-//! Files, one job each: [`request`] (API types), [`addresses`] (SM-DP+ addresses → TLS names),
-//! [`eid`] (EID check digits), [`sgp22_profile`] (extensions per role), [`der`] (the two
-//! hand-encoded extensions), [`x509_builder`] (OpenSSL keys and certificates),
-//! [`sgp22_hierarchy`] (one curve's six certificates), [`operator`] (rcgen operator PKI),
-//! [`marker`] (TEST-PKI.txt), [`write`] (staged, all-or-nothing writing), [`error`].
+//! Files, one job each: `request.rs` (API types), `addresses.rs` (SM-DP+ addresses → TLS
+//! names), `eid.rs` (EID check digits), `sgp22_profile.rs` (extensions per role), `der.rs` (the
+//! two hand-encoded extensions), `x509_builder.rs` (OpenSSL keys and certificates),
+//! `sgp22_hierarchy.rs` (one curve's six certificates), `operator.rs` (rcgen operator PKI),
+//! `marker.rs` (TEST-PKI.txt), `write.rs` (staged, all-or-nothing writing), `error.rs`.
 
 mod addresses;
 mod der;

@@ -1,6 +1,6 @@
 //! One complete SGP.22 test hierarchy on one curve (SGP.22 v2.5 §4.5.1 PKI, §4.5.2 certificate
 //! profiles): CI → EUM → sample eUICC, and CI → DPauth, DPpb, DP TLS. Keys and certificates are
-//! built in memory; [`write`](super::write) puts them on disk.
+//! built in memory; `write.rs` puts them on disk.
 
 use openssl::error::ErrorStack;
 use openssl::nid::Nid;

@@ -2,7 +2,7 @@
 //! certificate carries (SGP.22 v2.5 §4.5.2, certificate profiles of the CI, EUM, eUICC,
 //! SM-DP+ DPauth/DPpb and SM-DP+ TLS certificates; all ECDSA with SHA-256 on a §2.6.5.1 curve).
 //!
-//! Pure data: [`x509_builder`](super::x509_builder) turns a [`Profile`] into X.509 extensions.
+//! Pure data: `x509_builder.rs` turns a [`Profile`] into X.509 extensions.
 //! The public SGP.26 test certificates are the ground truth this table was checked against.
 //!
 //! Role policy OIDs (id-rspRole, SGP.22 v2.5 §4.5.2, in certificatePolicies):
