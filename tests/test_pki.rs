@@ -1,21 +1,17 @@
 //! Black-box tests of `rspd pki init`'s generator: the SGP.22 v2.5 §4.5.2 certificate profiles
 //! (checked against what the public SGP.26 test certificates carry), the chains, generic
 //! validators (OpenSSL's store and `openssl verify`, rustls for the operator and DP TLS
-//! certificates), and the file-system behaviour (refuse to overwrite, `force`, key modes).
+//! certificates). Disk behaviour: `test_pki_files.rs`.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::{X509StoreContext, X509};
+use openssl::x509::X509StoreContext;
 use rspd::pki::test_pki::eid::has_valid_check_digits;
-use rspd::pki::test_pki::{
-    generate, GeneratedTestPki, TestPkiError, TestPkiRequest, TEST_EID_PREFIX,
-    TEST_EUM_ORGANIZATION,
-};
+use rspd::pki::test_pki::{GeneratedTestPki, TEST_EID_PREFIX, TEST_EUM_ORGANIZATION};
 use rspd::pki::Curve;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
@@ -24,40 +20,8 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-const ADDRESSES: [&str; 2] = ["smdp.example.com:8443", "192.0.2.7"];
-
-fn request(out: &Path) -> TestPkiRequest {
-    TestPkiRequest {
-        out: out.to_path_buf(),
-        curves: Curve::ALL.to_vec(),
-        addresses: ADDRESSES.iter().map(|s| s.to_string()).collect(),
-        force: false,
-    }
-}
-
-/// A fresh test PKI (both curves) in a temporary directory.
-fn fresh() -> (tempfile::TempDir, GeneratedTestPki) {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = generate(&request(&dir.path().join("pki"))).unwrap();
-    (dir, pki)
-}
-
-fn load(path: &Path) -> X509 {
-    X509::from_pem(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// The six SGP.22 certificates of one curve, in the order CI, EUM, eUICC, DPauth, DPpb, DP TLS.
-fn sgp22_paths(pki: &GeneratedTestPki, c: Curve) -> [(&'static str, PathBuf, PathBuf); 6] {
-    let p = &pki.paths;
-    [
-        ("ci", p.ci_cert(c), p.ci_key(c)),
-        ("eum", p.eum_cert(c), p.eum_key(c)),
-        ("euicc", p.euicc_cert(c), p.euicc_key(c)),
-        ("dpauth", p.dpauth_cert(c), p.dpauth_key(c)),
-        ("dppb", p.dppb_cert(c), p.dppb_key(c)),
-        ("dptls", p.dptls_cert(c), p.dptls_key(c)),
-    ]
-}
+mod test_pki_support;
+use test_pki_support::{fresh, load, sgp22_paths};
 
 /// What the SGP.22 v2.5 §4.5.2 profile (as shown by the SGP.26 certificates) requires per role.
 struct Expected {
@@ -629,167 +593,6 @@ fn rustls_accepts_the_nist_dp_tls_certificate_for_each_name() {
         .is_err());
 }
 
-#[test]
-fn refuses_to_overwrite_unless_forced() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("pki");
-    let first = generate(&request(&out)).unwrap();
-    let ci_before = std::fs::read(first.paths.ci_cert(Curve::NistP256)).unwrap();
-
-    let err = generate(&request(&out)).unwrap_err();
-    assert!(matches!(err, TestPkiError::AlreadyExists { .. }), "{err}");
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "test PKI already exists at {} (use --force to replace it)",
-            out.display()
-        )
-    );
-    assert!(!err.to_string().contains('\n'));
-    assert_eq!(
-        std::fs::read(first.paths.ci_cert(Curve::NistP256)).unwrap(),
-        ci_before
-    );
-
-    let second = generate(&TestPkiRequest {
-        force: true,
-        curves: vec![Curve::NistP256],
-        ..request(&out)
-    })
-    .unwrap();
-    assert_ne!(
-        std::fs::read(second.paths.ci_cert(Curve::NistP256)).unwrap(),
-        ci_before
-    );
-    assert!(second.paths.exists());
-    assert!(
-        !second.paths.curve_dir(Curve::BrainpoolP256r1).exists(),
-        "old tree replaced whole"
-    );
-    assert_eq!(
-        siblings(dir.path()),
-        ["pki"],
-        "no staging or old directory left behind"
-    );
-}
-
-#[test]
-fn never_replaces_a_directory_that_is_not_a_test_pki() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("precious");
-    std::fs::create_dir(&out).unwrap();
-    std::fs::write(out.join("notes.txt"), "keep me").unwrap();
-    for force in [false, true] {
-        let err = generate(&TestPkiRequest {
-            force,
-            ..request(&out)
-        })
-        .unwrap_err();
-        assert!(matches!(err, TestPkiError::NotATestPki { .. }), "{err}");
-    }
-    assert_eq!(
-        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
-        "keep me"
-    );
-    assert_eq!(siblings(dir.path()), ["precious"]);
-
-    // An existing empty directory is fine.
-    let empty = dir.path().join("empty");
-    std::fs::create_dir(&empty).unwrap();
-    assert!(generate(&request(&empty)).unwrap().paths.exists());
-}
-
-#[test]
-fn a_failed_write_leaves_nothing_that_looks_complete() {
-    let dir = tempfile::tempdir().unwrap();
-    let parent = dir.path().join("readonly");
-    std::fs::create_dir(&parent).unwrap();
-    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let out = parent.join("pki");
-    let result = generate(&request(&out));
-    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
-    match result {
-        // Running as root ignores directory permissions: nothing to test then.
-        Ok(_) => println!("skipped: permissions are not enforced for this user"),
-        Err(err) => {
-            let text = err.to_string();
-            assert_eq!(
-                text,
-                format!(
-                    "cannot create directory {}: Permission denied",
-                    out.display()
-                )
-            );
-            assert!(!out.exists());
-            assert!(siblings(&parent).is_empty());
-        }
-    }
-}
-
-#[test]
-fn a_missing_parent_is_reported_with_the_requested_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("missing").join("pki");
-    let err = generate(&request(&out)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "cannot create directory {}: No such file or directory",
-            out.display()
-        )
-    );
-    assert_eq!(siblings(dir.path()), Vec::<String>::new());
-}
-
-#[test]
-fn private_keys_are_readable_by_the_owner_only() {
-    let (_dir, pki) = fresh();
-    let mut keys: Vec<PathBuf> = Curve::ALL
-        .iter()
-        .flat_map(|&c| sgp22_paths(&pki, c).map(|(_, _, key)| key))
-        .collect();
-    keys.push(pki.paths.operator_ca_key());
-    keys.push(pki.paths.operator_client_key());
-    assert_eq!(keys.len(), 14);
-    for key in keys {
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{}", key.display());
-    }
-}
-
-#[test]
-fn marker_says_test_and_records_the_request() {
-    let (_dir, pki) = fresh();
-    let text = std::fs::read_to_string(pki.paths.marker()).unwrap();
-    assert!(text.starts_with("TEST PKI"));
-    assert!(text.contains("NEVER use it in production"));
-    assert!(text.contains(&pki.eid));
-    assert!(text.contains("smdp.example.com:8443"));
-    assert!(text.contains("NIST P-256") && text.contains("brainpoolP256r1"));
-}
-
-#[test]
-fn rejects_bad_requests_before_touching_the_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("pki");
-    let err = generate(&TestPkiRequest {
-        curves: vec![],
-        ..request(&out)
-    })
-    .unwrap_err();
-    assert!(matches!(err, TestPkiError::NoCurve), "{err}");
-    let err = generate(&TestPkiRequest {
-        addresses: vec!["bad host:1".into()],
-        ..request(&out)
-    })
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "invalid SM-DP+ address `bad host:1`: host name may hold only letters, digits, `-` and `.`"
-    );
-    assert!(siblings(dir.path()).is_empty());
-}
-
 /// Dotted text of a registeredID. asn1-rs 0.7 prints an OID whose first subidentifier takes two
 /// octets (any `2.x` with x ≥ 48, e.g. `2.999` = `88 37`) wrongly (`3.16.55…`), so decode the
 /// content octets here (X.690 §8.19).
@@ -812,13 +615,4 @@ fn rid_text(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
         .map(u64::to_string)
         .collect::<Vec<_>>()
         .join(".")
-}
-
-fn siblings(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
