@@ -202,3 +202,47 @@ impl Role {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_cas_sign_certificates_and_only_end_entities_sign_data() {
+        for role in Role::ALL {
+            let p = role.profile();
+            let is_ca = p.basic_constraints.is_some();
+            assert_eq!(p.key_usage.key_cert_sign, is_ca, "{role:?}");
+            assert_eq!(p.key_usage.digital_signature, !is_ca, "{role:?}");
+            assert_eq!(p.key_usage.crl_sign, role == Role::Ci, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn policies_are_distinct_rsp_roles_and_critical_except_tls() {
+        let mut seen = std::collections::HashSet::new();
+        for role in Role::ALL {
+            let p = role.profile();
+            assert!(p.policy.starts_with("2.23.146.1.2.1."), "{role:?}");
+            assert!(seen.insert(p.policy), "{role:?} reuses {}", p.policy);
+            assert_eq!(p.policy_critical, role != Role::DpTls, "{role:?}");
+            assert_eq!(p.tls_extended_key_usage, role == Role::DpTls, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_self_signed_ci_lacks_an_authority_key_identifier() {
+        for role in Role::ALL {
+            assert_eq!(
+                role.profile().authority_key_id,
+                role != Role::Ci,
+                "{role:?}"
+            );
+        }
+        assert_eq!(
+            Role::Eum.profile().basic_constraints,
+            Some(CaConstraints { path_len: Some(0) })
+        );
+        assert!(Role::Eum.profile().eid_name_constraints);
+    }
+}
