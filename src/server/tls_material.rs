@@ -13,8 +13,7 @@ use crate::pki::Curve;
 
 use super::StartError;
 
-/// The operator id given to the test PKI's client certificate.
-pub const TEST_OPERATOR_ID: &str = "test-operator";
+pub use crate::pki::test_pki::TEST_OPERATOR_ID;
 
 /// What the listeners will serve, ready to bind.
 pub struct TlsMaterial {
