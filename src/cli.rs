@@ -131,10 +131,7 @@ fn serve(config: Config) -> Result<(), StartError> {
         use std::io::Write;
         let _ = std::io::stdout().flush();
         tracing::info!(device = %running.device_addr, operator = %running.operator_addr, "rspd started");
-        running
-            .wait()
-            .await
-            .map_err(|e| StartError::Io { what: "server".into(), reason: e.to_string() })
+        running.wait().await.map_err(|e| StartError::Io { what: "server".into(), reason: e.to_string() })
     })
 }
 
@@ -149,7 +146,13 @@ fn pki_init(args: PkiInitArgs) -> Result<(), StartError> {
     println!("TEST PKI (never for production) written to {}", p.root().display());
     for curve in &generated.curves {
         println!("  {curve}: {}", p.curve_dir(*curve).display());
-        println!("    CI {}  DPauth {}  DPpb {}  DP TLS {}", p.ci_cert(*curve).display(), p.dpauth_cert(*curve).display(), p.dppb_cert(*curve).display(), p.dptls_cert(*curve).display());
+        println!(
+            "    CI {}  DPauth {}  DPpb {}  DP TLS {}",
+            p.ci_cert(*curve).display(),
+            p.dpauth_cert(*curve).display(),
+            p.dppb_cert(*curve).display(),
+            p.dptls_cert(*curve).display()
+        );
     }
     println!("  sample eUICC EID {}", generated.eid);
     println!(
@@ -167,7 +170,11 @@ fn init_logging(config: &Config) {
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match config.log.format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -59,8 +59,7 @@ async fn default_start_generates_test_pki_and_serves_both_listeners() {
     assert_eq!(r.status(), 401);
 
     // The generated operator certificate → the test operator.
-    let operator =
-        client(&ci, Some((&pki.operator_client_cert(), &pki.operator_client_key())), server.operator);
+    let operator = client(&ci, Some((&pki.operator_client_cert(), &pki.operator_client_key())), server.operator);
     let r = operator.get(server.operator_url("/api/v1/whoami")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
@@ -95,8 +94,7 @@ async fn operator_listener_refuses_foreign_and_unmapped_certificates() {
     let pki = pki(&dir);
     let ci = pki.ci_cert(rspd::pki::Curve::NistP256);
 
-    let unmapped =
-        client(&ci, Some((&pki.operator_client_cert(), &pki.operator_client_key())), server.operator);
+    let unmapped = client(&ci, Some((&pki.operator_client_cert(), &pki.operator_client_key())), server.operator);
     let r = unmapped.get(server.operator_url("/api/v1/whoami")).send().await.unwrap();
     assert_eq!(r.status(), 403);
 
@@ -176,7 +174,8 @@ fn an_unreadable_key_file_exits_2_naming_it() {
 #[test]
 fn an_unreachable_postgres_exits_1_with_one_line() {
     let dir = TestDir::new();
-    let config = dir.write_config("[database]\nurl = \"postgres://postgres@127.0.0.1:1/rspd\"\nconnect_timeout_secs = 2\n");
+    let config =
+        dir.write_config("[database]\nurl = \"postgres://postgres@127.0.0.1:1/rspd\"\nconnect_timeout_secs = 2\n");
     let out = dir.run(&["--config", config.to_str().unwrap(), "serve"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let line = stderr_line(&out);

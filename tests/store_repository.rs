@@ -53,46 +53,27 @@ fn run_on_sqlite(case: fn(&TestDb)) {
     let path = dir.path().join("data").join("rspd.db");
     let store = Store::open(&settings(DatabaseUrl::Sqlite { path })).unwrap();
     let first_migration = store.migrate().unwrap();
-    let db = TestDb {
-        store,
-        first_migration,
-        _schema: None,
-        _dir: Some(dir),
-    };
+    let db = TestDb { store, first_migration, _schema: None, _dir: Some(dir) };
     case(&db);
 }
 
 fn run_on_postgres(name: &str, case: fn(&TestDb)) {
     static BANNER: Once = Once::new();
     let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-        BANNER.call_once(|| {
-            notice(&format!(
-                "store tests: PostgreSQL skipped ({POSTGRES_URL_VAR} unset)"
-            ))
-        });
+        BANNER.call_once(|| notice(&format!("store tests: PostgreSQL skipped ({POSTGRES_URL_VAR} unset)")));
         return;
     };
     BANNER.call_once(|| {
-        let shown = DatabaseUrl::parse(&admin_url)
-            .map(|u| u.to_string())
-            .unwrap_or_default();
+        let shown = DatabaseUrl::parse(&admin_url).map(|u| u.to_string()).unwrap_or_default();
         notice(&format!("store tests: running on PostgreSQL {shown}"));
     });
     let schema = SchemaGuard::create(&admin_url);
     let separator = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{admin_url}{separator}options=-c%20search_path%3D{}",
-        schema.name
-    );
+    let url = format!("{admin_url}{separator}options=-c%20search_path%3D{}", schema.name);
     let store = Store::open(&settings(DatabaseUrl::Postgres { url })).unwrap();
     let first_migration = store.migrate().unwrap();
     let schema_name = schema.name.clone();
-    let db = TestDb {
-        store,
-        first_migration,
-        _schema: Some(schema),
-        _dir: None,
-    };
+    let db = TestDb { store, first_migration, _schema: Some(schema), _dir: None };
     case(&db);
     println!("{name}: ran on postgres (schema {schema_name})");
 }
@@ -110,30 +91,20 @@ impl SchemaGuard {
         openssl::rand::rand_bytes(&mut random).unwrap();
         let name = format!("rspd_t_{}", hex::encode(random));
         let mut admin = PgConnection::establish(admin_url).unwrap();
-        diesel::sql_query(format!("CREATE SCHEMA {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        SchemaGuard {
-            admin_url: admin_url.to_owned(),
-            name,
-        }
+        diesel::sql_query(format!("CREATE SCHEMA {name}")).execute(&mut admin).unwrap();
+        SchemaGuard { admin_url: admin_url.to_owned(), name }
     }
 }
 
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
-        let dropped = PgConnection::establish(&self.admin_url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut admin| {
-                diesel::sql_query(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
-                    .execute(&mut admin)
-                    .map_err(|e| e.to_string())
-            });
+        let dropped = PgConnection::establish(&self.admin_url).map_err(|e| e.to_string()).and_then(|mut admin| {
+            diesel::sql_query(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+                .execute(&mut admin)
+                .map_err(|e| e.to_string())
+        });
         if let Err(e) = dropped {
-            notice(&format!(
-                "store tests: could not drop schema {}: {e}",
-                self.name
-            ));
+            notice(&format!("store tests: could not drop schema {}: {e}", self.name));
         }
     }
 }
@@ -179,17 +150,11 @@ fn iccid(n: u32) -> String {
 }
 
 fn add(db: &TestDb, operator: &str, n: u32) -> rspd::smdp::ProfileRecord {
-    db.store
-        .insert_profile(&NewProfile::available(operator, &iccid(n), TYPE))
-        .unwrap()
+    db.store.insert_profile(&NewProfile::available(operator, &iccid(n), TYPE)).unwrap()
 }
 
 fn state_of(db: &TestDb, operator: &str, n: u32) -> ProfileState {
-    db.store
-        .find_profile(operator, &iccid(n))
-        .unwrap()
-        .unwrap()
-        .state
+    db.store.find_profile(operator, &iccid(n)).unwrap().unwrap().state
 }
 
 fn insert_and_find(db: &TestDb) {
@@ -200,17 +165,10 @@ fn insert_and_find(db: &TestDb) {
     assert_eq!(inserted.profile_type, TYPE);
     assert_eq!(inserted.state, ProfileState::Available);
     assert_eq!(inserted.eid, None);
-    assert!(
-        inserted.created_at > 1_700_000_000_000,
-        "unix ms: {}",
-        inserted.created_at
-    );
+    assert!(inserted.created_at > 1_700_000_000_000, "unix ms: {}", inserted.created_at);
     assert_eq!(inserted.created_at, inserted.updated_at);
 
-    assert_eq!(
-        db.store.find_profile(OP_A, &iccid(1)).unwrap(),
-        Some(inserted.clone())
-    );
+    assert_eq!(db.store.find_profile(OP_A, &iccid(1)).unwrap(), Some(inserted.clone()));
     assert_eq!(db.store.find_profile(OP_A, &iccid(2)).unwrap(), None);
 
     let linked = NewProfile {
@@ -221,67 +179,28 @@ fn insert_and_find(db: &TestDb) {
     let second = db.store.insert_profile(&linked).unwrap();
     assert!(second.id > inserted.id);
     assert_eq!(second.eid.as_deref(), Some(EID));
-    assert_eq!(
-        db.store
-            .count_profiles(OP_A, TYPE, ProfileState::Available)
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        db.store
-            .count_profiles(OP_A, TYPE, ProfileState::Linked)
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        db.store
-            .count_profiles(OP_A, "other-type", ProfileState::Available)
-            .unwrap(),
-        0
-    );
+    assert_eq!(db.store.count_profiles(OP_A, TYPE, ProfileState::Available).unwrap(), 1);
+    assert_eq!(db.store.count_profiles(OP_A, TYPE, ProfileState::Linked).unwrap(), 1);
+    assert_eq!(db.store.count_profiles(OP_A, "other-type", ProfileState::Available).unwrap(), 0);
 }
 
 fn duplicate_iccid_is_a_conflict(db: &TestDb) {
     add(db, OP_A, 1);
-    let again = db
-        .store
-        .insert_profile(&NewProfile::available(OP_A, &iccid(1), TYPE));
+    let again = db.store.insert_profile(&NewProfile::available(OP_A, &iccid(1), TYPE));
     assert_eq!(again, Err(RepoError::Conflict));
     // ICCIDs are unique across operators too.
-    let other = db
-        .store
-        .insert_profile(&NewProfile::available(OP_B, &iccid(1), "x"));
+    let other = db.store.insert_profile(&NewProfile::available(OP_B, &iccid(1), "x"));
     assert_eq!(other, Err(RepoError::Conflict));
-    assert_eq!(
-        db.store
-            .count_profiles(OP_A, TYPE, ProfileState::Available)
-            .unwrap(),
-        1
-    );
+    assert_eq!(db.store.count_profiles(OP_A, TYPE, ProfileState::Available).unwrap(), 1);
 }
 
 fn operators_cannot_see_each_others_profiles(db: &TestDb) {
     add(db, OP_A, 1);
     assert_eq!(db.store.find_profile(OP_B, &iccid(1)).unwrap(), None);
-    let hijack = db.store.transition_profile(
-        OP_B,
-        &iccid(1),
-        ProfileState::Available,
-        ProfileState::Unavailable,
-    );
+    let hijack = db.store.transition_profile(OP_B, &iccid(1), ProfileState::Available, ProfileState::Unavailable);
     assert_eq!(hijack, Err(RepoError::NotFound));
-    assert_eq!(
-        db.store
-            .count_profiles(OP_B, TYPE, ProfileState::Available)
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        db.store
-            .claim_available_profile(OP_B, TYPE, ProfileState::Allocated, None)
-            .unwrap(),
-        None
-    );
+    assert_eq!(db.store.count_profiles(OP_B, TYPE, ProfileState::Available).unwrap(), 0);
+    assert_eq!(db.store.claim_available_profile(OP_B, TYPE, ProfileState::Allocated, None).unwrap(), None);
     assert_eq!(state_of(db, OP_A, 1), ProfileState::Available);
 }
 
@@ -296,69 +215,32 @@ fn transitions_follow_the_life_cycle(db: &TestDb) {
         (Released, Downloaded),
         (Downloaded, Installed),
     ] {
-        let moved = db
-            .store
-            .transition_profile(OP_A, &iccid(1), from, to)
-            .unwrap();
+        let moved = db.store.transition_profile(OP_A, &iccid(1), from, to).unwrap();
         assert_eq!(moved.state, to);
         assert_eq!((moved.id, moved.created_at), (last.id, last.created_at));
         assert!(moved.updated_at >= last.updated_at);
-        assert_eq!(
-            db.store.find_profile(OP_A, &iccid(1)).unwrap(),
-            Some(moved.clone())
-        );
+        assert_eq!(db.store.find_profile(OP_A, &iccid(1)).unwrap(), Some(moved.clone()));
         last = moved;
     }
 }
 
 fn transition_from_the_wrong_state_reports_the_actual_state(db: &TestDb) {
     add(db, OP_A, 1);
-    let stale = db.store.transition_profile(
-        OP_A,
-        &iccid(1),
-        ProfileState::Allocated,
-        ProfileState::Confirmed,
-    );
-    assert_eq!(
-        stale,
-        Err(RepoError::StateConflict {
-            actual: ProfileState::Available
-        })
-    );
+    let stale = db.store.transition_profile(OP_A, &iccid(1), ProfileState::Allocated, ProfileState::Confirmed);
+    assert_eq!(stale, Err(RepoError::StateConflict { actual: ProfileState::Available }));
     assert_eq!(state_of(db, OP_A, 1), ProfileState::Available);
-    let missing = db.store.transition_profile(
-        OP_A,
-        &iccid(9),
-        ProfileState::Allocated,
-        ProfileState::Confirmed,
-    );
+    let missing = db.store.transition_profile(OP_A, &iccid(9), ProfileState::Allocated, ProfileState::Confirmed);
     assert_eq!(missing, Err(RepoError::NotFound));
 }
 
 fn illegal_transitions_are_rejected_by_the_domain_rule(db: &TestDb) {
     use ProfileState::*;
     add(db, OP_A, 1);
-    let skip = db
-        .store
-        .transition_profile(OP_A, &iccid(1), Available, Installed);
-    assert_eq!(
-        skip,
-        Err(RepoError::IllegalTransition {
-            from: Available,
-            to: Installed
-        })
-    );
+    let skip = db.store.transition_profile(OP_A, &iccid(1), Available, Installed);
+    assert_eq!(skip, Err(RepoError::IllegalTransition { from: Available, to: Installed }));
     assert_eq!(state_of(db, OP_A, 1), Available);
-    let claim = db
-        .store
-        .claim_available_profile(OP_A, TYPE, Confirmed, None);
-    assert_eq!(
-        claim,
-        Err(RepoError::IllegalTransition {
-            from: Available,
-            to: Confirmed
-        })
-    );
+    let claim = db.store.claim_available_profile(OP_A, TYPE, Confirmed, None);
+    assert_eq!(claim, Err(RepoError::IllegalTransition { from: Available, to: Confirmed }));
     assert_eq!(db.store.count_profiles(OP_A, TYPE, Available).unwrap(), 1);
     // Terminal: nothing leaves Installed.
     for (from, to) in [
@@ -368,20 +250,10 @@ fn illegal_transitions_are_rejected_by_the_domain_rule(db: &TestDb) {
         (Released, Downloaded),
         (Downloaded, Installed),
     ] {
-        db.store
-            .transition_profile(OP_A, &iccid(1), from, to)
-            .unwrap();
+        db.store.transition_profile(OP_A, &iccid(1), from, to).unwrap();
     }
-    let back = db
-        .store
-        .transition_profile(OP_A, &iccid(1), Installed, Available);
-    assert_eq!(
-        back,
-        Err(RepoError::IllegalTransition {
-            from: Installed,
-            to: Available
-        })
-    );
+    let back = db.store.transition_profile(OP_A, &iccid(1), Installed, Available);
+    assert_eq!(back, Err(RepoError::IllegalTransition { from: Installed, to: Available }));
 }
 
 /// Runs `f(i)` on `n` threads that start together; returns the results in thread order.
@@ -404,13 +276,9 @@ fn racing_transitions_have_exactly_one_winner(db: &TestDb) {
     use ProfileState::*;
     for round in 0..5 {
         add(db, OP_A, round);
-        db.store
-            .transition_profile(OP_A, &iccid(round), Available, Allocated)
-            .unwrap();
+        db.store.transition_profile(OP_A, &iccid(round), Available, Allocated).unwrap();
         let store = db.store.clone();
-        let results = race(4, move |_| {
-            store.transition_profile(OP_A, &iccid(round), Allocated, Confirmed)
-        });
+        let results = race(4, move |_| store.transition_profile(OP_A, &iccid(round), Allocated, Confirmed));
         let winners = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(winners, 1, "round {round}: {results:?}");
         for lost in results.iter().filter(|r| r.is_err()) {
@@ -427,53 +295,28 @@ fn claim_race(db: &TestDb, profiles: u32, claimers: usize) {
     }
     // Decoys: another operator's pool and another type must stay untouched.
     add(db, OP_B, 1000);
-    db.store
-        .insert_profile(&NewProfile::available(OP_A, &iccid(1001), "other-type"))
-        .unwrap();
+    db.store.insert_profile(&NewProfile::available(OP_A, &iccid(1001), "other-type")).unwrap();
 
     let store = db.store.clone();
     let results = race(claimers, move |i| {
-        let (to, eid) = if i % 2 == 0 {
-            (ProfileState::Allocated, None)
-        } else {
-            (ProfileState::Linked, Some(EID))
-        };
-        store
-            .claim_available_profile(OP_A, TYPE, to, eid)
-            .map(|claimed| (claimed, to, eid))
+        let (to, eid) = if i % 2 == 0 { (ProfileState::Allocated, None) } else { (ProfileState::Linked, Some(EID)) };
+        store.claim_available_profile(OP_A, TYPE, to, eid).map(|claimed| (claimed, to, eid))
     });
     let mut claimed = HashSet::new();
     for result in &results {
         let (profile, to, eid) = result.as_ref().unwrap();
         if let Some(profile) = profile {
             assert_eq!((profile.state, profile.eid.as_deref()), (*to, *eid));
-            assert_eq!(
-                (profile.operator_id.as_str(), profile.profile_type.as_str()),
-                (OP_A, TYPE)
-            );
-            assert!(
-                claimed.insert(profile.iccid.clone()),
-                "{} claimed twice",
-                profile.iccid
-            );
+            assert_eq!((profile.operator_id.as_str(), profile.profile_type.as_str()), (OP_A, TYPE));
+            assert!(claimed.insert(profile.iccid.clone()), "{} claimed twice", profile.iccid);
         }
     }
     let expected = claimers.min(profiles as usize);
     assert_eq!(claimed.len(), expected, "{results:?}");
     let left = i64::from(profiles) - expected as i64;
-    assert_eq!(
-        db.store
-            .count_profiles(OP_A, TYPE, ProfileState::Available)
-            .unwrap(),
-        left
-    );
-    let taken = db
-        .store
-        .count_profiles(OP_A, TYPE, ProfileState::Allocated)
-        .unwrap()
-        + db.store
-            .count_profiles(OP_A, TYPE, ProfileState::Linked)
-            .unwrap();
+    assert_eq!(db.store.count_profiles(OP_A, TYPE, ProfileState::Available).unwrap(), left);
+    let taken = db.store.count_profiles(OP_A, TYPE, ProfileState::Allocated).unwrap()
+        + db.store.count_profiles(OP_A, TYPE, ProfileState::Linked).unwrap();
     assert_eq!(taken, expected as i64);
     assert_eq!(state_of(db, OP_B, 1000), ProfileState::Available);
     assert_eq!(state_of(db, OP_A, 1001), ProfileState::Available);
@@ -489,28 +332,13 @@ fn fewer_claimers_than_profiles_each_claimer_served(db: &TestDb) {
 
 fn back_to_available_clears_the_eid(db: &TestDb) {
     add(db, OP_A, 1);
-    let linked = db
-        .store
-        .claim_available_profile(OP_A, TYPE, ProfileState::Linked, Some(EID))
-        .unwrap()
-        .unwrap();
+    let linked = db.store.claim_available_profile(OP_A, TYPE, ProfileState::Linked, Some(EID)).unwrap().unwrap();
     assert_eq!(linked.eid.as_deref(), Some(EID));
     // ES2+ CancelOrder (§5.3.3) with finalProfileStatusIndicator = Available.
-    let back = db
-        .store
-        .transition_profile(
-            OP_A,
-            &iccid(1),
-            ProfileState::Linked,
-            ProfileState::Available,
-        )
-        .unwrap();
+    let back = db.store.transition_profile(OP_A, &iccid(1), ProfileState::Linked, ProfileState::Available).unwrap();
     assert_eq!((back.state, back.eid), (ProfileState::Available, None));
     assert_eq!(
-        db.store
-            .claim_available_profile(OP_A, TYPE, ProfileState::Allocated, None)
-            .unwrap()
-            .map(|p| p.iccid),
+        db.store.claim_available_profile(OP_A, TYPE, ProfileState::Allocated, None).unwrap().map(|p| p.iccid),
         Some(iccid(1))
     );
 }
@@ -527,15 +355,8 @@ fn ping_and_pool_state(db: &TestDb) {
     db.store.ping().unwrap();
     let state = db.store.pool_state();
     assert_eq!(state.max, POOL_SIZE);
-    assert!(
-        state.connections >= 1 && state.idle <= state.connections,
-        "{state:?}"
-    );
-    let expected = if db._dir.is_some() {
-        "sqlite"
-    } else {
-        "postgres"
-    };
+    assert!(state.connections >= 1 && state.idle <= state.connections, "{state:?}");
+    let expected = if db._dir.is_some() { "sqlite" } else { "postgres" };
     assert_eq!(db.store.backend_name(), expected);
 }
 
@@ -566,9 +387,7 @@ fn postgres_schema_is_dropped_when_a_case_fails() {
     let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
         return run_on_postgres("schema_is_dropped_when_a_case_fails", failing_case);
     };
-    let unwound = std::panic::catch_unwind(|| {
-        run_on_postgres("schema_is_dropped_when_a_case_fails", failing_case)
-    });
+    let unwound = std::panic::catch_unwind(|| run_on_postgres("schema_is_dropped_when_a_case_fails", failing_case));
     assert!(unwound.is_err());
     let schema = FAILED_CASE_SCHEMA.lock().unwrap().clone().unwrap();
     let mut admin = PgConnection::establish(&admin_url).unwrap();
@@ -577,11 +396,10 @@ fn postgres_schema_is_dropped_when_a_case_fails() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let left: Count =
-        diesel::sql_query("SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1")
-            .bind::<diesel::sql_types::Text, _>(&schema)
-            .get_result(&mut admin)
-            .unwrap();
+    let left: Count = diesel::sql_query("SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1")
+        .bind::<diesel::sql_types::Text, _>(&schema)
+        .get_result(&mut admin)
+        .unwrap();
     assert_eq!(left.n, 0, "schema {schema} left behind");
     println!("schema_is_dropped_when_a_case_fails: ran on postgres (schema {schema} dropped)");
 }
@@ -591,30 +409,16 @@ fn postgres_unreachable_server_fails_fast_with_a_one_line_error() {
     let started = Instant::now();
     let message = open_error(DatabaseUrl::parse("postgres://postgres@127.0.0.1:1/test").unwrap());
     println!("{message}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        message.starts_with("cannot connect to postgres://postgres@127.0.0.1:1/test: "),
-        "{message}"
-    );
-    assert!(
-        message.contains("127.0.0.1") && message.contains('1'),
-        "{message}"
-    );
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(message.starts_with("cannot connect to postgres://postgres@127.0.0.1:1/test: "), "{message}");
+    assert!(message.contains("127.0.0.1") && message.contains('1'), "{message}");
     assert!(!message.contains('\n'), "{message:?}");
 }
 
 #[test]
 fn postgres_connect_error_hides_the_password() {
-    let message =
-        open_error(DatabaseUrl::parse("postgres://rspd:s3cret@127.0.0.1:1/test").unwrap());
-    assert!(
-        message.starts_with("cannot connect to postgres://rspd:***@127.0.0.1:1/test: "),
-        "{message}"
-    );
+    let message = open_error(DatabaseUrl::parse("postgres://rspd:s3cret@127.0.0.1:1/test").unwrap());
+    assert!(message.starts_with("cannot connect to postgres://rspd:***@127.0.0.1:1/test: "), "{message}");
     assert!(!message.contains("s3cret"), "{message}");
 }
 
@@ -631,9 +435,7 @@ fn sqlite_database_file_is_in_wal_mode() {
         journal_mode: String,
     }
     let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
-        .get_result(&mut conn)
-        .unwrap();
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(&mut conn).unwrap();
     assert_eq!(mode.journal_mode, "wal");
 }
 
@@ -654,9 +456,7 @@ fn sqlite_unwritable_location_fails_with_a_one_line_error() {
 #[test]
 fn sqlite_path_that_is_a_directory_fails_with_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
-    let message = open_error(DatabaseUrl::Sqlite {
-        path: dir.path().to_owned(),
-    });
+    let message = open_error(DatabaseUrl::Sqlite { path: dir.path().to_owned() });
     println!("{message}");
     let expected = format!("cannot connect to sqlite://{}: ", dir.path().display());
     assert!(message.starts_with(&expected), "{message}");

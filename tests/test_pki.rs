@@ -79,11 +79,7 @@ fn expected(role: &str) -> Expected {
         "euicc" => ee("2.23.146.1.2.1.1", None),
         "dpauth" => ee("2.23.146.1.2.1.4", Some("2.999.10")),
         "dppb" => ee("2.23.146.1.2.1.5", Some("2.999.10")),
-        "dptls" => Expected {
-            policy_critical: false,
-            tls_eku: true,
-            ..ee("2.23.146.1.2.1.3", Some("2.999.10"))
-        },
+        "dptls" => Expected { policy_critical: false, tls_eku: true, ..ee("2.23.146.1.2.1.3", Some("2.999.10")) },
         other => panic!("unknown role {other}"),
     }
 }
@@ -93,34 +89,16 @@ fn check_profile(role: &str, curve: Curve, cert: &X509Certificate<'_>, pki: &Gen
     let ctx = format!("{curve} {role}");
 
     assert_eq!(cert.version().0, 2, "{ctx}: X.509 v3");
-    assert_eq!(
-        cert.signature_algorithm.algorithm, OID_SIG_ECDSA_WITH_SHA256,
-        "{ctx}"
-    );
-    assert!(
-        cert.signature_algorithm.parameters.is_none(),
-        "{ctx}: no sigalg parameters"
-    );
+    assert_eq!(cert.signature_algorithm.algorithm, OID_SIG_ECDSA_WITH_SHA256, "{ctx}");
+    assert!(cert.signature_algorithm.parameters.is_none(), "{ctx}: no sigalg parameters");
     let serial = cert.raw_serial();
-    assert!(
-        serial[0] & 0x80 == 0 && serial.iter().any(|b| *b != 0),
-        "{ctx}: positive serial"
-    );
+    assert!(serial[0] & 0x80 == 0 && serial.iter().any(|b| *b != 0), "{ctx}: positive serial");
     assert!(serial.len() <= 20, "{ctx}: serial at most 20 octets");
     assert!(cert.validity().is_valid(), "{ctx}: valid now");
 
     let spki = cert.public_key();
-    assert_eq!(
-        spki.algorithm.algorithm, OID_KEY_TYPE_EC_PUBLIC_KEY,
-        "{ctx}"
-    );
-    let curve_oid = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .unwrap()
-        .as_oid()
-        .unwrap();
+    assert_eq!(spki.algorithm.algorithm, OID_KEY_TYPE_EC_PUBLIC_KEY, "{ctx}");
+    let curve_oid = spki.algorithm.parameters.as_ref().unwrap().as_oid().unwrap();
     let want_curve = match curve {
         Curve::NistP256 => OID_EC_P256.to_id_string(),
         Curve::BrainpoolP256r1 => "1.3.36.3.3.2.8.1.1.7".to_string(),
@@ -129,16 +107,8 @@ fn check_profile(role: &str, curve: Curve, cert: &X509Certificate<'_>, pki: &Gen
 
     let ku = cert.key_usage().unwrap().expect("KeyUsage");
     assert!(ku.critical, "{ctx}: KeyUsage critical");
-    assert_eq!(
-        ku.value.digital_signature(),
-        want.digital_signature,
-        "{ctx}: digitalSignature"
-    );
-    assert_eq!(
-        ku.value.key_cert_sign(),
-        want.key_cert_sign,
-        "{ctx}: keyCertSign"
-    );
+    assert_eq!(ku.value.digital_signature(), want.digital_signature, "{ctx}: digitalSignature");
+    assert_eq!(ku.value.key_cert_sign(), want.key_cert_sign, "{ctx}: keyCertSign");
     assert_eq!(ku.value.crl_sign(), want.crl_sign, "{ctx}: cRLSign");
     assert!(
         !(ku.value.non_repudiation() || ku.value.key_encipherment() || ku.value.key_agreement()),
@@ -158,10 +128,7 @@ fn check_profile(role: &str, curve: Curve, cert: &X509Certificate<'_>, pki: &Gen
         Some(eku) => {
             assert!(want.tls_eku, "{ctx}: unexpected EKU");
             assert!(eku.critical, "{ctx}: EKU critical");
-            assert!(
-                eku.value.server_auth && eku.value.client_auth,
-                "{ctx}: serverAuth+clientAuth"
-            );
+            assert!(eku.value.server_auth && eku.value.client_auth, "{ctx}: serverAuth+clientAuth");
         }
         None => assert!(!want.tls_eku, "{ctx}: EKU missing"),
     }
@@ -180,20 +147,14 @@ fn check_profile(role: &str, curve: Curve, cert: &X509Certificate<'_>, pki: &Gen
                 has_aki = aki.key_identifier.is_some();
             }
             ParsedExtension::SubjectKeyIdentifier(ski) => has_ski = !ski.0.is_empty(),
-            ParsedExtension::NameConstraints(nc) => {
-                name_constraints = Some((nc.clone(), ext.critical))
-            }
+            ParsedExtension::NameConstraints(nc) => name_constraints = Some((nc.clone(), ext.critical)),
             ParsedExtension::UnsupportedExtension { .. } | ParsedExtension::ParseError { .. } => {
                 panic!("{ctx}: unparsable extension {}", ext.oid)
             }
             _ => {}
         }
     }
-    assert_eq!(
-        policies,
-        Some((vec![want.policy.to_string()], want.policy_critical)),
-        "{ctx}: certificatePolicies"
-    );
+    assert_eq!(policies, Some((vec![want.policy.to_string()], want.policy_critical)), "{ctx}: certificatePolicies");
     assert!(has_ski, "{ctx}: SubjectKeyIdentifier");
     assert_eq!(has_aki, want.has_aki, "{ctx}: AuthorityKeyIdentifier");
 
@@ -211,50 +172,24 @@ fn check_profile(role: &str, curve: Curve, cert: &X509Certificate<'_>, pki: &Gen
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(
-        rids,
-        want.registered_id
-            .map(str::to_string)
-            .into_iter()
-            .collect::<Vec<_>>(),
-        "{ctx}: SAN registeredID"
-    );
+    assert_eq!(rids, want.registered_id.map(str::to_string).into_iter().collect::<Vec<_>>(), "{ctx}: SAN registeredID");
 
     match name_constraints {
         Some((nc, critical)) => {
-            assert!(
-                want.name_constraints && critical,
-                "{ctx}: critical NameConstraints"
-            );
-            assert!(
-                nc.excluded_subtrees.is_none(),
-                "{ctx}: no excluded subtrees"
-            );
+            assert!(want.name_constraints && critical, "{ctx}: critical NameConstraints");
+            assert!(nc.excluded_subtrees.is_none(), "{ctx}: no excluded subtrees");
             let permitted = nc.permitted_subtrees.unwrap();
             assert_eq!(permitted.len(), 1, "{ctx}");
             let GeneralName::DirectoryName(dn) = &permitted[0].base else {
                 panic!("{ctx}: permitted subtree is not a DirName")
             };
-            let attrs: Vec<(String, String)> = dn
-                .iter_attributes()
-                .map(|a| {
-                    (
-                        a.attr_type().to_id_string(),
-                        a.as_str().unwrap().to_string(),
-                    )
-                })
-                .collect();
+            let attrs: Vec<(String, String)> =
+                dn.iter_attributes().map(|a| (a.attr_type().to_id_string(), a.as_str().unwrap().to_string())).collect();
             assert_eq!(
                 attrs,
                 [
-                    (
-                        OID_X509_ORGANIZATION_NAME.to_id_string(),
-                        TEST_EUM_ORGANIZATION.to_string()
-                    ),
-                    (
-                        OID_X509_SERIALNUMBER.to_id_string(),
-                        TEST_EID_PREFIX.to_string()
-                    ),
+                    (OID_X509_ORGANIZATION_NAME.to_id_string(), TEST_EUM_ORGANIZATION.to_string()),
+                    (OID_X509_SERIALNUMBER.to_id_string(), TEST_EID_PREFIX.to_string()),
                 ],
                 "{ctx}: permitted DirName O=<EUM>, serialNumber=<EID prefix>"
             );
@@ -263,26 +198,11 @@ fn check_profile(role: &str, curve: Curve, cert: &X509Certificate<'_>, pki: &Gen
     }
 
     if role == "euicc" {
-        let serial: Vec<&str> = cert
-            .subject()
-            .iter_by_oid(&OID_X509_SERIALNUMBER)
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        assert_eq!(
-            serial,
-            [pki.eid.as_str()],
-            "{ctx}: subject serialNumber = EID"
-        );
-        let org: Vec<&str> = cert
-            .subject()
-            .iter_organization()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        assert_eq!(
-            org,
-            [TEST_EUM_ORGANIZATION],
-            "{ctx}: subject O = EUM organisation"
-        );
+        let serial: Vec<&str> =
+            cert.subject().iter_by_oid(&OID_X509_SERIALNUMBER).map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(serial, [pki.eid.as_str()], "{ctx}: subject serialNumber = EID");
+        let org: Vec<&str> = cert.subject().iter_organization().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(org, [TEST_EUM_ORGANIZATION], "{ctx}: subject O = EUM organisation");
     }
 }
 
@@ -306,10 +226,7 @@ fn eid_is_valid_and_under_the_eum_prefix() {
     assert_eq!(pki.eid.len(), 32);
     assert!(pki.eid.starts_with(TEST_EID_PREFIX));
     assert!(has_valid_check_digits(&pki.eid));
-    assert!(
-        has_valid_check_digits("89049032123451234512345678901235"),
-        "SGP.26 EID"
-    );
+    assert!(has_valid_check_digits("89049032123451234512345678901235"), "SGP.26 EID");
     assert!(!has_valid_check_digits("89049032123451234512345678901236"));
 }
 
@@ -335,38 +252,18 @@ fn chains_link_by_name_and_key_identifier_and_signatures_verify() {
                 issuer.subject_name().to_der().unwrap(),
                 "{ctx}: issuer = issuer's subject"
             );
-            assert!(
-                cert.verify(&issuer.public_key().unwrap()).unwrap(),
-                "{ctx}: signature"
-            );
-            let ski = issuer
-                .subject_key_id()
-                .expect("issuer SKI")
-                .as_slice()
-                .to_vec();
+            assert!(cert.verify(&issuer.public_key().unwrap()).unwrap(), "{ctx}: signature");
+            let ski = issuer.subject_key_id().expect("issuer SKI").as_slice().to_vec();
             if role == "ci" {
-                assert!(
-                    cert.authority_key_id().is_none(),
-                    "{ctx}: self-signed, no AKI"
-                );
+                assert!(cert.authority_key_id().is_none(), "{ctx}: self-signed, no AKI");
                 assert_eq!(cert.subject_key_id().unwrap().as_slice(), ski);
             } else {
-                assert_eq!(
-                    cert.authority_key_id().expect("AKI").as_slice(),
-                    ski,
-                    "{ctx}: AKI = issuer SKI"
-                );
+                assert_eq!(cert.authority_key_id().expect("AKI").as_slice(), ski, "{ctx}: AKI = issuer SKI");
             }
             let key_pem = std::fs::read(path.with_extension("key")).unwrap();
-            assert!(
-                key_pem.starts_with(b"-----BEGIN PRIVATE KEY-----"),
-                "{ctx}: PKCS#8 PEM"
-            );
+            assert!(key_pem.starts_with(b"-----BEGIN PRIVATE KEY-----"), "{ctx}: PKCS#8 PEM");
             let key = openssl::pkey::PKey::private_key_from_pem(&key_pem).unwrap();
-            assert!(
-                key.public_eq(&cert.public_key().unwrap()),
-                "{ctx}: key matches certificate"
-            );
+            assert!(key.public_eq(&cert.public_key().unwrap()), "{ctx}: key matches certificate");
         }
     }
 }
@@ -395,11 +292,7 @@ fn openssl_store_verifies_smdp_and_eum_certificates_against_the_ci() {
                     Ok(ok)
                 })
                 .unwrap();
-            assert!(
-                ok,
-                "{curve}: {} does not verify against the CI",
-                path.display()
-            );
+            assert!(ok, "{curve}: {} does not verify against the CI", path.display());
         }
     }
 }
@@ -413,11 +306,7 @@ fn openssl_command_verifies_smdp_certificates_against_the_ci() {
     println!("using {}", String::from_utf8_lossy(&version.stdout).trim());
     let (_dir, pki) = fresh();
     for curve in Curve::ALL {
-        for path in [
-            pki.paths.dpauth_cert(curve),
-            pki.paths.dppb_cert(curve),
-            pki.paths.dptls_cert(curve),
-        ] {
+        for path in [pki.paths.dpauth_cert(curve), pki.paths.dppb_cert(curve), pki.paths.dptls_cert(curve)] {
             let out = Command::new("openssl")
                 .arg("verify")
                 .arg("-CAfile")
@@ -466,11 +355,7 @@ fn dp_tls_names_cover_the_addresses_and_local_hosts() {
     for curve in Curve::ALL {
         let der = load(&pki.paths.dptls_cert(curve)).to_der().unwrap();
         let (_, cert) = X509Certificate::from_der(&der).unwrap();
-        let cn: Vec<&str> = cert
-            .subject()
-            .iter_by_oid(&OID_X509_COMMON_NAME)
-            .map(|a| a.as_str().unwrap())
-            .collect();
+        let cn: Vec<&str> = cert.subject().iter_by_oid(&OID_X509_COMMON_NAME).map(|a| a.as_str().unwrap()).collect();
         assert_eq!(cn, ["smdp.example.com"]);
         let san = cert.subject_alternative_name().unwrap().unwrap();
         assert!(!san.critical);
@@ -481,14 +366,8 @@ fn dp_tls_names_cover_the_addresses_and_local_hosts() {
             .map(|g| match g {
                 GeneralName::DNSName(d) => format!("dns:{d}"),
                 GeneralName::IPAddress(ip) => match ip.len() {
-                    4 => format!(
-                        "ip:{}",
-                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap())
-                    ),
-                    _ => format!(
-                        "ip:{}",
-                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap())
-                    ),
+                    4 => format!("ip:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap())),
+                    _ => format!("ip:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap())),
                 },
                 GeneralName::RegisteredID(oid) => format!("rid:{}", rid_text(oid)),
                 other => panic!("unexpected SAN {other:?}"),
@@ -496,14 +375,7 @@ fn dp_tls_names_cover_the_addresses_and_local_hosts() {
             .collect();
         assert_eq!(
             names,
-            [
-                "dns:smdp.example.com",
-                "ip:192.0.2.7",
-                "dns:localhost",
-                "ip:127.0.0.1",
-                "ip:::1",
-                "rid:2.999.10"
-            ]
+            ["dns:smdp.example.com", "ip:192.0.2.7", "dns:localhost", "ip:127.0.0.1", "ip:::1", "rid:2.999.10"]
         );
     }
 }
@@ -523,40 +395,23 @@ fn rustls_accepts_the_operator_client_certificate() {
     let (_dir, pki) = fresh();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der_of(&pki.paths.operator_ca_cert())).unwrap();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), rustls_provider())
-        .build()
-        .unwrap();
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), rustls_provider()).build().unwrap();
     let client = der_of(&pki.paths.operator_client_cert());
-    verifier
-        .verify_client_cert(&client, &[], rustls_pki_types::UnixTime::now())
-        .unwrap();
+    verifier.verify_client_cert(&client, &[], rustls_pki_types::UnixTime::now()).unwrap();
 
     assert_eq!(pki.operator_id, "test-operator");
-    assert_eq!(
-        pki.operator_client_fingerprint_sha256,
-        hex::encode(openssl::sha::sha256(&client))
-    );
+    assert_eq!(pki.operator_client_fingerprint_sha256, hex::encode(openssl::sha::sha256(&client)));
     let (_, cert) = X509Certificate::from_der(&client).unwrap();
-    let cn: Vec<&str> = cert
-        .subject()
-        .iter_common_name()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let cn: Vec<&str> = cert.subject().iter_common_name().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(cn, ["test-operator"]);
     let eku = cert.extended_key_usage().unwrap().unwrap().value;
     assert!(eku.client_auth && !eku.server_auth);
-    assert!(
-        !cert.basic_constraints().unwrap().unwrap().value.ca,
-        "end entity"
-    );
+    assert!(!cert.basic_constraints().unwrap().unwrap().value.ca, "end entity");
 
     let ca = load(&pki.paths.operator_ca_cert());
     let client = load(&pki.paths.operator_client_cert());
     assert!(client.verify(&ca.public_key().unwrap()).unwrap());
-    assert_eq!(
-        client.authority_key_id().unwrap().as_slice(),
-        ca.subject_key_id().unwrap().as_slice()
-    );
+    assert_eq!(client.authority_key_id().unwrap().as_slice(), ca.subject_key_id().unwrap().as_slice());
     assert!(client.subject_key_id().is_some());
 }
 
@@ -568,29 +423,17 @@ fn rustls_accepts_the_nist_dp_tls_certificate_for_each_name() {
 
     let (_dir, pki) = fresh();
     let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(der_of(&pki.paths.ci_cert(Curve::NistP256)))
-        .unwrap();
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), rustls_provider())
-        .build()
-        .unwrap();
+    roots.add(der_of(&pki.paths.ci_cert(Curve::NistP256))).unwrap();
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), rustls_provider()).build().unwrap();
     let server = der_of(&pki.paths.dptls_cert(Curve::NistP256));
-    for name in [
-        "smdp.example.com",
-        "192.0.2.7",
-        "localhost",
-        "127.0.0.1",
-        "::1",
-    ] {
+    for name in ["smdp.example.com", "192.0.2.7", "localhost", "127.0.0.1", "::1"] {
         let name = rustls_pki_types::ServerName::try_from(name).unwrap();
         verifier
             .verify_server_cert(&server, &[], &name, &[], rustls_pki_types::UnixTime::now())
             .unwrap_or_else(|e| panic!("{name:?}: {e}"));
     }
     let other = rustls_pki_types::ServerName::try_from("other.example.com").unwrap();
-    assert!(verifier
-        .verify_server_cert(&server, &[], &other, &[], rustls_pki_types::UnixTime::now())
-        .is_err());
+    assert!(verifier.verify_server_cert(&server, &[], &other, &[], rustls_pki_types::UnixTime::now()).is_err());
 }
 
 /// Dotted text of a registeredID. asn1-rs 0.7 prints an OID whose first subidentifier takes two
@@ -611,8 +454,5 @@ fn rid_text(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
             acc = 0;
         }
     }
-    arcs.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
+    arcs.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
 }

@@ -19,39 +19,15 @@ fn refuses_to_overwrite_unless_forced() {
 
     let err = generate(&request(&out)).unwrap_err();
     assert!(matches!(err, TestPkiError::AlreadyExists { .. }), "{err}");
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "test PKI already exists at {} (use --force to replace it)",
-            out.display()
-        )
-    );
+    assert_eq!(err.to_string(), format!("test PKI already exists at {} (use --force to replace it)", out.display()));
     assert!(!err.to_string().contains('\n'));
-    assert_eq!(
-        std::fs::read(first.paths.ci_cert(Curve::NistP256)).unwrap(),
-        ci_before
-    );
+    assert_eq!(std::fs::read(first.paths.ci_cert(Curve::NistP256)).unwrap(), ci_before);
 
-    let second = generate(&TestPkiRequest {
-        force: true,
-        curves: vec![Curve::NistP256],
-        ..request(&out)
-    })
-    .unwrap();
-    assert_ne!(
-        std::fs::read(second.paths.ci_cert(Curve::NistP256)).unwrap(),
-        ci_before
-    );
+    let second = generate(&TestPkiRequest { force: true, curves: vec![Curve::NistP256], ..request(&out) }).unwrap();
+    assert_ne!(std::fs::read(second.paths.ci_cert(Curve::NistP256)).unwrap(), ci_before);
     assert!(second.paths.exists());
-    assert!(
-        !second.paths.curve_dir(Curve::BrainpoolP256r1).exists(),
-        "old tree replaced whole"
-    );
-    assert_eq!(
-        siblings(dir.path()),
-        ["pki"],
-        "no staging or old directory left behind"
-    );
+    assert!(!second.paths.curve_dir(Curve::BrainpoolP256r1).exists(), "old tree replaced whole");
+    assert_eq!(siblings(dir.path()), ["pki"], "no staging or old directory left behind");
 }
 
 #[test]
@@ -61,17 +37,10 @@ fn never_replaces_a_directory_that_is_not_a_test_pki() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "keep me").unwrap();
     for force in [false, true] {
-        let err = generate(&TestPkiRequest {
-            force,
-            ..request(&out)
-        })
-        .unwrap_err();
+        let err = generate(&TestPkiRequest { force, ..request(&out) }).unwrap_err();
         assert!(matches!(err, TestPkiError::NotATestPki { .. }), "{err}");
     }
-    assert_eq!(
-        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
-        "keep me"
-    );
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "keep me");
     assert_eq!(siblings(dir.path()), ["precious"]);
 
     // An existing empty directory is fine.
@@ -94,13 +63,7 @@ fn a_failed_write_leaves_nothing_that_looks_complete() {
         Ok(_) => println!("skipped: permissions are not enforced for this user"),
         Err(err) => {
             let text = err.to_string();
-            assert_eq!(
-                text,
-                format!(
-                    "cannot create directory {}: Permission denied",
-                    out.display()
-                )
-            );
+            assert_eq!(text, format!("cannot create directory {}: Permission denied", out.display()));
             assert!(!out.exists());
             assert!(siblings(&parent).is_empty());
         }
@@ -112,23 +75,14 @@ fn a_missing_parent_is_reported_with_the_requested_path() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("missing").join("pki");
     let err = generate(&request(&out)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "cannot create directory {}: No such file or directory",
-            out.display()
-        )
-    );
+    assert_eq!(err.to_string(), format!("cannot create directory {}: No such file or directory", out.display()));
     assert_eq!(siblings(dir.path()), Vec::<String>::new());
 }
 
 #[test]
 fn private_keys_are_readable_by_the_owner_only() {
     let (_dir, pki) = fresh();
-    let mut keys: Vec<PathBuf> = Curve::ALL
-        .iter()
-        .flat_map(|&c| sgp22_paths(&pki, c).map(|(_, _, key)| key))
-        .collect();
+    let mut keys: Vec<PathBuf> = Curve::ALL.iter().flat_map(|&c| sgp22_paths(&pki, c).map(|(_, _, key)| key)).collect();
     keys.push(pki.paths.operator_ca_key());
     keys.push(pki.paths.operator_client_key());
     assert_eq!(keys.len(), 14);
@@ -153,17 +107,9 @@ fn marker_says_test_and_records_the_request() {
 fn rejects_bad_requests_before_touching_the_disk() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pki");
-    let err = generate(&TestPkiRequest {
-        curves: vec![],
-        ..request(&out)
-    })
-    .unwrap_err();
+    let err = generate(&TestPkiRequest { curves: vec![], ..request(&out) }).unwrap_err();
     assert!(matches!(err, TestPkiError::NoCurve), "{err}");
-    let err = generate(&TestPkiRequest {
-        addresses: vec!["bad host:1".into()],
-        ..request(&out)
-    })
-    .unwrap_err();
+    let err = generate(&TestPkiRequest { addresses: vec!["bad host:1".into()], ..request(&out) }).unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid SM-DP+ address `bad host:1`: host name may hold only letters, digits, `-` and `.`"

@@ -14,7 +14,9 @@ pub enum ConfigError {
     #[error("{key}: {message}{}", origin_suffix(.origin))]
     Invalid { key: String, message: String, origin: Option<String> },
 
-    #[error("unknown environment variable {var}: no config key of that name (see the README's configuration reference)")]
+    #[error(
+        "unknown environment variable {var}: no config key of that name (see the README's configuration reference)"
+    )]
     UnknownEnvVar { var: String },
 }
 

@@ -98,20 +98,14 @@ fn env_value(kind: ValueKind, raw: &str) -> Result<Value, String> {
     let raw = raw.trim();
     Ok(match kind {
         ValueKind::String => Value::String(raw.to_owned()),
-        ValueKind::Integer => {
-            Value::Integer(raw.parse::<i64>().map_err(|_| format!("`{raw}` is not a whole number"))?)
-        }
+        ValueKind::Integer => Value::Integer(raw.parse::<i64>().map_err(|_| format!("`{raw}` is not a whole number"))?),
         ValueKind::Bool => Value::Boolean(match raw.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => true,
             "false" | "0" | "no" | "off" => false,
             _ => return Err(format!("`{raw}` is not true or false")),
         }),
         ValueKind::StringList => Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.to_owned()))
-                .collect(),
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_owned())).collect(),
         ),
     })
 }
@@ -122,9 +116,7 @@ fn insert_path(table: &mut Table, path: &str, value: Value) -> Result<(), String
     let mut current = table;
     for part in parts {
         let entry = current.entry(part.to_owned()).or_insert_with(|| Value::Table(Table::new()));
-        current = entry
-            .as_table_mut()
-            .ok_or_else(|| format!("`{part}` in the config file is not a table"))?;
+        current = entry.as_table_mut().ok_or_else(|| format!("`{part}` in the config file is not a table"))?;
     }
     current.insert(last.to_owned(), value);
     Ok(())
@@ -197,15 +189,13 @@ mod tests {
     #[test]
     fn unknown_keys_and_syntax_errors_are_one_line() {
         let f = file("[device]\nlisen = \"127.0.0.1:1\"\n");
-        let msg = load(&ConfigSource { file: Some(f.path().to_owned()), env: BTreeMap::new() })
-            .unwrap_err()
-            .to_string();
+        let msg =
+            load(&ConfigSource { file: Some(f.path().to_owned()), env: BTreeMap::new() }).unwrap_err().to_string();
         assert!(msg.starts_with("device.lisen: unknown field `lisen`"), "{msg}");
 
         let f = file("data_dir = \"x\"\n[device\n");
-        let msg = load(&ConfigSource { file: Some(f.path().to_owned()), env: BTreeMap::new() })
-            .unwrap_err()
-            .to_string();
+        let msg =
+            load(&ConfigSource { file: Some(f.path().to_owned()), env: BTreeMap::new() }).unwrap_err().to_string();
         assert!(msg.contains("line 2"), "{msg}");
         assert!(!msg.contains('\n'), "{msg}");
 

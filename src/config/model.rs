@@ -186,10 +186,7 @@ impl Default for PkiConfig {
 
 impl Config {
     pub fn database_url(&self) -> DatabaseUrl {
-        self.database
-            .url
-            .clone()
-            .unwrap_or_else(|| DatabaseUrl::Sqlite { path: self.data_dir.join("rspd.db") })
+        self.database.url.clone().unwrap_or_else(|| DatabaseUrl::Sqlite { path: self.data_dir.join("rspd.db") })
     }
 
     pub fn database_settings(&self) -> DatabaseSettings {

@@ -19,7 +19,8 @@ pub async fn readyz(store: web::Data<Store>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Ok(Err(e)) => {
             tracing::warn!(reason = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": "database unreachable" }))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "reason": "database unreachable" }))
         }
         Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "reason": "busy" })),
     }

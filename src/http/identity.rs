@@ -133,8 +133,8 @@ pub async fn require_operator(
         Err(refusal) => {
             let peer = req.peer_addr().map(|a| a.to_string()).unwrap_or_else(|| "unknown".into());
             tracing::warn!(peer = %peer, path = req.path(), reason = %refusal, "operator listener: request refused");
-            let response = HttpResponse::build(refusal.status())
-                .json(serde_json::json!({ "error": refusal.public_message() }));
+            let response =
+                HttpResponse::build(refusal.status()).json(serde_json::json!({ "error": refusal.public_message() }));
             Ok(req.into_response(response).map_into_right_body())
         }
     }
@@ -148,7 +148,9 @@ impl FromRequest for OperatorIdentity {
         let found = req.extensions().get::<OperatorIdentity>().cloned();
         ready(match found {
             Some(identity) => Ok(identity),
-            None => identify(req).map_err(|r| actix_web::error::InternalError::new(r.public_message(), r.status()).into()),
+            None => {
+                identify(req).map_err(|r| actix_web::error::InternalError::new(r.public_message(), r.status()).into())
+            }
         })
     }
 }

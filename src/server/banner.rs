@@ -37,7 +37,10 @@ impl Banner {
             format!("  operator listener  https://{operator}  (ES2+, fleet API: mutual TLS)"),
         ];
         if config.device.plain_http {
-            lines.push("  !! device.plain_http = true: the device listener serves plain HTTP (put a TLS terminator in front)".into());
+            lines.push(
+                "  !! device.plain_http = true: the device listener serves plain HTTP (put a TLS terminator in front)"
+                    .into(),
+            );
         }
         if let Some(m) = metrics {
             lines.push(format!("  metrics listener   http://{m}/metrics"));
@@ -59,11 +62,7 @@ impl Banner {
                 p.operator_client_key().display()
             ));
             lines.push("  try:".into());
-            lines.push(format!(
-                "    curl --cacert {} https://localhost:{}/healthz",
-                ci.display(),
-                device.port()
-            ));
+            lines.push(format!("    curl --cacert {} https://localhost:{}/healthz", ci.display(), device.port()));
             lines.push(format!(
                 "    curl --cacert {} --cert {} --key {} https://localhost:{}/api/v1/whoami",
                 ci.display(),

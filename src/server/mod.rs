@@ -165,14 +165,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         servers.push(server);
     }
 
-    let banner = Banner::new(
-        &config,
-        &applied,
-        device_addr,
-        operator_addr,
-        metrics_addr,
-        tls.test_pki.as_ref(),
-    );
+    let banner = Banner::new(&config, &applied, device_addr, operator_addr, metrics_addr, tls.test_pki.as_ref());
     Ok(RunningServer { device_addr, operator_addr, metrics_addr, banner, servers })
 }
 
@@ -186,7 +179,8 @@ fn worker_count(configured: usize) -> usize {
 }
 
 fn bind(key: &str, addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).map_err(|e| StartError::Io { what: format!("{key} {addr}"), reason: format!("cannot listen: {e}") })
+    TcpListener::bind(addr)
+        .map_err(|e| StartError::Io { what: format!("{key} {addr}"), reason: format!("cannot listen: {e}") })
 }
 
 fn local_addr(key: &str, l: &TcpListener) -> Result<SocketAddr, StartError> {

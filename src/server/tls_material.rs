@@ -66,7 +66,9 @@ pub fn resolve(config: &Config) -> Result<TlsMaterial, StartError> {
         (Some((ck, c, kk, k)), false) => {
             Some(tls::device_server_config(tls::load_cert_chain(ck, c)?, tls::load_private_key(kk, k)?, ck)?)
         }
-        (None, false) => return Err(ConfigError::invalid("device.tls_cert", "required unless device.plain_http = true").into()),
+        (None, false) => {
+            return Err(ConfigError::invalid("device.tls_cert", "required unless device.plain_http = true").into())
+        }
     };
 
     // The operator listener's certificate: its own, else the device one.
@@ -86,8 +88,12 @@ pub fn resolve(config: &Config) -> Result<TlsMaterial, StartError> {
     for f in &client_ca_files {
         client_cas.extend(tls::load_cert_chain("operator.client_ca", f)?);
     }
-    let operator =
-        tls::operator_server_config(tls::load_cert_chain(ock, &oc)?, tls::load_private_key(okk, &ok)?, ock, client_cas)?;
+    let operator = tls::operator_server_config(
+        tls::load_cert_chain(ock, &oc)?,
+        tls::load_private_key(okk, &ok)?,
+        ock,
+        client_cas,
+    )?;
 
     let mut identities = config.operator.identities.clone();
     if identities.is_empty() && needs_client_ca {

@@ -66,10 +66,7 @@ pub enum RepoError {
     StateConflict { actual: ProfileState },
     /// The transition breaks the SGP.22 state machine ([`ProfileState::can_transition_to`]).
     #[error("transition {from} → {to} is not allowed")]
-    IllegalTransition {
-        from: ProfileState,
-        to: ProfileState,
-    },
+    IllegalTransition { from: ProfileState, to: ProfileState },
     /// The database cannot be reached (retry later; maps to a temporary failure).
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -84,11 +81,7 @@ pub trait ProfileRepository {
     fn insert_profile(&self, p: &NewProfile) -> Result<ProfileRecord, RepoError>;
 
     /// Finds a profile by ICCID among the given operator's profiles only.
-    fn find_profile(
-        &self,
-        operator_id: &str,
-        iccid: &str,
-    ) -> Result<Option<ProfileRecord>, RepoError>;
+    fn find_profile(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfileRecord>, RepoError>;
 
     /// Moves a profile from `from` to `to` if, and only if, it is still in `from`.
     ///
@@ -116,10 +109,5 @@ pub trait ProfileRepository {
     ) -> Result<Option<ProfileRecord>, RepoError>;
 
     /// How many of the operator's profiles of this type are in `state` (pool levels, metrics).
-    fn count_profiles(
-        &self,
-        operator_id: &str,
-        profile_type: &str,
-        state: ProfileState,
-    ) -> Result<i64, RepoError>;
+    fn count_profiles(&self, operator_id: &str, profile_type: &str, state: ProfileState) -> Result<i64, RepoError>;
 }

@@ -107,10 +107,7 @@ impl FromStr for ProfileState {
     type Err = UnknownProfileState;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ProfileState::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownProfileState(s.to_owned()))
+        ProfileState::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| UnknownProfileState(s.to_owned()))
     }
 }
 
@@ -130,16 +127,9 @@ mod tests {
 
     #[test]
     fn happy_path_is_allowed() {
-        let path = [
-            Available, Linked, Confirmed, Released, Downloaded, Installed,
-        ];
+        let path = [Available, Linked, Confirmed, Released, Downloaded, Installed];
         for pair in path.windows(2) {
-            assert!(
-                pair[0].can_transition_to(pair[1]),
-                "{} → {}",
-                pair[0],
-                pair[1]
-            );
+            assert!(pair[0].can_transition_to(pair[1]), "{} → {}", pair[0], pair[1]);
         }
         assert!(Available.can_transition_to(Allocated));
         assert!(Allocated.can_transition_to(Confirmed));

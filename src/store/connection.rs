@@ -41,18 +41,13 @@ impl DbManager {
                 .ok_or_else(|| format!("the SQLite path {} is not valid UTF-8", path.display()))?
                 .to_owned(),
         };
-        Ok(DbManager {
-            url: settings.url.clone(),
-            target,
-        })
+        Ok(DbManager { url: settings.url.clone(), target })
     }
 }
 
 impl fmt::Debug for DbManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DbManager")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        f.debug_struct("DbManager").field("url", &self.url).finish_non_exhaustive()
     }
 }
 
@@ -62,18 +57,13 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match self.url {
-            DatabaseUrl::Postgres { .. } => {
-                PgConnection::establish(&self.target).map(DbConnection::Pg)
-            }
-            DatabaseUrl::Sqlite { .. } => {
-                SqliteConnection::establish(&self.target).map(DbConnection::Sqlite)
-            }
+            DatabaseUrl::Postgres { .. } => PgConnection::establish(&self.target).map(DbConnection::Pg),
+            DatabaseUrl::Sqlite { .. } => SqliteConnection::establish(&self.target).map(DbConnection::Sqlite),
         }
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.ping()
-            .map_err(ConnectionError::CouldntSetupConfiguration)
+        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -88,10 +78,7 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> String {
         return url.to_owned();
     }
     let separator = if url.contains('?') { '&' } else { '?' };
-    format!(
-        "{url}{separator}connect_timeout={}",
-        timeout.as_secs().max(1)
-    )
+    format!("{url}{separator}connect_timeout={}", timeout.as_secs().max(1))
 }
 
 /// SQLite settings that hold per connection, applied whenever the pool opens one:
@@ -145,12 +132,8 @@ macro_rules! dispatch {
 macro_rules! write_transaction {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
-            $crate::store::connection::DbConnection::Pg(conn) => {
-                conn.build_transaction().read_write().run(|$c| $body)
-            }
-            $crate::store::connection::DbConnection::Sqlite(conn) => {
-                conn.immediate_transaction(|$c| $body)
-            }
+            $crate::store::connection::DbConnection::Pg(conn) => conn.build_transaction().read_write().run(|$c| $body),
+            $crate::store::connection::DbConnection::Sqlite(conn) => conn.immediate_transaction(|$c| $body),
         }
         .map_err($crate::store::error::StoreError::from)
     };
@@ -165,21 +148,12 @@ mod tests {
     #[test]
     fn connect_timeout_is_added_once() {
         let t = Duration::from_millis(2500);
-        assert_eq!(
-            with_connect_timeout("postgres://h/db", t),
-            "postgres://h/db?connect_timeout=2"
-        );
+        assert_eq!(with_connect_timeout("postgres://h/db", t), "postgres://h/db?connect_timeout=2");
         assert_eq!(
             with_connect_timeout("postgres://h/db?sslmode=disable", t),
             "postgres://h/db?sslmode=disable&connect_timeout=2"
         );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
-            "postgres://h/db?connect_timeout=9"
-        );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db", Duration::ZERO),
-            "postgres://h/db?connect_timeout=1"
-        );
+        assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=9", t), "postgres://h/db?connect_timeout=9");
+        assert_eq!(with_connect_timeout("postgres://h/db", Duration::ZERO), "postgres://h/db?connect_timeout=1");
     }
 }

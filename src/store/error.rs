@@ -16,11 +16,7 @@ pub enum StoreError {
     Connect { url: String, message: String },
     /// The directory for the SQLite file could not be created.
     #[error("cannot create directory {} for the SQLite database {url}: {}", .dir.display(), one_line(&.source.to_string()))]
-    CreateDir {
-        url: String,
-        dir: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { url: String, dir: PathBuf, source: std::io::Error },
     /// No pooled connection became available in time (server down or pool exhausted).
     #[error("no database connection for {url}: {message}")]
     Pool { url: String, message: String },
@@ -35,13 +31,7 @@ pub enum StoreError {
 impl StoreError {
     /// Whether a whole transaction should be retried (PostgreSQL serialization failure, SQLSTATE 40001).
     pub(crate) fn is_serialization_failure(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Query(DieselError::DatabaseError(
-                DatabaseErrorKind::SerializationFailure,
-                _
-            ))
-        )
+        matches!(self, StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)))
     }
 }
 
@@ -49,12 +39,8 @@ impl From<StoreError> for RepoError {
     fn from(err: StoreError) -> RepoError {
         match err {
             StoreError::Query(e) => repo_error(e),
-            StoreError::Pool { .. } | StoreError::Connect { .. } => {
-                RepoError::Unavailable(err.to_string())
-            }
-            StoreError::CreateDir { .. } | StoreError::Migration { .. } => {
-                RepoError::Backend(err.to_string())
-            }
+            StoreError::Pool { .. } | StoreError::Connect { .. } => RepoError::Unavailable(err.to_string()),
+            StoreError::CreateDir { .. } | StoreError::Migration { .. } => RepoError::Backend(err.to_string()),
         }
     }
 }
@@ -65,22 +51,16 @@ pub(crate) fn repo_error(err: DieselError) -> RepoError {
     match &err {
         DieselError::NotFound => RepoError::NotFound,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => RepoError::Conflict,
-        DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        ) => RepoError::Unavailable(one_line(&err.to_string())),
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+            RepoError::Unavailable(one_line(&err.to_string()))
+        }
         _ => RepoError::Backend(one_line(&err.to_string())),
     }
 }
 
 /// Joins a multi-line message (libpq's come with a hint on a second line) into one line.
 pub(crate) fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -89,7 +69,8 @@ mod tests {
 
     #[test]
     fn libpq_messages_become_one_line() {
-        let msg = "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running?\n";
+        let msg =
+            "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running?\n";
         assert_eq!(
             one_line(msg),
             "connection to server at \"127.0.0.1\", port 1 failed: Connection refused Is the server running?"
@@ -98,10 +79,7 @@ mod tests {
 
     #[test]
     fn unique_violation_is_a_conflict() {
-        let e = DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            Box::new("dup".to_owned()),
-        );
+        let e = DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new("dup".to_owned()));
         assert_eq!(repo_error(e), RepoError::Conflict);
         assert_eq!(repo_error(DieselError::NotFound), RepoError::NotFound);
     }

@@ -23,23 +23,11 @@ pub(crate) fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, String
         DbConnection::Pg(c) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .execute(c)
-                .map_err(|e| {
-                    format!(
-                        "cannot take the migration lock: {}",
-                        one_line(&e.to_string())
-                    )
-                })?;
+                .map_err(|e| format!("cannot take the migration lock: {}", one_line(&e.to_string())))?;
             let result = versions(c.run_pending_migrations(POSTGRES_MIGRATIONS));
-            let unlocked =
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
-                    .execute(c);
+            let unlocked = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(c);
             let applied = result?;
-            unlocked.map_err(|e| {
-                format!(
-                    "cannot release the migration lock: {}",
-                    one_line(&e.to_string())
-                )
-            })?;
+            unlocked.map_err(|e| format!("cannot release the migration lock: {}", one_line(&e.to_string())))?;
             Ok(applied)
         }
     }
@@ -50,11 +38,6 @@ fn versions(
     result: diesel::migration::Result<Vec<diesel::migration::MigrationVersion<'_>>>,
 ) -> Result<Vec<String>, String> {
     result
-        .map(|applied| {
-            applied
-                .into_iter()
-                .map(|version| version.to_string())
-                .collect()
-        })
+        .map(|applied| applied.into_iter().map(|version| version.to_string()).collect())
         .map_err(|e| one_line(&e.to_string()))
 }

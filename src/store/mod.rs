@@ -70,21 +70,12 @@ impl Store {
                 })?;
             }
         }
-        let connect_error = |message: String| StoreError::Connect {
-            url: url.clone(),
-            message: one_line(&message),
-        };
+        let connect_error = |message: String| StoreError::Connect { url: url.clone(), message: one_line(&message) };
         let manager = DbManager::new(settings).map_err(connect_error)?;
-        let pragmas = SqlitePragmas {
-            busy_timeout: settings.sqlite_busy_timeout,
-        };
+        let pragmas = SqlitePragmas { busy_timeout: settings.sqlite_busy_timeout };
 
-        let mut first = manager
-            .connect()
-            .map_err(|e| connect_error(e.to_string()))?;
-        pragmas
-            .on_acquire(&mut first)
-            .map_err(|e| connect_error(e.to_string()))?;
+        let mut first = manager.connect().map_err(|e| connect_error(e.to_string()))?;
+        pragmas.on_acquire(&mut first).map_err(|e| connect_error(e.to_string()))?;
         drop(first);
 
         let pool = Pool::builder()
@@ -94,25 +85,16 @@ impl Store {
             .connection_customizer(Box::new(pragmas))
             .error_handler(Box::new(TracingErrorHandler))
             .build(manager)
-            .map_err(|e| StoreError::Pool {
-                url: url.clone(),
-                message: one_line(&e.to_string()),
-            })?;
+            .map_err(|e| StoreError::Pool { url: url.clone(), message: one_line(&e.to_string()) })?;
         tracing::debug!(url = %settings.url, pool_size = settings.pool_size, "database pool open");
-        Ok(Store {
-            pool,
-            url: Arc::new(settings.url.clone()),
-        })
+        Ok(Store { pool, url: Arc::new(settings.url.clone()) })
     }
 
     /// Applies the pending embedded migrations; returns the versions applied (empty when up to date).
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
-        let applied =
-            migrations::run_pending(&mut conn).map_err(|message| StoreError::Migration {
-                url: self.url.to_string(),
-                message,
-            })?;
+        let applied = migrations::run_pending(&mut conn)
+            .map_err(|message| StoreError::Migration { url: self.url.to_string(), message })?;
         if !applied.is_empty() {
             tracing::info!(url = %self.url, versions = ?applied, "database migrated");
         }
@@ -139,19 +121,12 @@ impl Store {
     /// Pool gauges for metrics.
     pub fn pool_state(&self) -> PoolState {
         let state = self.pool.state();
-        PoolState {
-            connections: state.connections,
-            idle: state.idle_connections,
-            max: self.pool.max_size(),
-        }
+        PoolState { connections: state.connections, idle: state.idle_connections, max: self.pool.max_size() }
     }
 
     /// A pooled connection, or [`StoreError::Pool`] after the connect timeout.
     pub(crate) fn conn(&self) -> Result<PooledConnection<DbManager>, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Pool {
-            url: self.url.to_string(),
-            message: one_line(&e.to_string()),
-        })
+        self.pool.get().map_err(|e| StoreError::Pool { url: self.url.to_string(), message: one_line(&e.to_string()) })
     }
 
     /// Runs a whole write transaction (`attempt` opens it with `write_transaction!`), trying again
@@ -178,9 +153,6 @@ impl Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("url", &self.url)
-            .field("pool", &self.pool_state())
-            .finish()
+        f.debug_struct("Store").field("url", &self.url).field("pool", &self.pool_state()).finish()
     }
 }

@@ -57,16 +57,12 @@ struct NewProfileRow<'a> {
 }
 
 fn parse_state(stored: &str) -> Result<ProfileState, RepoError> {
-    stored
-        .parse()
-        .map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
+    stored.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
 }
 
 /// Milliseconds since the Unix epoch.
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl ProfileRepository for Store {
@@ -90,11 +86,7 @@ impl ProfileRepository for Store {
         inserted.into_record()
     }
 
-    fn find_profile(
-        &self,
-        operator_id: &str,
-        iccid: &str,
-    ) -> Result<Option<ProfileRecord>, RepoError> {
+    fn find_profile(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfileRecord>, RepoError> {
         let mut conn = self.conn()?;
         let row = dispatch!(&mut *conn, c => profiles::table
             .filter(profiles::operator_id.eq(operator_id))
@@ -153,9 +145,7 @@ impl ProfileRepository for Store {
         })?;
         match outcome {
             Ok(row) => row.into_record(),
-            Err(Some(actual)) => Err(RepoError::StateConflict {
-                actual: parse_state(&actual)?,
-            }),
+            Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),
             Err(None) => Err(RepoError::NotFound),
         }
     }
@@ -168,10 +158,7 @@ impl ProfileRepository for Store {
         eid: Option<&str>,
     ) -> Result<Option<ProfileRecord>, RepoError> {
         if !matches!(to, ProfileState::Allocated | ProfileState::Linked) {
-            return Err(RepoError::IllegalTransition {
-                from: ProfileState::Available,
-                to,
-            });
+            return Err(RepoError::IllegalTransition { from: ProfileState::Available, to });
         }
         let now = now_ms();
         let available = ProfileState::Available.as_str();
@@ -191,19 +178,11 @@ impl ProfileRepository for Store {
             ($c:ident, $id:expr) => {
                 match $id {
                     None => Ok(None),
-                    Some(id) => diesel::update(
-                        profiles::table
-                            .find(id)
-                            .filter(profiles::state.eq(available)),
-                    )
-                    .set((
-                        profiles::state.eq(to.as_str()),
-                        profiles::eid.eq(eid),
-                        profiles::updated_at.eq(now),
-                    ))
-                    .returning(ProfileRow::as_returning())
-                    .get_result($c)
-                    .optional(),
+                    Some(id) => diesel::update(profiles::table.find(id).filter(profiles::state.eq(available)))
+                        .set((profiles::state.eq(to.as_str()), profiles::eid.eq(eid), profiles::updated_at.eq(now)))
+                        .returning(ProfileRow::as_returning())
+                        .get_result($c)
+                        .optional(),
                 }
             };
         }
@@ -211,11 +190,7 @@ impl ProfileRepository for Store {
             match conn {
                 // Rows locked by a concurrent claim are skipped, not waited for.
                 DbConnection::Pg(conn) => conn.build_transaction().read_write().run(|c| {
-                    let id = pool_head!()
-                        .for_update()
-                        .skip_locked()
-                        .first::<i64>(c)
-                        .optional()?;
+                    let id = pool_head!().for_update().skip_locked().first::<i64>(c).optional()?;
                     claim!(c, id)
                 }),
                 // BEGIN IMMEDIATE holds the write lock from the read on: claims are serialized.
@@ -229,12 +204,7 @@ impl ProfileRepository for Store {
         claimed.map(ProfileRow::into_record).transpose()
     }
 
-    fn count_profiles(
-        &self,
-        operator_id: &str,
-        profile_type: &str,
-        state: ProfileState,
-    ) -> Result<i64, RepoError> {
+    fn count_profiles(&self, operator_id: &str, profile_type: &str, state: ProfileState) -> Result<i64, RepoError> {
         let mut conn = self.conn()?;
         let count = dispatch!(&mut *conn, c => profiles::table
             .filter(profiles::operator_id.eq(operator_id))

@@ -27,9 +27,7 @@ impl DatabaseUrl {
         if path.is_empty() {
             return Err("sqlite:// needs a file path".to_owned());
         }
-        Ok(DatabaseUrl::Sqlite {
-            path: PathBuf::from(path),
-        })
+        Ok(DatabaseUrl::Sqlite { path: PathBuf::from(path) })
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -91,9 +89,7 @@ mod tests {
     fn parses_both_backends_and_hides_passwords() {
         assert_eq!(
             DatabaseUrl::parse("sqlite://./rspd-data/rspd.db").unwrap(),
-            DatabaseUrl::Sqlite {
-                path: "./rspd-data/rspd.db".into()
-            }
+            DatabaseUrl::Sqlite { path: "./rspd-data/rspd.db".into() }
         );
         let pg = DatabaseUrl::parse("postgres://rspd:s3cret@db:5432/rspd").unwrap();
         assert_eq!(pg.backend_name(), "postgres");

@@ -32,10 +32,7 @@ impl TestDir {
     /// Writes `rspd.toml` with loopback listeners on free ports plus `extra` TOML.
     pub fn write_config(&self, extra: &str) -> PathBuf {
         let path = self.path().join("rspd.toml");
-        let text = format!(
-            "data_dir = \"{}\"\nworkers = 1\n{extra}\n",
-            self.data_dir().display()
-        );
+        let text = format!("data_dir = \"{}\"\nworkers = 1\n{extra}\n", self.data_dir().display());
         let text = ensure_listeners(&text);
         std::fs::write(&path, text).expect("write config");
         path

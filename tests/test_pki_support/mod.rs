@@ -43,10 +43,8 @@ pub fn sgp22_paths(pki: &GeneratedTestPki, c: Curve) -> [(&'static str, PathBuf,
 }
 
 pub fn siblings(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }

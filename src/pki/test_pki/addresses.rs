@@ -33,10 +33,8 @@ pub(crate) fn tls_names(addresses: &[String]) -> Result<Vec<TlsName>, TestPkiErr
         TlsName::Ip(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])),
     ];
     for address in addresses {
-        let name = parse_host(address).map_err(|reason| TestPkiError::BadAddress {
-            address: address.clone(),
-            reason: reason.to_string(),
-        })?;
+        let name = parse_host(address)
+            .map_err(|reason| TestPkiError::BadAddress { address: address.clone(), reason: reason.to_string() })?;
         names.push(name);
     }
     names.extend(local);
@@ -58,11 +56,7 @@ fn parse_host(address: &str) -> Result<TlsName, &'static str> {
     let host = if let Some(rest) = address.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or("missing `]`")?;
         if !after.is_empty() {
-            check_port(
-                after
-                    .strip_prefix(':')
-                    .ok_or("expected `:port` after `]`")?,
-            )?;
+            check_port(after.strip_prefix(':').ok_or("expected `:port` after `]`")?)?;
         }
         host
     } else if address.matches(':').count() > 1 {
@@ -102,9 +96,7 @@ fn check_dns_name(host: &str) -> Result<(), &'static str> {
         if label.is_empty() || label.len() > 63 {
             return Err("host name has an empty or over-long label");
         }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             || label.starts_with('-')
             || label.ends_with('-')
         {
@@ -120,29 +112,14 @@ mod tests {
 
     fn texts(addresses: &[&str]) -> Vec<String> {
         let owned: Vec<String> = addresses.iter().map(|s| s.to_string()).collect();
-        tls_names(&owned)
-            .unwrap()
-            .iter()
-            .map(TlsName::text)
-            .collect()
+        tls_names(&owned).unwrap().iter().map(TlsName::text).collect()
     }
 
     #[test]
     fn strips_ports_adds_local_names_and_deduplicates() {
         assert_eq!(
-            texts(&[
-                "smdp.example.com:8443",
-                "SMDP.example.com",
-                "10.0.0.1:443",
-                "localhost:8443"
-            ]),
-            [
-                "smdp.example.com",
-                "10.0.0.1",
-                "localhost",
-                "127.0.0.1",
-                "::1"
-            ]
+            texts(&["smdp.example.com:8443", "SMDP.example.com", "10.0.0.1:443", "localhost:8443"]),
+            ["smdp.example.com", "10.0.0.1", "localhost", "127.0.0.1", "::1"]
         );
     }
 
@@ -160,22 +137,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_addresses() {
-        for bad in [
-            "",
-            "host:0",
-            "host:99999",
-            "host:x",
-            "bad_host",
-            "[::1",
-            "-a.com",
-            "a..b",
-            "[zz]:1",
-        ] {
+        for bad in ["", "host:0", "host:99999", "host:x", "bad_host", "[::1", "-a.com", "a..b", "[zz]:1"] {
             let err = tls_names(&[bad.to_string()]).unwrap_err();
-            assert!(
-                matches!(err, TestPkiError::BadAddress { .. }),
-                "{bad}: {err}"
-            );
+            assert!(matches!(err, TestPkiError::BadAddress { .. }), "{bad}: {err}");
         }
     }
 }

@@ -44,10 +44,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 /// Content octets of an OBJECT IDENTIFIER (X.690 §8.19): first two arcs as 40·a + b, then each
 /// arc in base 128, high bit set on all but the last octet.
 fn oid_content(dotted: &str) -> Option<Vec<u8>> {
-    let arcs: Vec<u64> = dotted
-        .split('.')
-        .map(|a| a.parse::<u64>().ok())
-        .collect::<Option<_>>()?;
+    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse::<u64>().ok()).collect::<Option<_>>()?;
     if arcs.len() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) {
         return None;
     }
@@ -74,19 +71,15 @@ mod tests {
 
     #[test]
     fn certificate_policies_matches_sgp26_eum() {
-        assert_eq!(
-            hex::encode_upper(certificate_policies("2.23.146.1.2.1.2").unwrap()),
-            "300B3009060767811201020102"
-        );
+        assert_eq!(hex::encode_upper(certificate_policies("2.23.146.1.2.1.2").unwrap()), "300B3009060767811201020102");
     }
 
     #[test]
     fn name_constraints_matches_sgp26_eum() {
         // Name: O = "RSP Test EUM" (UTF8String), serialNumber = "89049032" (PrintableString).
-        let name = hex::decode(
-            "302A31153013060355040A0C0C52535020546573742045554D3111300F060355040513083839303439303332",
-        )
-        .unwrap();
+        let name =
+            hex::decode("302A31153013060355040A0C0C52535020546573742045554D3111300F060355040513083839303439303332")
+                .unwrap();
         assert_eq!(
             hex::encode_upper(name_constraints_permitted_dir_name(&name)),
             "3032A030302EA42C302A31153013060355040A0C0C52535020546573742045554D31\
@@ -99,10 +92,7 @@ mod tests {
         assert_eq!(tlv(0x04, &[0u8; 200])[..3], [0x04, 0x81, 200]);
         assert_eq!(tlv(0x04, &[0u8; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
         assert_eq!(oid_content("2.999.10").unwrap(), [0x88, 0x37, 0x0a]);
-        assert_eq!(
-            oid_content("1.2.840.10045.4.3.2").unwrap(),
-            hex::decode("2a8648ce3d040302").unwrap()
-        );
+        assert_eq!(oid_content("1.2.840.10045.4.3.2").unwrap(), hex::decode("2a8648ce3d040302").unwrap());
         assert_eq!(oid_content("1"), None);
         assert_eq!(oid_content("1.40"), None);
         assert_eq!(oid_content("1.x"), None);

@@ -57,11 +57,7 @@ mod tests {
     fn any_single_digit_change_is_invalid() {
         for i in 0..32 {
             let mut digits = SGP26_EID.as_bytes().to_vec();
-            digits[i] = if digits[i] == b'9' {
-                b'0'
-            } else {
-                digits[i] + 1
-            };
+            digits[i] = if digits[i] == b'9' { b'0' } else { digits[i] + 1 };
             let changed = String::from_utf8(digits).unwrap();
             assert!(!has_valid_check_digits(&changed), "{changed}");
         }

@@ -58,16 +58,10 @@ pub enum TestPkiError {
 
 impl TestPkiError {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        TestPkiError::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+        TestPkiError::Io { action, path: path.into(), source }
     }
 
-    pub(crate) fn openssl(
-        what: impl Into<String>,
-    ) -> impl FnOnce(openssl::error::ErrorStack) -> Self {
+    pub(crate) fn openssl(what: impl Into<String>) -> impl FnOnce(openssl::error::ErrorStack) -> Self {
         let what = what.into();
         move |source| TestPkiError::OpenSsl { what, source }
     }
@@ -93,20 +87,12 @@ mod tests {
     #[test]
     fn io_error_is_one_line_without_os_error_number() {
         let e = TestPkiError::io("write", "/x/nist/ci.key", io::Error::from_raw_os_error(13));
-        assert_eq!(
-            e.to_string(),
-            "cannot write /x/nist/ci.key: Permission denied"
-        );
+        assert_eq!(e.to_string(), "cannot write /x/nist/ci.key: Permission denied");
     }
 
     #[test]
     fn already_exists_mentions_force() {
-        let e = TestPkiError::AlreadyExists {
-            dir: "/tmp/pki".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "test PKI already exists at /tmp/pki (use --force to replace it)"
-        );
+        let e = TestPkiError::AlreadyExists { dir: "/tmp/pki".into() };
+        assert_eq!(e.to_string(), "test PKI already exists at /tmp/pki (use --force to replace it)");
     }
 }

@@ -76,10 +76,7 @@ pub fn generate(req: &TestPkiRequest) -> Result<GeneratedTestPki, TestPkiError> 
     let eid = eid::sample_euicc_eid();
     let hierarchies = curves
         .iter()
-        .map(|&curve| {
-            sgp22_hierarchy::build(curve, &eid, &tls_names, not_before.unix_timestamp())
-                .map(|h| (curve, h))
-        })
+        .map(|&curve| sgp22_hierarchy::build(curve, &eid, &tls_names, not_before.unix_timestamp()).map(|h| (curve, h)))
         .collect::<Result<Vec<_>, _>>()?;
     let operator = operator::build(TEST_OPERATOR_ID, not_before)?;
     let fingerprint = hex::encode(sha256(&operator.client_cert_der));
@@ -93,15 +90,7 @@ pub fn generate(req: &TestPkiRequest) -> Result<GeneratedTestPki, TestPkiError> 
         operator_id: TEST_OPERATOR_ID,
         operator_client_fingerprint_sha256: &fingerprint,
     });
-    write::write_pki(
-        &out,
-        destination,
-        &write::Contents {
-            hierarchies: &hierarchies,
-            operator: &operator,
-            marker,
-        },
-    )?;
+    write::write_pki(&out, destination, &write::Contents { hierarchies: &hierarchies, operator: &operator, marker })?;
 
     Ok(GeneratedTestPki {
         paths: TestPkiPaths::new(req.out.clone()),
@@ -126,8 +115,7 @@ fn unique_curves(curves: &[Curve]) -> Vec<Curve> {
 /// is used as given.
 fn resolve_out(out: &std::path::Path) -> Result<PathBuf, TestPkiError> {
     if out.exists() {
-        out.canonicalize()
-            .map_err(|e| TestPkiError::io("resolve", out, e))
+        out.canonicalize().map_err(|e| TestPkiError::io("resolve", out, e))
     } else {
         Ok(out.to_path_buf())
     }

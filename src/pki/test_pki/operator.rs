@@ -4,8 +4,8 @@
 //! (end entity with CA:FALSE, extendedKeyUsage clientAuth, subject/authority key identifiers).
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -25,18 +25,9 @@ pub(crate) struct OperatorPki {
 
 /// Build the operator CA (about 30 years) and a client certificate for `operator_id`
 /// (about 2 years), both valid from `not_before`.
-pub(crate) fn build(
-    operator_id: &str,
-    not_before: OffsetDateTime,
-) -> Result<OperatorPki, TestPkiError> {
-    let ca_err = |source| TestPkiError::Rcgen {
-        what: "operator CA certificate",
-        source,
-    };
-    let client_err = |source| TestPkiError::Rcgen {
-        what: "operator client certificate",
-        source,
-    };
+pub(crate) fn build(operator_id: &str, not_before: OffsetDateTime) -> Result<OperatorPki, TestPkiError> {
+    let ca_err = |source| TestPkiError::Rcgen { what: "operator CA certificate", source };
+    let client_err = |source| TestPkiError::Rcgen { what: "operator client certificate", source };
 
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(ca_err)?;
     let mut ca = CertificateParams::default();
@@ -54,10 +45,7 @@ pub(crate) fn build(
 
     let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(client_err)?;
     let mut client = CertificateParams::default();
-    client.distinguished_name = dn(&[
-        (DnType::CommonName, operator_id),
-        (DnType::OrganizationName, "RSPDTEST"),
-    ]);
+    client.distinguished_name = dn(&[(DnType::CommonName, operator_id), (DnType::OrganizationName, "RSPDTEST")]);
     client.serial_number = Some(random_serial()?);
     client.not_before = not_before;
     client.not_after = not_before + Duration::days(2 * 365);
@@ -88,8 +76,7 @@ fn dn(entries: &[(DnType, &str)]) -> DistinguishedName {
 /// 16 random octets with the top bit clear and never all zero: a positive serial.
 fn random_serial() -> Result<SerialNumber, TestPkiError> {
     let mut bytes = [0u8; 16];
-    openssl::rand::rand_bytes(&mut bytes)
-        .map_err(TestPkiError::openssl("operator certificate serial number"))?;
+    openssl::rand::rand_bytes(&mut bytes).map_err(TestPkiError::openssl("operator certificate serial number"))?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(SerialNumber::from_slice(&bytes))
 }

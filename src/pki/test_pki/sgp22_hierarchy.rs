@@ -29,10 +29,7 @@ pub(crate) struct Issued {
 
 impl Issued {
     fn as_issuer(&self) -> Issuer<'_> {
-        Issuer {
-            cert: &self.cert,
-            key: &self.key,
-        }
+        Issuer { cert: &self.cert, key: &self.key }
     }
 }
 
@@ -54,17 +51,10 @@ pub(crate) fn build(
     tls_names: &[TlsName],
     not_before_unix: i64,
 ) -> Result<Sgp22Hierarchy, TestPkiError> {
-    let names = SubjectNames::new(eid, tls_names)
-        .map_err(TestPkiError::openssl(format!("{curve} subject names")))?;
+    let names = SubjectNames::new(eid, tls_names).map_err(TestPkiError::openssl(format!("{curve} subject names")))?;
 
-    let req = |role, subject| CertRequest {
-        role,
-        curve,
-        subject,
-        tls_names: &[],
-        permitted_subtree: None,
-        not_before_unix,
-    };
+    let req =
+        |role, subject| CertRequest { role, curve, subject, tls_names: &[], permitted_subtree: None, not_before_unix };
     let new = |req: CertRequest<'_>, issuer: Option<&Issued>| -> Result<Issued, TestPkiError> {
         let key = generate_key(curve)?;
         let issuer = issuer.map(Issued::as_issuer);
@@ -73,31 +63,12 @@ pub(crate) fn build(
     };
 
     let ci = new(req(Role::Ci, &names.ci), None)?;
-    let eum = new(
-        CertRequest {
-            permitted_subtree: Some(&names.eum_range),
-            ..req(Role::Eum, &names.eum)
-        },
-        Some(&ci),
-    )?;
+    let eum = new(CertRequest { permitted_subtree: Some(&names.eum_range), ..req(Role::Eum, &names.eum) }, Some(&ci))?;
     let euicc = new(req(Role::Euicc, &names.euicc), Some(&eum))?;
     let dpauth = new(req(Role::DpAuth, &names.smdp), Some(&ci))?;
     let dppb = new(req(Role::DpPb, &names.smdp), Some(&ci))?;
-    let dptls = new(
-        CertRequest {
-            tls_names,
-            ..req(Role::DpTls, &names.dptls)
-        },
-        Some(&ci),
-    )?;
-    Ok(Sgp22Hierarchy {
-        ci,
-        eum,
-        euicc,
-        dpauth,
-        dppb,
-        dptls,
-    })
+    let dptls = new(CertRequest { tls_names, ..req(Role::DpTls, &names.dptls) }, Some(&ci))?;
+    Ok(Sgp22Hierarchy { ci, eum, euicc, dpauth, dppb, dptls })
 }
 
 /// Subjects of the hierarchy, laid out like those of the SGP.26 test certificates.
@@ -130,24 +101,15 @@ impl SubjectNames {
                 (Nid::ORGANIZATIONNAME, TEST_EUM_ORGANIZATION),
                 (Nid::COMMONNAME, "RSPD Test EUM"),
             ])?,
-            eum_range: name(&[
-                (Nid::ORGANIZATIONNAME, TEST_EUM_ORGANIZATION),
-                (Nid::SERIALNUMBER, TEST_EID_PREFIX),
-            ])?,
+            eum_range: name(&[(Nid::ORGANIZATIONNAME, TEST_EUM_ORGANIZATION), (Nid::SERIALNUMBER, TEST_EID_PREFIX)])?,
             euicc: name(&[
                 (Nid::COUNTRYNAME, TEST_COUNTRY),
                 (Nid::ORGANIZATIONNAME, TEST_EUM_ORGANIZATION),
                 (Nid::SERIALNUMBER, eid),
                 (Nid::COMMONNAME, "RSPD Test eUICC"),
             ])?,
-            smdp: name(&[
-                (Nid::ORGANIZATIONNAME, TEST_SMDP_ORGANIZATION),
-                (Nid::COMMONNAME, "RSPD TEST SM-DP+"),
-            ])?,
-            dptls: name(&[
-                (Nid::ORGANIZATIONNAME, TEST_SMDP_ORGANIZATION),
-                (Nid::COMMONNAME, &tls_cn),
-            ])?,
+            smdp: name(&[(Nid::ORGANIZATIONNAME, TEST_SMDP_ORGANIZATION), (Nid::COMMONNAME, "RSPD TEST SM-DP+")])?,
+            dptls: name(&[(Nid::ORGANIZATIONNAME, TEST_SMDP_ORGANIZATION), (Nid::COMMONNAME, &tls_cn)])?,
         })
     }
 }

@@ -94,14 +94,7 @@ const fn years(n: u32) -> u32 {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Ci,
-        Role::Eum,
-        Role::Euicc,
-        Role::DpAuth,
-        Role::DpPb,
-        Role::DpTls,
-    ];
+    pub const ALL: [Role; 6] = [Role::Ci, Role::Eum, Role::Euicc, Role::DpAuth, Role::DpPb, Role::DpTls];
 
     /// Human name used in error messages.
     pub fn name(self) -> &'static str {
@@ -117,20 +110,13 @@ impl Role {
 
     /// The SGP.22 v2.5 §4.5.2 profile of this role's certificate.
     pub fn profile(self) -> Profile {
-        let signer = KeyUsageBits {
-            digital_signature: true,
-            ..KeyUsageBits::default()
-        };
+        let signer = KeyUsageBits { digital_signature: true, ..KeyUsageBits::default() };
         match self {
             // CI: self-signed; keyCertSign + cRLSign; CA without path length.
             Role::Ci => Profile {
                 policy: ID_RSP_ROLE_CI,
                 policy_critical: true,
-                key_usage: KeyUsageBits {
-                    key_cert_sign: true,
-                    crl_sign: true,
-                    ..KeyUsageBits::default()
-                },
+                key_usage: KeyUsageBits { key_cert_sign: true, crl_sign: true, ..KeyUsageBits::default() },
                 basic_constraints: Some(CaConstraints { path_len: None }),
                 tls_extended_key_usage: false,
                 authority_key_id: false,
@@ -142,10 +128,7 @@ impl Role {
             Role::Eum => Profile {
                 policy: ID_RSP_ROLE_EUM,
                 policy_critical: true,
-                key_usage: KeyUsageBits {
-                    key_cert_sign: true,
-                    ..KeyUsageBits::default()
-                },
+                key_usage: KeyUsageBits { key_cert_sign: true, ..KeyUsageBits::default() },
                 basic_constraints: Some(CaConstraints { path_len: Some(0) }),
                 tls_extended_key_usage: false,
                 authority_key_id: true,
@@ -233,16 +216,9 @@ mod tests {
     #[test]
     fn only_the_self_signed_ci_lacks_an_authority_key_identifier() {
         for role in Role::ALL {
-            assert_eq!(
-                role.profile().authority_key_id,
-                role != Role::Ci,
-                "{role:?}"
-            );
+            assert_eq!(role.profile().authority_key_id, role != Role::Ci, "{role:?}");
         }
-        assert_eq!(
-            Role::Eum.profile().basic_constraints,
-            Some(CaConstraints { path_len: Some(0) })
-        );
+        assert_eq!(Role::Eum.profile().basic_constraints, Some(CaConstraints { path_len: Some(0) }));
         assert!(Role::Eum.profile().eid_name_constraints);
     }
 }

@@ -41,11 +41,7 @@ pub(crate) fn check_destination(out: &Path, force: bool) -> Result<Destination, 
         return Err(TestPkiError::NotATestPki { dir: out.into() });
     }
     if TestPkiPaths::new(out).exists() {
-        return if force {
-            Ok(Destination::TestPki)
-        } else {
-            Err(TestPkiError::AlreadyExists { dir: out.into() })
-        };
+        return if force { Ok(Destination::TestPki) } else { Err(TestPkiError::AlreadyExists { dir: out.into() }) };
     }
     let mut entries = fs::read_dir(out).map_err(|e| TestPkiError::io("read", out, e))?;
     if entries.next().is_some() {
@@ -62,14 +58,10 @@ pub(crate) struct Contents<'a> {
 }
 
 /// Write `contents` to `out`, which was found to be `destination`.
-pub(crate) fn write_pki(
-    out: &Path,
-    destination: Destination,
-    contents: &Contents<'_>,
-) -> Result<(), TestPkiError> {
+pub(crate) fn write_pki(out: &Path, destination: Destination, contents: &Contents<'_>) -> Result<(), TestPkiError> {
     let staging = sibling(out, "partial")?;
-    let result = write_tree(&TestPkiPaths::new(&staging), contents)
-        .and_then(|()| swap_into_place(&staging, out, destination));
+    let result =
+        write_tree(&TestPkiPaths::new(&staging), contents).and_then(|()| swap_into_place(&staging, out, destination));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging); // best effort; the error that matters is `result`
     }
@@ -79,21 +71,13 @@ pub(crate) fn write_pki(
 /// Errors name the path the user asked for, not the hidden staging directory.
 fn name_final_path(e: TestPkiError, staging: &Path, out: &Path) -> TestPkiError {
     match e {
-        TestPkiError::Io {
-            action,
-            path,
-            source,
-        } => {
+        TestPkiError::Io { action, path, source } => {
             let path = match path.strip_prefix(staging) {
                 Ok(rel) if rel.as_os_str().is_empty() => out.to_path_buf(),
                 Ok(rel) => out.join(rel),
                 Err(_) => path,
             };
-            TestPkiError::Io {
-                action,
-                path,
-                source,
-            }
+            TestPkiError::Io { action, path, source }
         }
         other => other,
     }
@@ -113,48 +97,27 @@ fn write_tree(paths: &TestPkiPaths, contents: &Contents<'_>) -> Result<(), TestP
             (&h.dptls, paths.dptls_cert(curve), paths.dptls_key(curve)),
         ];
         for (issued, cert_path, key_path) in files {
-            let (cert_pem, key_pem) = pem_pair(issued).map_err(TestPkiError::openssl(format!(
-                "PEM encoding of {}",
-                cert_path.display()
-            )))?;
+            let (cert_pem, key_pem) =
+                pem_pair(issued).map_err(TestPkiError::openssl(format!("PEM encoding of {}", cert_path.display())))?;
             write_file(&cert_path, &cert_pem, CERT_MODE)?;
             write_file(&key_path, &key_pem, KEY_MODE)?;
         }
     }
     let op = contents.operator;
     create_dir(&paths.operator_dir())?;
-    write_file(
-        &paths.operator_ca_cert(),
-        op.ca_cert_pem.as_bytes(),
-        CERT_MODE,
-    )?;
+    write_file(&paths.operator_ca_cert(), op.ca_cert_pem.as_bytes(), CERT_MODE)?;
     write_file(&paths.operator_ca_key(), op.ca_key_pem.as_bytes(), KEY_MODE)?;
-    write_file(
-        &paths.operator_client_cert(),
-        op.client_cert_pem.as_bytes(),
-        CERT_MODE,
-    )?;
-    write_file(
-        &paths.operator_client_key(),
-        op.client_key_pem.as_bytes(),
-        KEY_MODE,
-    )?;
+    write_file(&paths.operator_client_cert(), op.client_cert_pem.as_bytes(), CERT_MODE)?;
+    write_file(&paths.operator_client_key(), op.client_key_pem.as_bytes(), KEY_MODE)?;
     // Last: its presence is what marks the PKI complete.
     write_file(&paths.marker(), contents.marker.as_bytes(), CERT_MODE)
 }
 
 fn pem_pair(issued: &Issued) -> Result<(Vec<u8>, Vec<u8>), ErrorStack> {
-    Ok((
-        issued.cert.to_pem()?,
-        issued.key.private_key_to_pem_pkcs8()?,
-    ))
+    Ok((issued.cert.to_pem()?, issued.key.private_key_to_pem_pkcs8()?))
 }
 
-fn swap_into_place(
-    staging: &Path,
-    out: &Path,
-    destination: Destination,
-) -> Result<(), TestPkiError> {
+fn swap_into_place(staging: &Path, out: &Path, destination: Destination) -> Result<(), TestPkiError> {
     match destination {
         Destination::Missing => rename(staging, out),
         Destination::EmptyDir => {
@@ -175,18 +138,10 @@ fn swap_into_place(
 
 /// A fresh hidden path next to `out`: `.NAME.KIND-PID-RANDOM`.
 fn sibling(out: &Path, kind: &str) -> Result<PathBuf, TestPkiError> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| TestPkiError::NotATestPki { dir: out.into() })?
-        .to_string_lossy();
+    let name = out.file_name().ok_or_else(|| TestPkiError::NotATestPki { dir: out.into() })?.to_string_lossy();
     let mut random = [0u8; 4];
-    openssl::rand::rand_bytes(&mut random)
-        .map_err(TestPkiError::openssl("temporary directory name"))?;
-    let file = format!(
-        ".{name}.{kind}-{}-{}",
-        std::process::id(),
-        hex::encode(random)
-    );
+    openssl::rand::rand_bytes(&mut random).map_err(TestPkiError::openssl("temporary directory name"))?;
+    let file = format!(".{name}.{kind}-{}-{}", std::process::id(), hex::encode(random));
     Ok(match out.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.join(file),
         _ => PathBuf::from(file),
@@ -194,20 +149,12 @@ fn sibling(out: &Path, kind: &str) -> Result<PathBuf, TestPkiError> {
 }
 
 fn create_dir(path: &Path) -> Result<(), TestPkiError> {
-    DirBuilder::new()
-        .mode(DIR_MODE)
-        .create(path)
-        .map_err(|e| TestPkiError::io("create directory", path, e))
+    DirBuilder::new().mode(DIR_MODE).create(path).map_err(|e| TestPkiError::io("create directory", path, e))
 }
 
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TestPkiError> {
     let err = |e| TestPkiError::io("write", path, e);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(err)?;
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(err)?;
     file.write_all(bytes).map_err(err)?;
     file.sync_all().map_err(err)
 }

@@ -11,8 +11,7 @@ use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
-    SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
 };
 use openssl::x509::{X509Extension, X509Name, X509NameBuilder, X509NameRef, X509Ref, X509};
 
@@ -76,10 +75,8 @@ pub(crate) fn issue(
     issuer: Option<&Issuer<'_>>,
 ) -> Result<X509, TestPkiError> {
     let profile = req.role.profile();
-    let policies =
-        der::certificate_policies(profile.policy).ok_or_else(|| TestPkiError::InvalidOid {
-            oid: profile.policy.to_string(),
-        })?;
+    let policies = der::certificate_policies(profile.policy)
+        .ok_or_else(|| TestPkiError::InvalidOid { oid: profile.policy.to_string() })?;
     build(req, &profile, &policies, subject_key, issuer).map_err(TestPkiError::openssl(format!(
         "{} {} certificate",
         req.curve,
@@ -102,10 +99,7 @@ fn build(
     b.set_issuer_name(issuer.map_or(req.subject, |i| i.cert.subject_name()))?;
     b.set_pubkey(subject_key)?;
     let not_after = req.not_before_unix + i64::from(profile.validity_days) * DAY;
-    let (not_before, not_after) = (
-        Asn1Time::from_unix(req.not_before_unix)?,
-        Asn1Time::from_unix(not_after)?,
-    );
+    let (not_before, not_after) = (Asn1Time::from_unix(req.not_before_unix)?, Asn1Time::from_unix(not_after)?);
     b.set_not_before(&not_before)?;
     b.set_not_after(&not_after)?;
 
@@ -113,11 +107,7 @@ fn build(
     let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
     let aki = if profile.authority_key_id {
         let issuer_cert = issuer.map(|i| i.cert);
-        Some(
-            AuthorityKeyIdentifier::new()
-                .keyid(true)
-                .build(&b.x509v3_context(issuer_cert, None))?,
-        )
+        Some(AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(issuer_cert, None))?)
     } else {
         None
     };
@@ -149,20 +139,10 @@ fn build(
     b.append_extension(ku.build()?)?;
 
     if profile.tls_extended_key_usage {
-        b.append_extension(
-            ExtendedKeyUsage::new()
-                .critical()
-                .server_auth()
-                .client_auth()
-                .build()?,
-        )?;
+        b.append_extension(ExtendedKeyUsage::new().critical().server_auth().client_auth().build()?)?;
     }
 
-    b.append_extension(extension_from_der(
-        ID_CE_CERTIFICATE_POLICIES,
-        profile.policy_critical,
-        policies_der,
-    )?)?;
+    b.append_extension(extension_from_der(ID_CE_CERTIFICATE_POLICIES, profile.policy_critical, policies_der)?)?;
 
     if !req.tls_names.is_empty() || profile.registered_id.is_some() {
         let mut san = SubjectAlternativeName::new();
@@ -186,19 +166,12 @@ fn build(
         }
     }
 
-    b.sign(
-        issuer.map_or(subject_key, |i| i.key),
-        MessageDigest::sha256(),
-    )?;
+    b.sign(issuer.map_or(subject_key, |i| i.key), MessageDigest::sha256())?;
     Ok(b.build())
 }
 
 /// An extension whose value is already DER encoded.
-fn extension_from_der(
-    oid: &str,
-    critical: bool,
-    value: &[u8],
-) -> Result<X509Extension, ErrorStack> {
+fn extension_from_der(oid: &str, critical: bool, value: &[u8]) -> Result<X509Extension, ErrorStack> {
     let oid = Asn1Object::from_str(oid)?;
     let value = Asn1OctetString::new_from_bytes(value)?;
     X509Extension::new_from_der(&oid, critical, &value)
