@@ -209,3 +209,46 @@ fn version_and_help() {
     let out = dir.run(&["no-such-command"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn operator_identity_by_subject() {
+    let dir = TestDir::new();
+    // The generated client certificate's subject, in another order and spacing.
+    let config = dir
+        .write_config("[[operator.identities]]\noperator_id = \"acme\"\nsubject = \"O=RSPDTEST,  CN=test-operator\"\n");
+    let server = ServerProcess::start(&dir, &config, &[]);
+    let pki = pki(&dir);
+    let operator = client(
+        &pki.ci_cert(rspd::pki::Curve::NistP256),
+        Some((&pki.operator_client_cert(), &pki.operator_client_key())),
+        server.operator,
+    );
+    let r = operator.get(server.operator_url("/api/v1/whoami")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["operatorId"], "acme");
+}
+
+/// With `RSPD_TEST_POSTGRES_URL` set, the server starts on PostgreSQL (in a throw-away schema),
+/// migrates and reports ready.
+#[tokio::test]
+async fn serve_on_postgres() {
+    let Ok(admin_url) = std::env::var("RSPD_TEST_POSTGRES_URL") else {
+        println!("serve_on_postgres: skipped (RSPD_TEST_POSTGRES_URL unset)");
+        return;
+    };
+    let schema = common::postgres::SchemaGuard::create(&admin_url);
+    let dir = TestDir::new();
+    let config = dir.write_config("");
+    let server = ServerProcess::start(&dir, &config, &[("RSPD_DATABASE_URL", &schema.url())]);
+    assert!(server.banner.contains("database           postgres://"), "{}", server.banner);
+    assert!(server.banner.contains("(1 migration(s) applied now)"), "{}", server.banner);
+    let pki = pki(&dir);
+    let ci = pki.ci_cert(rspd::pki::Curve::NistP256);
+    let r = client(&ci, None, server.device).get(server.device_url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let operator = client(&ci, Some((&pki.operator_client_cert(), &pki.operator_client_key())), server.operator);
+    let metrics = operator.get(server.operator_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("database=\"postgres\""), "{metrics}");
+    drop(server);
+    println!("serve_on_postgres: ran on postgres (schema {})", schema.name);
+}

@@ -13,6 +13,9 @@ use std::sync::{Arc, Barrier, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::postgres::SchemaGuard;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rspd::smdp::{NewProfile, ProfileRepository, ProfileState, RepoError};
 use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
@@ -68,45 +71,13 @@ fn run_on_postgres(name: &str, case: fn(&TestDb)) {
         notice(&format!("store tests: running on PostgreSQL {shown}"));
     });
     let schema = SchemaGuard::create(&admin_url);
-    let separator = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{separator}options=-c%20search_path%3D{}", schema.name);
+    let url = schema.url();
     let store = Store::open(&settings(DatabaseUrl::Postgres { url })).unwrap();
     let first_migration = store.migrate().unwrap();
     let schema_name = schema.name.clone();
     let db = TestDb { store, first_migration, _schema: Some(schema), _dir: None };
     case(&db);
     println!("{name}: ran on postgres (schema {schema_name})");
-}
-
-/// A throw-away PostgreSQL schema, dropped (with everything in it) when the guard drops — also
-/// while a failing test unwinds.
-struct SchemaGuard {
-    admin_url: String,
-    name: String,
-}
-
-impl SchemaGuard {
-    fn create(admin_url: &str) -> SchemaGuard {
-        let mut random = [0u8; 6];
-        openssl::rand::rand_bytes(&mut random).unwrap();
-        let name = format!("rspd_t_{}", hex::encode(random));
-        let mut admin = PgConnection::establish(admin_url).unwrap();
-        diesel::sql_query(format!("CREATE SCHEMA {name}")).execute(&mut admin).unwrap();
-        SchemaGuard { admin_url: admin_url.to_owned(), name }
-    }
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let dropped = PgConnection::establish(&self.admin_url).map_err(|e| e.to_string()).and_then(|mut admin| {
-            diesel::sql_query(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
-                .execute(&mut admin)
-                .map_err(|e| e.to_string())
-        });
-        if let Err(e) = dropped {
-            notice(&format!("store tests: could not drop schema {}: {e}", self.name));
-        }
-    }
 }
 
 /// Generates `sqlite::<case>` and `postgres::<case>` tests for each case function.

@@ -2,6 +2,8 @@
 //! stops it at the end (the process is killed when the guard drops).
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
