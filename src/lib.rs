@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod http;
 pub mod pki;

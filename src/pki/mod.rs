@@ -4,6 +4,7 @@
 //! (`rspd pki init`). Chain checks and the key store follow with the codec issue.
 
 pub mod curve;
+pub mod keystore;
 pub mod test_pki;
 
 pub use curve::Curve;
