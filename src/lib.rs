@@ -4,12 +4,14 @@
 //! Module map (see `../shared/docs/ARCHITECTURE.md`):
 //! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
+//! - [`bsp`]: BPP protection (SGP.22 §2.6.4 BSP/SCP03t): build a `BF36` and, for the conformance eUICC, open it.
 //! - [`pki`]: certificates and keys; for now the SGP.22-profile test PKI generator.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`cli`]: the `rspd` command line.
 #![forbid(unsafe_code)]
 
+pub mod bsp;
 pub mod cli;
 pub mod codec;
 pub mod config;
