@@ -14,6 +14,8 @@
 
 pub mod bpp_builder;
 pub mod bpp_open;
+#[cfg(test)]
+mod bpp_tests;
 pub mod ecka;
 pub mod error;
 pub mod kdf;

@@ -63,12 +63,13 @@ impl Scp03tSession {
         if plain.len() > MAX_ENCRYPTED_PLAIN {
             return Err(BspError::PlaintextTooLong { len: plain.len(), max: MAX_ENCRYPTED_PLAIN });
         }
-        let mut padded = Vec::with_capacity(plain.len() + BLOCK);
-        padded.extend_from_slice(plain);
-        padded.push(0x80);
-        padded.resize(padded.len().div_ceil(BLOCK) * BLOCK, 0x00);
+        self.encrypt_padded(tag, &pad(plain))
+    }
+
+    /// Encrypts already padded data and MACs it; no length limit (see [`Self::encrypt_and_mac`]).
+    fn encrypt_padded(&mut self, tag: u8, padded: &[u8]) -> Result<Vec<u8>, BspError> {
         let icv = self.icv()?;
-        let data = aes_cbc(Mode::Encrypt, &self.s_enc, &icv, &padded)?;
+        let data = aes_cbc(Mode::Encrypt, &self.s_enc, &icv, padded)?;
         let segment = self.append_c_mac(tag, &data)?;
         self.block_counter = self.block_counter.wrapping_add(1);
         Ok(segment)
@@ -87,7 +88,11 @@ impl Scp03tSession {
     /// §2.6.4.5: checks that `segment` is one `tag` TLV of at most 1020 bytes, verifies its C-MAC,
     /// decrypts it and removes the padding. The state advances only when all of that succeeds.
     pub fn open(&mut self, tag: u8, segment: &[u8]) -> Result<Vec<u8>, BspError> {
-        let data = self.verify(tag, segment)?;
+        self.open_bounded(tag, segment, MAX_SEGMENT_LEN)
+    }
+
+    fn open_bounded(&mut self, tag: u8, segment: &[u8], max_len: usize) -> Result<Vec<u8>, BspError> {
+        let data = self.verify(tag, segment, max_len)?;
         let tag = Tag(u32::from(tag));
         if data.is_empty() || data.len() % BLOCK != 0 {
             return Err(BspError::MalformedSegment { tag, reason: "ciphertext is not a whole number of blocks" });
@@ -101,19 +106,31 @@ impl Scp03tSession {
 
     /// Inverse of [`Scp03tSession::mac_only`]: verifies the C-MAC and returns the data.
     pub fn verify_mac_only(&mut self, tag: u8, segment: &[u8]) -> Result<Vec<u8>, BspError> {
-        let data = self.verify(tag, segment)?;
+        let data = self.verify(tag, segment, MAX_SEGMENT_LEN)?;
         self.commit(segment, data)?;
         Ok(data.to_vec())
     }
 
+    /// Replays a non-conforming peer's over-long segments (the `full_bpp` vector); tests only.
+    #[cfg(test)]
+    pub(crate) fn open_over_long(&mut self, tag: u8, segment: &[u8]) -> Result<Vec<u8>, BspError> {
+        self.open_bounded(tag, segment, usize::MAX)
+    }
+
+    /// Encrypts `plain` with no segment limit, as a non-conforming peer does; tests only.
+    #[cfg(test)]
+    pub(crate) fn encrypt_and_mac_over_long(&mut self, tag: u8, plain: &[u8]) -> Result<Vec<u8>, BspError> {
+        self.encrypt_padded(tag, &pad(plain))
+    }
+
     /// Structure checks and C-MAC verification; returns the data part (without the C-MAC).
-    fn verify<'s>(&self, tag: u8, segment: &'s [u8]) -> Result<&'s [u8], BspError> {
+    fn verify<'s>(&self, tag: u8, segment: &'s [u8], max_len: usize) -> Result<&'s [u8], BspError> {
         let expected = Tag(u32::from(tag));
         let tlv = tlv::parse_single(segment)?;
         if tlv.tag() != expected {
             return Err(BspError::UnexpectedElement { context: "segment", expected: "segment tag", found: tlv.tag() });
         }
-        if segment.len() > MAX_SEGMENT_LEN {
+        if segment.len() > max_len {
             return Err(BspError::SegmentTooLong { tag: expected, len: segment.len() });
         }
         let value = tlv.value();
@@ -195,6 +212,15 @@ fn aes_cbc(mode: Mode, key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Result<Vec
     n += c.finalize(&mut out[n..])?;
     out.truncate(n);
     Ok(out)
+}
+
+/// Appends `80` and then `00` up to a whole number of blocks (SGP.22 §2.6.4.4: always padded).
+fn pad(plain: &[u8]) -> Vec<u8> {
+    let mut padded = Vec::with_capacity(plain.len() + BLOCK);
+    padded.extend_from_slice(plain);
+    padded.push(0x80);
+    padded.resize(padded.len().div_ceil(BLOCK) * BLOCK, 0x00);
+    padded
 }
 
 /// Removes `80 00…` padding, which must lie within the last block.
