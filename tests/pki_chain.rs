@@ -112,7 +112,7 @@ fn chain_to_an_untrusted_ci_is_unknown_ci() {
     assert!(matches!(err, ChainError::UnknownCi { which: Role::DpAuth, .. }), "{err}");
     // And the list helper: the eUICC offers only the NIST CI.
     let nist_pkid = x509(&nist.ci).subject_key_id().unwrap().as_slice().to_vec();
-    assert!(matches!(only_brp.choose_for_euicc(&[nist_pkid.clone()]), Err(ChainError::NoCommonCi { .. })));
+    assert!(matches!(only_brp.choose_for_euicc(std::slice::from_ref(&nist_pkid)), Err(ChainError::NoCommonCi { .. })));
     let both = store(&[&brp.ci, &nist.ci]);
     assert_eq!(both.choose_for_euicc(&[vec![1, 2, 3], nist_pkid.clone()]).unwrap().ci_pkid, nist_pkid);
 }
@@ -228,10 +228,7 @@ fn wrong_key_usage_and_wrong_policy() {
         spec.key_cert_sign = true;
         let dpauth = issue(&spec, &new_key(h.curve), &x509(&h.ci), &h.ci_key);
         let err = verify_dp_chain(&cis, &dpauth, DpRole::DpAuth, *now).unwrap_err();
-        assert!(
-            matches!(err, ChainError::WrongKeyUsage { which: Role::DpAuth, needed: "digitalSignature" }),
-            "{err}"
-        );
+        assert!(matches!(err, ChainError::WrongKeyUsage { which: Role::DpAuth, needed: "digitalSignature" }), "{err}");
         // A DPpb certificate offered as DPauth.
         let err = verify_dp_chain(&cis, &h.dppb, DpRole::DpAuth, *now).unwrap_err();
         assert!(matches!(err, ChainError::WrongPolicy { which: Role::DpAuth }), "{err}");
