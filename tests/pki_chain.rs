@@ -4,7 +4,7 @@
 use openssl::nid::Nid;
 use rspd::pki::test_pki::sgp22_profile::Role;
 use rspd::pki::test_pki::TEST_EID_PREFIX;
-use rspd::pki::{verify_dp_chain, verify_euicc_chain, ChainError, CiStore, Curve, DpRole};
+use rspd::pki::{verify_dp_chain, verify_euicc_chain, CertificateError, ChainError, CiStore, Curve, DpRole};
 use time::OffsetDateTime;
 
 mod pki_support;
@@ -315,5 +315,64 @@ fn malformed_chain_inputs_name_the_certificate() {
         assert!(matches!(err, ChainError::Malformed { which: Role::Euicc, .. }), "{err}");
         let err = verify_dp_chain(&cis, &h.dpauth[..h.dpauth.len() - 1], DpRole::DpAuth, *now).unwrap_err();
         assert!(matches!(err, ChainError::Malformed { which: Role::DpAuth, .. }), "{err}");
+    }
+}
+
+/// `PermittedEins ::= SEQUENCE OF PrintableString` (the SGP.22 v3-style EUM extension).
+fn permitted_eins(prefixes: &[&str]) -> Vec<u8> {
+    let mut items = Vec::new();
+    for p in prefixes {
+        items.extend([0x13, p.len() as u8]);
+        items.extend(p.as_bytes());
+    }
+    [vec![0x30, items.len() as u8], items].concat()
+}
+
+/// An EUM (CA, keyCertSign, EUM role) issued by the hierarchy's CI with `extra` extensions.
+fn eum_with(
+    h: &Hierarchy,
+    extra: Vec<(&'static str, bool, Vec<u8>)>,
+) -> (Vec<u8>, openssl::pkey::PKey<openssl::pkey::Private>) {
+    let key = new_key(h.curve);
+    let mut spec = Spec::euicc("");
+    spec.subject = vec![(Nid::ORGANIZATIONNAME, "v3 EUM".into())];
+    spec.role_arc = Some(2);
+    spec.digital_signature = false;
+    spec.key_cert_sign = true;
+    spec.ca = true;
+    spec.extra_extensions = extra;
+    (issue(&spec, &key, &x509(&h.ci), &h.ci_key), key)
+}
+
+#[test]
+fn permitted_eins_extension_gives_the_eid_range() {
+    let (hs, _tmp) = hierarchies();
+    for (h, now) in &hs {
+        let cis = store(&[&h.ci]);
+        let prefix = &eid_of(h)[..8];
+        let (eum, eum_key) = eum_with(h, vec![("2.23.146.1.2.2.0", false, permitted_eins(&["89000001", prefix]))]);
+        let euicc = issue(&Spec::euicc(&eid_of(h)), &new_key(h.curve), &x509(&eum), &eum_key);
+        assert_eq!(verify_euicc_chain(&cis, &eum, &euicc, *now).unwrap().eid, eid_of(h));
+        let other = issue(&Spec::euicc(OTHER_EID), &new_key(h.curve), &x509(&eum), &eum_key);
+        let err = verify_euicc_chain(&cis, &eum, &other, *now).unwrap_err();
+        assert!(matches!(err, ChainError::EidOutsideEumRange { ref permitted, .. } if permitted.len() == 2), "{err}");
+    }
+}
+
+#[test]
+fn unknown_critical_extension_is_malformed() {
+    let (hs, _tmp) = hierarchies();
+    for (h, now) in &hs {
+        let cis = store(&[&h.ci]);
+        let (eum, eum_key) = eum_with(h, vec![("1.3.6.1.4.1.99999.1", true, vec![0x05, 0x00])]);
+        let euicc = issue(&Spec::euicc(&eid_of(h)), &new_key(h.curve), &x509(&eum), &eum_key);
+        let err = verify_euicc_chain(&cis, &eum, &euicc, *now).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ChainError::Malformed { which: Role::Eum, source: CertificateError::UnknownCriticalExtension { .. } }
+            ),
+            "{err}"
+        );
     }
 }

@@ -108,7 +108,7 @@ impl Certificate {
         }
         let der = &der[..der.len() - rest.len()];
         if cert.version() != X509Version::V3 {
-            return Err(CertificateError::NotVersion3(cert.version().0 + 1));
+            return Err(CertificateError::NotVersion3(cert.version().0.saturating_add(1)));
         }
         check_signature_algorithm(&cert)?;
         let extensions = Extensions::read(&cert)?;

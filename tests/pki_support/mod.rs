@@ -132,6 +132,8 @@ pub struct Spec {
     pub not_after: i64,
     /// Overrides the issuer Name (default: the issuer certificate's subject).
     pub issuer_name: Option<Vec<(Nid, String)>>,
+    /// More extensions: (dotted OID, critical, DER value).
+    pub extra_extensions: Vec<(&'static str, bool, Vec<u8>)>,
 }
 
 impl Spec {
@@ -150,6 +152,7 @@ impl Spec {
             not_before: 1_585_731_600, // 2020-04-01
             not_after: 2_524_608_000,  // 2050-01-01
             issuer_name: None,
+            extra_extensions: Vec::new(),
         }
     }
 
@@ -207,6 +210,11 @@ pub fn issue(spec: &Spec, subject_key: &PKey<Private>, issuer: &X509Ref, issuer_
         let oid = Asn1Object::from_str("2.5.29.32").unwrap();
         let ext = X509Extension::new_from_der(&oid, true, &Asn1OctetString::new_from_bytes(&value).unwrap()).unwrap();
         b.append_extension(ext).unwrap();
+    }
+    for (oid, critical, value) in &spec.extra_extensions {
+        let oid = Asn1Object::from_str(oid).unwrap();
+        let value = Asn1OctetString::new_from_bytes(value).unwrap();
+        b.append_extension(X509Extension::new_from_der(&oid, *critical, &value).unwrap()).unwrap();
     }
     b.sign(issuer_key, MessageDigest::sha256()).unwrap();
     b.build().to_der().unwrap()
