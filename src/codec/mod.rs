@@ -33,6 +33,9 @@ pub mod sgp22;
 pub mod sgp32;
 pub mod tlv;
 
+#[cfg(test)]
+mod tests;
+
 pub use der::{decode, encode, CodecError, Known, Message, Signed};
 
 /// Implements [`Message`] for a type: `message!(Type, "AsnName")` or with an extension rule.
