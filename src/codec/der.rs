@@ -1,0 +1,136 @@
+//! Strict DER in and out for the typed ASN.1 messages (X.690 §10 DER; SGP.22 v2.5 §5.7 / §6.6,
+//! SGP.32 v1.2 §6.3 bindings carry DER), plus exact received bytes of signed parts.
+//!
+//! [`decode`] = the strict [`tlv`] walk over every constructed element (definite, minimal lengths, no
+//! trailing bytes) → removal of extension fields a newer peer added that rspd does not know (only for
+//! types that declare [`Message::KNOWN`], e.g. `EUICCInfo2`) → the typed `rasn` DER decode → a re-encode
+//! that must reproduce the input byte for byte, which rejects what rasn alone lets through (encoded
+//! DEFAULT values, non-minimal INTEGERs, wrong SET OF order).
+//!
+//! [`Signed`] keeps a signed part's bytes exactly as received, next to its typed value: signatures are
+//! verified over those bytes (SGP.22 v2.5 §5.7.13 `euiccSigned1`, §5.7.5 `euiccSigned2`, …).
+
+use super::tlv::{self, Tag, TlvError};
+
+/// Why bytes are not an acceptable DER encoding of the expected type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    #[error("malformed DER: {0}")]
+    Tlv(#[from] TlvError),
+    #[error("{type_name}: {message}")]
+    Decode { type_name: &'static str, message: String },
+    #[error("{type_name}: valid BER but not DER (re-encoding differs, e.g. an encoded DEFAULT value)")]
+    NotCanonical { type_name: &'static str },
+    #[error("{type_name}: cannot encode: {message}")]
+    Encode { type_name: &'static str, message: String },
+    #[error("missing element {path} in the received message")]
+    MissingElement { path: String },
+}
+
+/// Which child tags of a constructed element rspd knows; the others are extension fields from a
+/// newer spec version and are dropped before the typed decode. `nested` applies a rule to the
+/// **first** child with that tag (later siblings with the same tag, e.g. certificates, are kept as is).
+#[derive(Debug)]
+pub struct Known {
+    /// `None`: keep every child (only recurse through `nested`).
+    pub tags: Option<&'static [u32]>,
+    pub nested: &'static [(u32, &'static Known)],
+}
+
+/// A top-level (or signed-part) ASN.1 type rspd decodes from a peer.
+pub trait Message: rasn::Decode + rasn::Encode {
+    /// The ASN.1 type name as in the spec (for errors and the asn1play cross-check).
+    const NAME: &'static str;
+    /// Extension tolerance rule for types a newer peer extends (`None`: decode as is).
+    const KNOWN: Option<&'static Known> = None;
+}
+
+/// DER-encodes a value.
+pub fn encode<T: Message>(value: &T) -> Result<Vec<u8>, CodecError> {
+    rasn::der::encode(value).map_err(|e| CodecError::Encode { type_name: T::NAME, message: e.to_string() })
+}
+
+/// Decodes exactly one strict-DER `T` from `bytes` (see the module doc for the steps).
+pub fn decode<T: Message>(bytes: &[u8]) -> Result<T, CodecError> {
+    let top = tlv::parse_single(bytes)?;
+    check_tree(top)?;
+    let pruned;
+    let input = match T::KNOWN {
+        Some(rule) => {
+            pruned = prune(top, rule)?;
+            &pruned[..]
+        }
+        None => bytes,
+    };
+    let value: T =
+        rasn::der::decode(input).map_err(|e| CodecError::Decode { type_name: T::NAME, message: e.to_string() })?;
+    if encode(&value)? != input {
+        return Err(CodecError::NotCanonical { type_name: T::NAME });
+    }
+    Ok(value)
+}
+
+/// Walks every constructed element so that any non-DER header anywhere is an error.
+fn check_tree(t: tlv::Tlv<'_>) -> Result<(), TlvError> {
+    if t.tag().is_constructed() {
+        for c in t.children()? {
+            check_tree(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds `t` without the children its rule does not know.
+fn prune(t: tlv::Tlv<'_>, rule: &Known) -> Result<Vec<u8>, TlvError> {
+    if !t.tag().is_constructed() {
+        return Ok(t.raw().to_vec());
+    }
+    let mut value = Vec::with_capacity(t.value().len());
+    let mut seen: Vec<u32> = Vec::new();
+    for c in t.children()? {
+        let tag = c.tag().0;
+        if rule.tags.is_some_and(|known| !known.contains(&tag)) {
+            continue;
+        }
+        let first = !seen.contains(&tag);
+        seen.push(tag);
+        match rule.nested.iter().find(|(n, _)| *n == tag) {
+            Some((_, inner)) if first => value.extend_from_slice(&prune(c, inner)?),
+            _ => value.extend_from_slice(c.raw()),
+        }
+    }
+    Ok(tlv::encode(t.tag(), &value))
+}
+
+/// A signed data object: the typed value and its bytes exactly as received (sign/verify over `raw`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed<T> {
+    pub value: T,
+    pub raw: Vec<u8>,
+}
+
+impl<T: Message> Signed<T> {
+    /// Finds the element at `path` inside `der` (each step: the first child with that tag; `path[0]`
+    /// is the outermost tag), keeps its raw bytes and decodes it as `T`.
+    pub fn at(der: &[u8], path: &[u32]) -> Result<Self, CodecError> {
+        let missing = || CodecError::MissingElement {
+            path: path.iter().map(|t| Tag(*t).to_string()).collect::<Vec<_>>().join("/"),
+        };
+        let (first, rest) = path.split_first().ok_or_else(missing)?;
+        let mut cur = tlv::parse_single(der)?;
+        if cur.tag() != Tag(*first) {
+            return Err(missing());
+        }
+        for step in rest {
+            cur = cur.child(Tag(*step))?.ok_or_else(missing)?;
+        }
+        let raw = cur.raw().to_vec();
+        Ok(Signed { value: decode(&raw)?, raw })
+    }
+
+    /// Builds a signed part locally (rspd is the signer): `raw` is the DER of `value`.
+    pub fn from_value(value: T) -> Result<Self, CodecError> {
+        let raw = encode(&value)?;
+        Ok(Signed { value, raw })
+    }
+}
