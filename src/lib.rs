@@ -5,6 +5,7 @@
 //! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
 //! - [`pki`]: certificates and keys; for now the SGP.22-profile test PKI generator.
+//! - [`profile`]: SAIP (TCA) unprotected profile packages: parse, check, read, personalize, re-encode.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`cli`]: the `rspd` command line.
@@ -15,6 +16,7 @@ pub mod codec;
 pub mod config;
 pub mod http;
 pub mod pki;
+pub mod profile;
 pub mod server;
 pub mod smdp;
 pub mod store;
