@@ -239,3 +239,157 @@ fn read_file(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::tlv::{encode, TlvError};
+
+    const ICCID: &str = "89000123456789012341";
+
+    fn header(iccid_field: &[u8]) -> Vec<u8> {
+        let fields: Vec<Vec<u8>> = vec![
+            encode(Tag(0x80), &[2]),
+            encode(Tag(0x81), &[3]),
+            encode(Tag(0x83), iccid_field),
+            encode(Tag(0xA5), &[]),
+            encode(Tag(0xA6), &[]),
+        ];
+        tlv::encode_constructed(Tag(0xA0), fields.iter().map(Vec::as_slice))
+    }
+
+    fn pe_header(id: u8) -> Vec<u8> {
+        encode(PE_HEADER, &encode(PE_HEADER_IDENTIFICATION, &[id]))
+    }
+
+    fn end() -> Vec<u8> {
+        encode(Tag(0xAA), &pe_header(9))
+    }
+
+    /// PE-MF holding only its PEHeader and an EF.ICCID filled with `ef_iccid`.
+    fn mf(ef_iccid: &[u8]) -> Vec<u8> {
+        let file = encode(Tag(0xA4), &encode(Tag(0x83), ef_iccid));
+        tlv::encode_constructed(Tag(0xB0), [pe_header(1).as_slice(), &file])
+    }
+
+    fn package(parts: &[Vec<u8>]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    fn good_header() -> Vec<u8> {
+        header(&Iccid::new(ICCID).unwrap().to_header_bytes())
+    }
+
+    #[test]
+    fn minimal_package_parses_and_reencodes() {
+        let der = package(&[good_header(), mf(&Iccid::new(ICCID).unwrap().to_ef_iccid()), end()]);
+        let p = ProfilePackage::parse(&der).unwrap();
+        assert_eq!(p.iccid().digits(), ICCID);
+        assert_eq!(p.ef_iccid(), Some(p.iccid()));
+        assert_eq!(p.imsi(), None);
+        assert_eq!(p.elements().len(), 3);
+        assert_eq!(p.to_der(), der);
+    }
+
+    #[test]
+    fn rejects_empty_and_truncated_input() {
+        assert_eq!(ProfilePackage::parse(&[]).unwrap_err(), ProfileError::Empty);
+        let der = package(&[good_header(), end()]);
+        let cut = &der[..der.len() - 1];
+        let header_len = good_header().len();
+        assert_eq!(
+            ProfilePackage::parse(cut).unwrap_err(),
+            ProfileError::Malformed {
+                element_index: 1,
+                offset: header_len,
+                source: TlvError::Truncated { offset: 0, needed: 1 }
+            }
+        );
+        // Cut at an element boundary: the package just stops.
+        assert_eq!(ProfilePackage::parse(&good_header()).unwrap_err(), ProfileError::MissingEnd);
+    }
+
+    #[test]
+    fn rejects_trailing_garbage() {
+        let mut der = package(&[good_header(), end()]);
+        let len = der.len();
+        der.extend_from_slice(&[0x00, 0xFF]);
+        assert_eq!(ProfilePackage::parse(&der).unwrap_err(), ProfileError::TrailingData { offset: len, count: 2 });
+        // Even a well-formed element after PE-End.
+        let der = package(&[good_header(), end(), end()]);
+        assert!(matches!(ProfilePackage::parse(&der), Err(ProfileError::TrailingData { .. })));
+    }
+
+    #[test]
+    fn rejects_missing_or_repeated_header() {
+        assert_eq!(
+            ProfilePackage::parse(&package(&[end()])).unwrap_err(),
+            ProfileError::MissingHeader { found: Tag(0xAA) }
+        );
+        assert_eq!(
+            ProfilePackage::parse(&package(&[good_header(), good_header(), end()])).unwrap_err(),
+            ProfileError::DuplicateHeader { element_index: 1 }
+        );
+    }
+
+    #[test]
+    fn rejects_bad_iccids() {
+        let mut wrong_luhn = Iccid::new(ICCID).unwrap().to_header_bytes();
+        wrong_luhn[9] ^= 0x01;
+        assert!(matches!(
+            ProfilePackage::parse(&package(&[header(&wrong_luhn), end()])),
+            Err(ProfileError::BadIccid { element_index: 0, field: "ProfileHeader.iccid", .. })
+        ));
+        assert!(matches!(
+            ProfilePackage::parse(&package(&[header(&[0x89; 9]), end()])),
+            Err(ProfileError::BadIccid { .. })
+        ));
+        // EF.ICCID naming another ICCID than the header.
+        let other = Iccid::new("8944501234567890124").unwrap();
+        assert!(matches!(
+            ProfilePackage::parse(&package(&[good_header(), mf(&other.to_ef_iccid()), end()])),
+            Err(ProfileError::IccidMismatch { .. })
+        ));
+        // EF.ICCID not BCD.
+        assert!(matches!(
+            ProfilePackage::parse(&package(&[good_header(), mf(&[0xAB; 10]), end()])),
+            Err(ProfileError::BadIccid { element_index: 1, field: "EF.ICCID", .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_missing_mandatory_fields() {
+        let no_iccid = tlv::encode_constructed(
+            Tag(0xA0),
+            [encode(Tag(0x80), &[2]).as_slice(), &encode(Tag(0x81), &[3]), &encode(Tag(0xA5), &[]), &encode(Tag(0xA6), &[])],
+        );
+        assert_eq!(
+            ProfilePackage::parse(&package(&[no_iccid, end()])).unwrap_err(),
+            ProfileError::MissingField { element_index: 0, element: "ProfileHeader", field: "iccid" }
+        );
+        let end_without_pe_header = encode(Tag(0xAA), &[]);
+        assert_eq!(
+            ProfilePackage::parse(&package(&[good_header(), end_without_pe_header])).unwrap_err(),
+            ProfileError::MissingField { element_index: 1, element: "PE-End", field: "PEHeader" }
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_profile_element_or_not_der() {
+        let der = package(&[good_header(), encode(Tag(0x30), &[]), end()]);
+        assert!(matches!(
+            ProfilePackage::parse(&der),
+            Err(ProfileError::NotAProfileElement { element_index: 1, tag: Tag(0x30), .. })
+        ));
+        // A non-minimal length deep inside the header.
+        let mut der = package(&[good_header(), end()]);
+        let h = good_header();
+        der.splice(2..5, [0x80, 0x81, 0x01]);
+        der[1] += 1;
+        assert_eq!(h[2..5], [0x80, 0x01, 0x02]);
+        assert!(matches!(
+            ProfilePackage::parse(&der),
+            Err(ProfileError::Malformed { element_index: 0, source: TlvError::NonMinimalLength { .. }, .. })
+        ));
+    }
+}
