@@ -58,7 +58,9 @@ pub struct AlgoParameter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlgoConfiguration {
     /// Parameters shared with another application, named by its AID (`mappingSource`).
-    MappingParameter { mapping_source: Vec<u8> },
+    MappingParameter {
+        mapping_source: Vec<u8>,
+    },
     AlgoParameter(AlgoParameter),
 }
 

@@ -147,7 +147,9 @@ impl ProfileElementKind {
 fn tag_number(tag: Tag) -> u32 {
     let bytes = tag.to_bytes();
     match bytes.split_first() {
-        Some((first, rest)) if first & 0x1F == 0x1F => rest.iter().fold(0u32, |acc, b| (acc << 7) | u32::from(b & 0x7F)),
+        Some((first, rest)) if first & 0x1F == 0x1F => {
+            rest.iter().fold(0u32, |acc, b| (acc << 7) | u32::from(b & 0x7F))
+        }
         Some((first, _)) => u32::from(first & 0x1F),
         None => 0,
     }

@@ -55,9 +55,7 @@ impl ProfileHeader {
         let major_version = uint8(field(MAJOR_VERSION, "major-version")?, "major-version")?;
         let minor_version = uint8(field(MINOR_VERSION, "minor-version")?, "minor-version")?;
         let profile_type = match children.iter().find(|c| c.tag() == PROFILE_TYPE) {
-            Some(t) => Some(
-                std::str::from_utf8(t.value()).map_err(|_| bad("profileType", "not UTF-8"))?.to_owned(),
-            ),
+            Some(t) => Some(std::str::from_utf8(t.value()).map_err(|_| bad("profileType", "not UTF-8"))?.to_owned()),
             None => None,
         };
         let iccid_field = field(ICCID, "iccid")?;

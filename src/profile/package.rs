@@ -181,7 +181,8 @@ fn check_pe_header(element: &ProfileElement, index: usize) -> Result<(), Profile
     }
     let malformed = ProfileError::malformed(index, element.offset());
     let pe = element.tlv().map_err(malformed)?;
-    let missing = |field| ProfileError::MissingField { element_index: index, element: element.kind().spec_name(), field };
+    let missing =
+        |field| ProfileError::MissingField { element_index: index, element: element.kind().spec_name(), field };
     let first = pe.children().map_err(malformed)?.into_iter().next().filter(|c| c.tag() == PE_HEADER);
     let header = first.ok_or(missing("PEHeader"))?;
     header.child(PE_HEADER_IDENTIFICATION).map_err(malformed)?.ok_or(missing("PEHeader.identification"))?;
@@ -361,7 +362,12 @@ mod tests {
     fn rejects_missing_mandatory_fields() {
         let no_iccid = tlv::encode_constructed(
             Tag(0xA0),
-            [encode(Tag(0x80), &[2]).as_slice(), &encode(Tag(0x81), &[3]), &encode(Tag(0xA5), &[]), &encode(Tag(0xA6), &[])],
+            [
+                encode(Tag(0x80), &[2]).as_slice(),
+                &encode(Tag(0x81), &[3]),
+                &encode(Tag(0xA5), &[]),
+                &encode(Tag(0xA6), &[]),
+            ],
         );
         assert_eq!(
             ProfilePackage::parse(&package(&[no_iccid, end()])).unwrap_err(),

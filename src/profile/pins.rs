@@ -138,14 +138,14 @@ impl Fields<'_> {
     fn optional_u8(&self, tag: Tag, field: &'static str) -> Result<Option<u8>, ProfileError> {
         match self.config.child(tag).map_err(self.malformed)? {
             None => Ok(None),
-            Some(t) => tree::uint(t.value()).and_then(|v| u8::try_from(v).ok()).map(Some).ok_or(
-                ProfileError::BadField {
+            Some(t) => {
+                tree::uint(t.value()).and_then(|v| u8::try_from(v).ok()).map(Some).ok_or(ProfileError::BadField {
                     element_index: self.index,
                     element: self.element,
                     field,
                     reason: "not an INTEGER 0..255",
-                },
-            ),
+                })
+            }
         }
     }
 
@@ -237,7 +237,8 @@ fn with_values(
         };
         let Some(value) = new_value(key_ref) else { return Ok(None) };
         rewritten.push(key_ref);
-        let mut replace = |t: &Tlv<'_>| -> Result<Option<Vec<u8>>, ProfileError> { Ok(Some(tlv::encode(t.tag(), &value))) };
+        let mut replace =
+            |t: &Tlv<'_>| -> Result<Option<Vec<u8>>, ProfileError> { Ok(Some(tlv::encode(t.tag(), &value))) };
         let (bytes, _) = tree::rewrite(config, &[VALUE], &mut replace, &malformed)?;
         Ok(Some(bytes))
     };

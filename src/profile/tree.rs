@@ -25,13 +25,16 @@ pub(crate) fn find_first<'a>(root: &Tlv<'a>, path: &[Tag]) -> Result<Option<Tlv<
     Ok(find_all(root, path)?.into_iter().next())
 }
 
+/// An edit of one element: its complete new encoding, or `None` to keep it.
+pub(crate) type Edit<'e, E> = dyn FnMut(&Tlv<'_>) -> Result<Option<Vec<u8>>, E> + 'e;
+
 /// Rewrites every element reached from `root` by `path`: `edit` gets the element and returns its complete
 /// new encoding (tag, length, value), or `None` to leave it as it is. Returns the new encoding of `root` and
 /// how many elements `edit` replaced. When nothing is replaced the result is `root`'s raw bytes.
 pub(crate) fn rewrite<E>(
     root: &Tlv<'_>,
     path: &[Tag],
-    edit: &mut dyn FnMut(&Tlv<'_>) -> Result<Option<Vec<u8>>, E>,
+    edit: &mut Edit<'_, E>,
     wrap: &dyn Fn(TlvError) -> E,
 ) -> Result<(Vec<u8>, usize), E> {
     let Some((first, rest)) = path.split_first() else {
@@ -93,9 +96,8 @@ mod tests {
         let bytes = hex::decode("A410A003810105A109A1078202AABB8301CC").unwrap();
         let root = tlv::parse_single(&bytes).unwrap();
         let path = [Tag(0xA1), Tag(0xA1), Tag(0x82)];
-        let mut edit = |t: &Tlv<'_>| -> Result<Option<Vec<u8>>, TlvError> {
-            Ok(Some(tlv::encode(t.tag(), &[0x11; 200])))
-        };
+        let mut edit =
+            |t: &Tlv<'_>| -> Result<Option<Vec<u8>>, TlvError> { Ok(Some(tlv::encode(t.tag(), &[0x11; 200]))) };
         let (out, n) = rewrite(&root, &path, &mut edit, &|e| e).unwrap();
         assert_eq!(n, 1);
         let new_root = tlv::parse_single(&out).unwrap();
