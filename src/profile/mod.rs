@@ -5,7 +5,7 @@
 //! - [`package`]: the ProfileElement sequence (§8.1), raw bytes kept, byte-identical re-encoding.
 //! - [`elements`]: the ProfileElement alternatives by tag.
 //! - [`header`]: ProfileHeader (§8.3).
-//! - [`files`]: File content (§8.3.2) — EF.ICCID in PE-MF, EF.IMSI in PE-USIM.
+//! - `files`: File content (§8.3.2) — EF.ICCID in PE-MF, EF.IMSI in PE-USIM.
 //! - [`aka`]: PE-AKAParameter (§8.6). [`pins`]: PE-PINCodes / PE-PUKCodes (§8.5).
 //! - [`identities`]: [`Iccid`] and [`Imsi`]. [`secret`]: values that never show in `Debug`.
 //! - [`personalize`]: writing ICCID, IMSI, Ki/OPc and PIN/PUK values into a template.
