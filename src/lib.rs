@@ -6,6 +6,7 @@
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
 //! - [`bsp`]: BPP protection (SGP.22 §2.6.4 BSP/SCP03t): build a `BF36` and, for the conformance eUICC, open it.
 //! - [`pki`]: certificates and keys; for now the SGP.22-profile test PKI generator.
+//! - [`profile`]: SAIP (TCA) unprotected profile packages: parse, check, read, personalize, re-encode.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`cli`]: the `rspd` command line.
@@ -17,6 +18,7 @@ pub mod codec;
 pub mod config;
 pub mod http;
 pub mod pki;
+pub mod profile;
 pub mod server;
 pub mod smdp;
 pub mod store;
