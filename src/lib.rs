@@ -5,9 +5,11 @@
 //! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
 //! - [`bsp`]: BPP protection (SGP.22 §2.6.4 BSP/SCP03t): build a `BF36` and, for the conformance eUICC, open it.
-//! - [`pki`]: certificates and keys; for now the SGP.22-profile test PKI generator.
+//! - [`codec`]: ASN.1 DER for SGP.22 / SGP.32 messages and a strict TLV walker with raw signed bytes.
+//! - [`pki`]: SGP.22 chain checks, raw `r||s` ECDSA on both curves, the key store, the test PKI generator.
 //! - [`profile`]: SAIP (TCA) unprotected profile packages: parse, check, read, personalize, re-encode.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
+//! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`cli`]: the `rspd` command line.
 #![forbid(unsafe_code)]

@@ -2,7 +2,7 @@
 //! test PKI verify on both curves, and each broken rule fails with its own `ChainError`.
 
 use openssl::nid::Nid;
-use rspd::pki::test_pki::sgp22_profile::Role;
+use rspd::pki::role::Role;
 use rspd::pki::test_pki::TEST_EID_PREFIX;
 use rspd::pki::{verify_dp_chain, verify_euicc_chain, CertificateError, ChainError, CiStore, Curve, DpRole};
 use time::OffsetDateTime;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::X509StoreContext;
-use rspd::pki::test_pki::eid::has_valid_check_digits;
+use rspd::pki::eid::has_valid_check_digits;
 use rspd::pki::test_pki::{GeneratedTestPki, TEST_EID_PREFIX, TEST_EUM_ORGANIZATION};
 use rspd::pki::Curve;
 use x509_parser::extensions::{GeneralName, ParsedExtension};

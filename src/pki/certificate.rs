@@ -25,7 +25,7 @@ use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
 use crate::pki::ecdsa::{EcPublicKey, EcdsaError};
 use crate::pki::eid_range::{self, EidRangeError, ID_RSP_EXT_PERMITTED_EINS};
-use crate::pki::test_pki::sgp22_profile::Role;
+use crate::pki::role::Role;
 
 /// Why bytes are not a certificate rspd can use.
 #[derive(Debug, thiserror::Error)]

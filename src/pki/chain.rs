@@ -20,9 +20,9 @@ use time::OffsetDateTime;
 
 use crate::pki::certificate::{Certificate, CertificateError};
 use crate::pki::ecdsa::EcPublicKey;
+use crate::pki::eid::has_valid_check_digits;
 use crate::pki::eid_range::{eid_is_within, EID_DIGITS};
-use crate::pki::test_pki::eid::has_valid_check_digits;
-use crate::pki::test_pki::sgp22_profile::Role;
+use crate::pki::role::Role;
 use crate::pki::Curve;
 
 /// Why a chain (or a CI offered as trusted) is not accepted. `which` names the certificate.

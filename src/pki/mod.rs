@@ -3,7 +3,8 @@
 //! - [`curve`]: the two SGP.22 curves.
 //! - [`ecdsa`]: ECDSA-SHA256 sign/verify with raw `r || s` signatures (§2.6.5).
 //! - [`certificate`]: an X.509 certificate parsed into what SGP.22 checks (§4.5.2).
-//! - [`eid_range`]: an EUM's permitted EID prefixes and the EID check.
+//! - [`eid`]: EID check digits; [`eid_range`]: an EUM's permitted EID prefixes.
+//! - [`role`]: the RSP roles and their certificate-policy OIDs (§4.5.2).
 //! - [`chain`]: SGP.22-specific chain verification (CI → EUM → eUICC, CI → DPauth/DPpb/DP TLS)
 //!   and the trusted CI store indexed by `euiccCiPKId`.
 //! - [`keystore`]: the private-key trait; [`pem_keystore`]: its PEM-file implementation.
@@ -13,9 +14,11 @@ pub mod certificate;
 pub mod chain;
 pub mod curve;
 pub mod ecdsa;
+pub mod eid;
 pub mod eid_range;
 pub mod keystore;
 pub mod pem_keystore;
+pub mod role;
 pub mod test_pki;
 
 pub use certificate::{Certificate, CertificateError};

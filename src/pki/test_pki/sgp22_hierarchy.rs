@@ -9,9 +9,9 @@ use openssl::x509::{X509Name, X509};
 
 use super::addresses::TlsName;
 use super::eid::TEST_EID_PREFIX;
-use super::sgp22_profile::Role;
 use super::x509_builder::{generate_key, issue, name, CertRequest, Issuer};
 use super::TestPkiError;
+use crate::pki::role::Role;
 use crate::pki::Curve;
 
 /// Organisation of the test EUM: the eUICC subject's O, and the O of the EUM's permitted subtree.

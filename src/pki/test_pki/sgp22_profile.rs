@@ -5,7 +5,7 @@
 //! Pure data: `x509_builder.rs` turns a [`Profile`] into X.509 extensions.
 //! The public SGP.26 test certificates are the ground truth this table was checked against.
 //!
-//! Role policy OIDs (id-rspRole, SGP.22 v2.5 §4.5.2, in certificatePolicies):
+//! Role policy OIDs (defined in [`crate::pki::role`]; id-rspRole, SGP.22 v2.5 §4.5.2, in certificatePolicies):
 //! ```text
 //! 2.23.146.1.2.1.0  id-rspRole-ci           CI              critical
 //! 2.23.146.1.2.1.1  id-rspRole-euicc        eUICC           critical
@@ -17,42 +17,12 @@
 //! Entity identifiers (subjectAltName registeredID) use the test arc 2.999 as SGP.26 does:
 //! CI 2.999.1, EUM 2.999.5, SM-DP+ 2.999.10. CRL distribution points are optional and omitted.
 
-/// id-rspRole-ci.
-pub const ID_RSP_ROLE_CI: &str = "2.23.146.1.2.1.0";
-/// id-rspRole-euicc.
-pub const ID_RSP_ROLE_EUICC: &str = "2.23.146.1.2.1.1";
-/// id-rspRole-eum.
-pub const ID_RSP_ROLE_EUM: &str = "2.23.146.1.2.1.2";
-/// id-rspRole-dp-tls.
-pub const ID_RSP_ROLE_DP_TLS: &str = "2.23.146.1.2.1.3";
-/// id-rspRole-dp-auth.
-pub const ID_RSP_ROLE_DP_AUTH: &str = "2.23.146.1.2.1.4";
-/// id-rspRole-dp-pb.
-pub const ID_RSP_ROLE_DP_PB: &str = "2.23.146.1.2.1.5";
-
 /// registeredID of the test CI (subjectAltName), as in SGP.26.
 pub const TEST_CI_ID: &str = "2.999.1";
 /// registeredID of the test EUM (subjectAltName), as in SGP.26.
 pub const TEST_EUM_ID: &str = "2.999.5";
 /// registeredID of the test SM-DP+ (subjectAltName of DPauth, DPpb and DP TLS), as in SGP.26.
 pub const TEST_SMDP_ID: &str = "2.999.10";
-
-/// A certificate of the SGP.22 hierarchy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Certificate Issuer: the self-signed root.
-    Ci,
-    /// eUICC Manufacturer: signs eUICC certificates within its permitted EID range.
-    Eum,
-    /// One eUICC; subject serialNumber = its EID.
-    Euicc,
-    /// SM-DP+ authentication (signs serverSigned1, ES9+ AuthenticateServer).
-    DpAuth,
-    /// SM-DP+ profile binding (signs smdpSigned2 and the bound profile package).
-    DpPb,
-    /// SM-DP+ TLS server certificate (ES9+ over HTTPS).
-    DpTls,
-}
 
 /// KeyUsage bits an SGP.22 certificate may set; the extension is always critical.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,25 +59,16 @@ pub struct Profile {
     pub validity_days: u32,
 }
 
+use crate::pki::role::{
+    Role, ID_RSP_ROLE_CI, ID_RSP_ROLE_DP_AUTH, ID_RSP_ROLE_DP_PB, ID_RSP_ROLE_DP_TLS, ID_RSP_ROLE_EUICC,
+    ID_RSP_ROLE_EUM,
+};
+
 const fn years(n: u32) -> u32 {
     n * 365 + n / 4
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Ci, Role::Eum, Role::Euicc, Role::DpAuth, Role::DpPb, Role::DpTls];
-
-    /// Human name used in error messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Ci => "CI",
-            Role::Eum => "EUM",
-            Role::Euicc => "eUICC",
-            Role::DpAuth => "DPauth",
-            Role::DpPb => "DPpb",
-            Role::DpTls => "DP TLS",
-        }
-    }
-
     /// The SGP.22 v2.5 §4.5.2 profile of this role's certificate.
     pub fn profile(self) -> Profile {
         let signer = KeyUsageBits { digital_signature: true, ..KeyUsageBits::default() };

@@ -17,8 +17,9 @@ use openssl::x509::{X509Extension, X509Name, X509NameBuilder, X509NameRef, X509R
 
 use super::addresses::TlsName;
 use super::der;
-use super::sgp22_profile::{Profile, Role};
+use super::sgp22_profile::Profile;
 use super::TestPkiError;
+use crate::pki::role::Role;
 use crate::pki::Curve;
 
 /// RFC 5280 §4.2.1.4.
