@@ -44,6 +44,27 @@ struct InitialiseSecureChannel<'a> {
     otpk_dp_ecka: &'a [u8],
 }
 
+/// The ES8+ command of a BPP that failed (SGP.22 v2.5 ASN.1 `BppCommandId`), reported by the eUICC in
+/// `ErrorResult.bppCommandId` of ProfileInstallationResult (§5.7.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BppCommandId {
+    InitialiseSecureChannel = 0,
+    ConfigureIsdp = 1,
+    StoreMetadata = 2,
+    StoreMetadata2 = 3,
+    ReplaceSessionKeys = 4,
+    LoadProfileElements = 5,
+}
+
+/// A BPP that did not open: which command failed and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{command:?}: {error}")]
+pub struct BppOpenError {
+    pub command: BppCommandId,
+    #[source]
+    pub error: BspError,
+}
+
 /// Opens `bpp` as the eUICC whose one-time key is `otsk_euicc_ecka` and whose EID is `eid`.
 pub fn open_bpp<T: HasPublic>(
     bpp: &[u8],
@@ -51,11 +72,24 @@ pub fn open_bpp<T: HasPublic>(
     otsk_euicc_ecka: &EcKeyRef<Private>,
     eid: &[u8],
 ) -> Result<OpenedBpp, BspError> {
-    let top = tlv::parse_single(bpp)?;
+    open_bpp_staged(bpp, pk_dppb_ecdsa, otsk_euicc_ecka, eid).map_err(|e| e.error)
+}
+
+/// As [`open_bpp`], and on failure also the BPP command that failed (for `ErrorResult.bppCommandId`).
+/// Structure errors of `BF36` itself count against the first command, InitialiseSecureChannel.
+pub fn open_bpp_staged<T: HasPublic>(
+    bpp: &[u8],
+    pk_dppb_ecdsa: &EcKeyRef<T>,
+    otsk_euicc_ecka: &EcKeyRef<Private>,
+    eid: &[u8],
+) -> Result<OpenedBpp, BppOpenError> {
+    let at = |command: BppCommandId| move |error: BspError| BppOpenError { command, error };
+    let isc_stage = at(BppCommandId::InitialiseSecureChannel);
+    let top = tlv::parse_single(bpp).map_err(BspError::from).map_err(isc_stage)?;
     if top.tag() != Tag(0xBF36) {
-        return Err(unexpected("BoundProfilePackage", "BF36", top.tag()));
+        return Err(isc_stage(unexpected("BoundProfilePackage", "BF36", top.tag())));
     }
-    let children = top.children()?;
+    let children = top.children().map_err(BspError::from).map_err(isc_stage)?;
     let mut it = children.iter().copied();
     let mut take = |tag: u32, name: &'static str| -> Result<Tlv<'_>, BspError> {
         match it.next() {
@@ -64,39 +98,52 @@ pub fn open_bpp<T: HasPublic>(
             None => Err(BspError::MissingElement { context: "BoundProfilePackage", missing: name }),
         }
     };
-    let bf23 = take(0xBF23, "initialiseSecureChannelRequest (BF23)")?;
-    let a0 = take(0xA0, "firstSequenceOf87 (A0)")?;
-    let a1 = take(0xA1, "sequenceOf88 (A1)")?;
-    let (a2, a3) = take_a2_or_a3(children.get(3..).unwrap_or_default())?;
+    let bf23 = take(0xBF23, "initialiseSecureChannelRequest (BF23)").map_err(isc_stage)?;
+    let a0 = take(0xA0, "firstSequenceOf87 (A0)").map_err(isc_stage)?;
+    let a1 = take(0xA1, "sequenceOf88 (A1)").map_err(isc_stage)?;
+    let (a2, a3) = take_a2_or_a3(children.get(3..).unwrap_or_default()).map_err(isc_stage)?;
 
     // §5.5.1: structure, then smdpSign over the data objects followed by our otPK.EUICC.ECKA.
-    let otpk_euicc_ecka = uncompressed_point(otsk_euicc_ecka)?;
-    let isc = verify_initialise_secure_channel(bf23, pk_dppb_ecdsa, &otpk_euicc_ecka)?;
+    let otpk_euicc_ecka = uncompressed_point(otsk_euicc_ecka).map_err(isc_stage)?;
+    let isc = verify_initialise_secure_channel(bf23, pk_dppb_ecdsa, &otpk_euicc_ecka).map_err(isc_stage)?;
 
     // §2.6.4.1/§2.6.4.2: ECKA and key derivation.
-    let z = shared_secret_euicc(otsk_euicc_ecka, isc.otpk_dp_ecka)?;
-    let session_keys = derive_session_keys(&z, KEY_TYPE_AES, KEY_LEN_AES128, isc.host_id, eid)?;
+    let z = shared_secret_euicc(otsk_euicc_ecka, isc.otpk_dp_ecka).map_err(isc_stage)?;
+    let session_keys = derive_session_keys(&z, KEY_TYPE_AES, KEY_LEN_AES128, isc.host_id, eid).map_err(isc_stage)?;
     let mut session = Scp03tSession::new(&session_keys);
 
     // §5.5.2 ConfigureISDP, §5.5.3 StoreMetadata.
-    let configure_isdp = open_segments(&mut session, 0x87, &non_empty(a0, "ConfigureISDP segment")?)?;
-    expect_single(&configure_isdp, 0xBF24, "ConfigureISDPRequest (BF24)")?;
-    let store_metadata = verify_mac_only_segments(&mut session, 0x88, &non_empty(a1, "StoreMetadata segment")?)?;
-    expect_single(&store_metadata, 0xBF25, "StoreMetadataRequest (BF25)")?;
+    let configure_isdp = (|| {
+        let plain = open_segments(&mut session, 0x87, &non_empty(a0, "ConfigureISDP segment")?)?;
+        expect_single(&plain, 0xBF24, "ConfigureISDPRequest (BF24)")?;
+        Ok(plain)
+    })()
+    .map_err(at(BppCommandId::ConfigureIsdp))?;
+    let store_metadata = (|| {
+        let plain = verify_mac_only_segments(&mut session, 0x88, &non_empty(a1, "StoreMetadata segment")?)?;
+        expect_single(&plain, 0xBF25, "StoreMetadataRequest (BF25)")?;
+        Ok(plain)
+    })()
+    .map_err(at(BppCommandId::StoreMetadata))?;
 
     // §5.5.4 ReplaceSessionKeys: the profile segments continue under the PPKs, in a new session.
     let replace_session_keys = match a2 {
-        Some(a2) => {
-            let plain = open_segments(&mut session, 0x87, &non_empty(a2, "ReplaceSessionKeys segment")?)?;
-            Some(parse_replace_session_keys(&plain)?)
-        }
+        Some(a2) => Some(
+            (|| {
+                let plain = open_segments(&mut session, 0x87, &non_empty(a2, "ReplaceSessionKeys segment")?)?;
+                parse_replace_session_keys(&plain)
+            })()
+            .map_err(at(BppCommandId::ReplaceSessionKeys))?,
+        ),
         None => None,
     };
     let mut profile_session = match &replace_session_keys {
         Some(ppk) => Scp03tSession::new(ppk),
         None => session,
     };
-    let profile = open_segments(&mut profile_session, 0x86, &non_empty(a3, "profile segment")?)?;
+    let profile = non_empty(a3, "profile segment")
+        .and_then(|segments| open_segments(&mut profile_session, 0x86, &segments))
+        .map_err(at(BppCommandId::LoadProfileElements))?;
 
     Ok(OpenedBpp {
         transaction_id: isc.transaction_id.to_vec(),

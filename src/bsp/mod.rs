@@ -23,7 +23,7 @@ pub mod scp03t;
 pub mod segment;
 
 pub use bpp_builder::{build_bpp, BppInputs, ReplaceSessionKeys};
-pub use bpp_open::{open_bpp, OpenedBpp};
+pub use bpp_open::{open_bpp, open_bpp_staged, BppCommandId, BppOpenError, OpenedBpp};
 pub use error::BspError;
 pub use kdf::{derive_session_keys, SessionKeys};
 pub use scp03t::Scp03tSession;

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use openssl::x509::X509;
 use time::OffsetDateTime;
 use x509_parser::der_parser::oid::Oid;
-use x509_parser::extensions::ParsedExtension;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
     OID_SIG_ECDSA_WITH_SHA256, OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER, OID_X509_EXT_BASIC_CONSTRAINTS,
     OID_X509_EXT_CERTIFICATE_POLICIES, OID_X509_EXT_CRL_DISTRIBUTION_POINTS, OID_X509_EXT_EXTENDED_KEY_USAGE,
@@ -84,6 +84,8 @@ pub struct Certificate {
     public_key: EcPublicKey,
     subject_serial_number: Option<String>,
     permitted_eid_prefixes: Vec<String>,
+    /// Encoded OID contents of the first subjectAltName registeredID.
+    registered_id: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for Certificate {
@@ -145,6 +147,7 @@ impl Certificate {
             public_key,
             subject_serial_number,
             permitted_eid_prefixes: extensions.permitted_eid_prefixes,
+            registered_id: extensions.registered_id,
         })
     }
 
@@ -238,6 +241,12 @@ impl Certificate {
     pub fn permitted_eid_prefixes(&self) -> &[String] {
         &self.permitted_eid_prefixes
     }
+
+    /// The subjectAltName registeredID (the entity's OID, e.g. the SM-DP+ OID that an eUICC puts in
+    /// `smdpOid`, SGP.22 v2.5 §4.5.2.2 / §5.7.6), as encoded OID contents (no tag, no length).
+    pub fn registered_id(&self) -> Option<&[u8]> {
+        self.registered_id.as_deref()
+    }
 }
 
 /// Both AlgorithmIdentifiers (outer and in tbsCertificate) must be ecdsa-with-SHA256 without parameters.
@@ -259,6 +268,7 @@ struct Extensions {
     is_ca: bool,
     policies: Vec<Vec<u8>>,
     permitted_eid_prefixes: Vec<String>,
+    registered_id: Option<Vec<u8>>,
 }
 
 impl Extensions {
@@ -293,9 +303,13 @@ impl Extensions {
                 ParsedExtension::NameConstraints(nc) => {
                     out.permitted_eid_prefixes.extend(eid_range::prefixes_from_name_constraints(nc)?)
                 }
-                ParsedExtension::ExtendedKeyUsage(_)
-                | ParsedExtension::SubjectAlternativeName(_)
-                | ParsedExtension::CRLDistributionPoints(_) => {}
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    out.registered_id = san.general_names.iter().find_map(|name| match name {
+                        GeneralName::RegisteredID(oid) => Some(oid.as_bytes().to_vec()),
+                        _ => None,
+                    })
+                }
+                ParsedExtension::ExtendedKeyUsage(_) | ParsedExtension::CRLDistributionPoints(_) => {}
                 _ if permitted_eins.as_ref() == Some(&ext.oid) => {
                     out.permitted_eid_prefixes.extend(eid_range::prefixes_from_permitted_eins(ext.value)?)
                 }
