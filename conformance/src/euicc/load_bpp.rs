@@ -201,7 +201,7 @@ impl SoftEuicc {
                 error_reason::INSTALL_FAILED_DUE_TO_DATA_MISMATCH,
                 format!(
                     "StoreMetadata ICCID {} is not the profile's {}",
-                    hex::encode(&*metadata.iccid.0),
+                    hex::encode(*metadata.iccid.0),
                     package.iccid().digits()
                 ),
             );
