@@ -1,5 +1,7 @@
 //! Independent cross-check of rspd's ASN.1 codec (`src/codec`) against asn1play (pycrate-compiled GSMA
-//! modules: SGP.22 v2.5 `RSPDefinitions`, SGP.32 v1.2 `SGP32Definitions`, SAIP `PEDefinitions`).
+//! modules: SGP.22 v2.5 `RSPDefinitions`, SGP.32 v1.2 `SGP32Definitions`, SAIP v2.3.1 `PEDefinitions`). SGP.32 cases
+//! are in `asn1play_crosscheck/sgp32.rs`, SAIP cases in `asn1play_crosscheck/saip.rs`; the test prints the number of
+//! distinct types per spec and per direction.
 //!
 //! Direction 1: rspd encodes a value → asn1play decodes it (and must re-encode the same bytes) → selected
 //! field values are compared as JSON. Direction 2: asn1play encodes that JSON value → rspd decodes it and the

@@ -3,6 +3,10 @@
 //! error), EuiccPackageResultDataSigned (`euiccSignEPR` is verified over its **received** bytes:
 //! [`euicc_package_result_data_signed`]), EuiccResultData per PSMO/eCO, EimAcknowledgements `BF53`.
 
+// Variant names are the spec's alternative names (`euiccPackageResultSigned`, `authenticateClientOkDPEsipa`, …);
+// rasn's derive copies them into a helper enum, so the allow sits on the module.
+#![allow(clippy::enum_variant_names)]
+
 use rasn::prelude::*;
 
 use super::common::*;

@@ -7,6 +7,10 @@
 //! SGP.22 type (same DER, its own name). Not covered: SGP.32's compact alternatives (`compact…` in
 //! AuthenticateServerResponse, PrepareDownloadResponse, CancelSessionResponse, PendingNotification).
 
+// Variant names are the spec's alternative names (`euiccPackageResultSigned`, `authenticateClientOkDPEsipa`, …);
+// rasn's derive copies them into a helper enum, so the allow sits on the module.
+#![allow(clippy::enum_variant_names)]
+
 use rasn::prelude::*;
 
 use super::download_trigger::ProfileDownloadTriggerRequest;
