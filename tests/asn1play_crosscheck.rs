@@ -1,11 +1,14 @@
 //! Independent cross-check of rspd's ASN.1 codec (`src/codec`) against asn1play (pycrate-compiled GSMA
-//! modules: SGP.22 v2.5 `RSPDefinitions`, SGP.32 v1.2 `SGP32Definitions`, SAIP `PEDefinitions`).
+//! modules: SGP.22 v2.5 `RSPDefinitions`, SGP.32 v1.2 `SGP32Definitions`, SAIP v2.3.1 `PEDefinitions`). SGP.32 cases
+//! are in `asn1play_crosscheck/sgp32.rs`, SAIP cases in `asn1play_crosscheck/saip.rs`; the test prints the number of
+//! distinct types per spec and per direction.
 //!
 //! Direction 1: rspd encodes a value → asn1play decodes it (and must re-encode the same bytes) → selected
 //! field values are compared as JSON. Direction 2: asn1play encodes that JSON value → rspd decodes it and the
 //! result must equal the original Rust value. Adding a type is one line in [`corpus`].
 //! Skips (passes with a message) when python3 or asn1play is missing; helper: `conformance/py/asn1play_check.py`.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -14,11 +17,22 @@ use rspd::codec::sgp22::*;
 use rspd::codec::{decode, encode, Message};
 use serde_json::{json, Value};
 
+#[path = "asn1play_crosscheck/saip.rs"]
+mod saip;
+#[path = "asn1play_crosscheck/sgp32.rs"]
+mod sgp32;
+
+use saip::saip_cases;
+use sgp32::sgp32_cases;
+
 type Check = Box<dyn Fn(&[u8]) -> Result<(), String>>;
 
 struct Case {
     spec: &'static str,
+    /// The message type counted in the summary (for SAIP: the PE type).
     name: &'static str,
+    /// The asn1play type the DER is decoded as (for SAIP: `ProfileElement`, the CHOICE that tags each PE).
+    py_type: &'static str,
     der: Vec<u8>,
     /// JSON pointer into asn1play's JER output → expected value.
     expect: Vec<(&'static str, Value)>,
@@ -42,7 +56,20 @@ impl Corpus {
                 Err(format!("decoded {got:?}\n expected {value:?}"))
             }
         });
-        self.0.push(Case { spec, name: T::NAME, der, expect: Vec::new(), check, one_way: None });
+        self.0.push(Case { spec, name: T::NAME, py_type: T::NAME, der, expect: Vec::new(), check, one_way: None });
+        self.0.last_mut().unwrap()
+    }
+
+    /// A case whose rspd side is not a typed [`Message`] (SAIP elements, read by `rspd::profile`).
+    fn add_raw(
+        &mut self,
+        spec: &'static str,
+        name: &'static str,
+        py_type: &'static str,
+        der: Vec<u8>,
+        check: Check,
+    ) -> &mut Case {
+        self.0.push(Case { spec, name, py_type, der, expect: Vec::new(), check, one_way: None });
         self.0.last_mut().unwrap()
     }
 }
@@ -56,6 +83,11 @@ impl Case {
     /// attribute values, curve parameters), so a certificate does not survive JER → DER unchanged.
     fn with_certificates(&mut self) -> &mut Self {
         self.one_way = Some("X.509 open types do not survive pycrate JER");
+        self
+    }
+    /// Direction 1 only, for another reason.
+    fn one_way(&mut self, why: &'static str) -> &mut Self {
+        self.one_way = Some(why);
         self
     }
 }
@@ -363,6 +395,8 @@ fn corpus() -> Corpus {
     c.add("sgp22", CancelSessionRequestEs9 { transaction_id: tid(), cancel_session_response: csr });
     c.add("sgp22", CancelSessionResponseEs9::CancelSessionOk(CancelSessionOk {}));
     c.add("sgp22", CancelSessionResponseEs9::CancelSessionError(2)).expect("/cancelSessionError", json!(2));
+    sgp32_cases(&mut c);
+    saip_cases(&mut c);
     c
 }
 
@@ -399,12 +433,15 @@ fn rspd_and_asn1play_agree_both_directions() {
         .0
         .iter()
         .enumerate()
-        .map(|(i, c)| json!({"id": i, "spec": c.spec, "type": c.name, "der": hex::encode(&c.der)}))
+        .map(|(i, c)| json!({"id": i, "spec": c.spec, "type": c.py_type, "der": hex::encode(&c.der)}))
         .collect();
     let Some(decoded) = python(&Value::Array(to_decode)) else { return };
 
     let mut failures = Vec::new();
     let mut to_encode = Vec::new();
+    // Distinct (spec, type) pairs that passed each direction.
+    let mut dir1: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut dir2: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (case, res) in corpus.0.iter().zip(&decoded) {
         let label = format!("{} {}", case.spec, case.name);
         if res["ok"] != json!(true) {
@@ -418,12 +455,16 @@ fn rspd_and_asn1play_agree_both_directions() {
                 res["reencoded"]
             ));
         }
+        let before = failures.len();
         for (ptr, want) in &case.expect {
             if res["jer"].pointer(ptr) != Some(want) {
                 failures.push(format!("{label}: {ptr} is {:?}, expected {want}", res["jer"].pointer(ptr)));
             }
         }
-        to_encode.push(json!({"id": res["id"], "spec": case.spec, "type": case.name, "jer": res["jer"]}));
+        if failures.len() == before {
+            dir1.insert((case.spec, case.name));
+        }
+        to_encode.push(json!({"id": res["id"], "spec": case.spec, "type": case.py_type, "jer": res["jer"]}));
     }
     let encoded = python(&Value::Array(to_encode)).unwrap_or_default();
     let mut both = 0;
@@ -437,7 +478,10 @@ fn rspd_and_asn1play_agree_both_directions() {
         match der {
             None => failures.push(format!("{label}: asn1play cannot encode the JSON value: {}", res["error"])),
             Some(der) => match (case.check)(&der) {
-                Ok(()) => both += 1,
+                Ok(()) => {
+                    both += 1;
+                    dir2.insert((case.spec, case.name));
+                }
                 Err(e) => failures.push(format!("{label}: rspd decode of asn1play DER: {e}")),
             },
         }
@@ -449,5 +493,12 @@ fn rspd_and_asn1play_agree_both_directions() {
         corpus.0.len(),
         one_way.join(", ")
     );
+    let all: BTreeSet<(&str, &str)> = corpus.0.iter().map(|c| (c.spec, c.name)).collect();
+    for spec in ["sgp22", "sgp32", "saip"] {
+        let n = |set: &BTreeSet<(&str, &str)>| set.iter().filter(|(s, _)| *s == spec).count();
+        eprintln!("  {spec}: {} types; rspd→asn1play {}; asn1play→rspd {}", n(&all), n(&dir1), n(&dir2));
+    }
+    eprintln!("  total: {} distinct types; rspd→asn1play {}; asn1play→rspd {}", all.len(), dir1.len(), dir2.len());
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(all.len() >= 40, "the cross-check should cover at least 40 distinct types");
 }

@@ -7,8 +7,9 @@ Reads a JSON list of cases on stdin and writes a JSON list of results on stdout,
   {"id", "spec", "type", "jer": <value>}                                         -> encode with pycrate:
         {"id", "ok", "der": "<hex>"}
 Exit code 3 (and a reason on stderr) when asn1play / pycrate cannot be imported, so the caller can skip.
-Module versions: SGP.22 v2.5 (RSPDefinitions), SGP.32 v1.2 (SGP32Definitions), SAIP (PEDefinitions, as
-shipped with SGP.22 v2.5).
+Module versions: SGP.22 v2.5 (RSPDefinitions), SGP.32 v1.2 (SGP32Definitions; a type it imports, e.g.
+ProfileInfoListRequest or SubjectPublicKeyInfo, is looked up in the RSPDefinitions / PKIX modules compiled with it),
+SAIP v2.3.1 (TCA PEDefinitions).
 """
 import json
 import sys
@@ -24,14 +25,28 @@ def load_module(spec):
 
         return SGP32Definitions
     if spec == "saip":
-        from asn1_play.generated_code.asn1.GSMA.SGP_22.v2_5.python_gen.sgp22.sgp22 import PEDefinitions
+        from asn1_play.generated_code.asn1.TCA.eUICC_Profile_Package.v2_3_1.python_gen.epp.epp import PEDefinitions
 
         return PEDefinitions
     raise ValueError(f"unknown spec {spec!r}")
 
 
+def find_type(spec, name):
+    """The pycrate object for `name` in `spec`'s module, or in the modules SGP.32 v1.2 imports from."""
+    attr = name.replace("-", "_")
+    mod = load_module(spec)
+    if hasattr(mod, attr) or spec != "sgp32":
+        return getattr(mod, attr)
+    from asn1_play.generated_code.asn1.GSMA.SGP_32.v1_2.python_gen.sgp32 import sgp32
+
+    for imported in (sgp32.RSPDefinitions, sgp32.PKIX1Explicit88):
+        if hasattr(imported, attr):
+            return getattr(imported, attr)
+    raise AttributeError(f"{name} is in neither SGP32Definitions nor the modules it imports")
+
+
 def run_case(case):
-    obj = getattr(load_module(case["spec"]), case["type"].replace("-", "_"))
+    obj = find_type(case["spec"], case["type"])
     if "der" in case:
         der = bytes.fromhex(case["der"])
         obj.from_der(der)
@@ -44,6 +59,7 @@ def main():
     try:
         load_module("sgp22")
         load_module("sgp32")
+        load_module("saip")
     except Exception as e:  # noqa: BLE001 - any import problem means "skip"
         print(f"asn1play unavailable: {e}", file=sys.stderr)
         sys.exit(3)

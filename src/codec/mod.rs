@@ -6,7 +6,9 @@
 //! - [`der`]: [`decode`] / [`encode`] for the typed messages (strict DER, tolerance for unknown
 //!   extension fields where a newer peer extends a type) and [`Signed`] (typed value + received bytes).
 //! - [`sgp22`]: SGP.22 v2.5 `RSPDefinitions` types (ES9+, ES10b, ES8+).
-//! - [`sgp32`]: SGP.32 v1.2 `SGP32Definitions` types (ESipa, eIM packages).
+//! - [`sgp32`]: SGP.32 v1.2 `SGP32Definitions` types: ESipa messages and wrappers, eIM packages (PSMOs, eCOs),
+//!   signed package results (received bytes for `euiccSignEPR`), IPA/eUICC data, download triggers, eIM
+//!   configuration.
 //!
 //! ## Crate choice: `rasn` (pinned `=0.30.0`, the newest 0.30.x)
 //! SGP.22 / SGP.32 are `AUTOMATIC TAGS` modules full of CHOICEs (many of them tagged) and extensible
