@@ -137,3 +137,63 @@ fn check_oid(oid: &str) -> Result<String, ActivationCodeError> {
         Err(ActivationCodeError::BadOid(oid.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_minimal_form() {
+        let code = ActivationCode::parse("LPA:1$rsp.example.com$QR-G-5C-1LS-1W1Z9P7").unwrap();
+        assert_eq!(code.smdp_address, "rsp.example.com");
+        assert_eq!(code.matching_id, "QR-G-5C-1LS-1W1Z9P7");
+        assert_eq!(code.smdp_oid, None);
+        assert!(!code.confirmation_code_required);
+        assert_eq!(code.to_string(), "LPA:1$rsp.example.com$QR-G-5C-1LS-1W1Z9P7");
+    }
+
+    #[test]
+    fn keeps_the_port_in_the_address() {
+        let code: ActivationCode = "LPA:1$localhost:8443$ID".parse().unwrap();
+        assert_eq!(code.smdp_address, "localhost:8443");
+        let v6 = ActivationCode::parse("LPA:1$[::1]:8443$ID").unwrap();
+        assert_eq!(v6.smdp_address, "[::1]:8443");
+        // Without the QR `LPA:` scheme, and with surrounding whitespace.
+        assert_eq!(ActivationCode::parse(" 1$127.0.0.1:9443$ID\n").unwrap().smdp_address, "127.0.0.1:9443");
+    }
+
+    #[test]
+    fn parses_oid_and_confirmation_code_flag() {
+        let code = ActivationCode::parse("LPA:1$smdp.example$MID$1.3.6.1.4.1.31746$1").unwrap();
+        assert_eq!(code.smdp_oid.as_deref(), Some("1.3.6.1.4.1.31746"));
+        assert!(code.confirmation_code_required);
+        assert_eq!(code.to_string(), "LPA:1$smdp.example$MID$1.3.6.1.4.1.31746$1");
+
+        let no_oid = ActivationCode::parse("LPA:1$smdp.example$MID$$1").unwrap();
+        assert_eq!(no_oid.smdp_oid, None);
+        assert!(no_oid.confirmation_code_required);
+        assert_eq!(no_oid.to_string(), "LPA:1$smdp.example$MID$$1");
+
+        // An explicit 0 flag, an empty OID, and fields a later version appends: minimal form again.
+        let extra = ActivationCode::parse("LPA:1$smdp.example$MID$$0$whatever").unwrap();
+        assert_eq!(extra.to_string(), "LPA:1$smdp.example$MID");
+        // An empty matching ID is kept (a default-profile order).
+        assert_eq!(ActivationCode::parse("LPA:1$smdp.example$").unwrap().matching_id, "");
+    }
+
+    #[test]
+    fn rejects_bad_codes_with_clear_errors() {
+        use ActivationCodeError::*;
+        let err = |s: &str| ActivationCode::parse(s).unwrap_err();
+        assert_eq!(err("LPA:2$smdp.example$MID"), UnsupportedFormat("2".into()));
+        assert_eq!(err("LPA:1$$MID"), EmptyAddress);
+        assert_eq!(err("LPA:1$smdp.example"), MissingMatchingId);
+        assert!(matches!(err("hello"), NotAnActivationCode(_)));
+        assert!(matches!(err("LPA:1$https://smdp.example/x$MID"), BadAddress(_)));
+        assert!(matches!(err("LPA:1$smdp example$MID"), BadAddress(_)));
+        assert!(matches!(err("LPA:1$smdp.example:99999$MID"), BadAddress(_)));
+        assert!(matches!(err("LPA:1$smdp.example$MID$not-an-oid"), BadOid(_)));
+        assert!(matches!(err("LPA:1$smdp.example$MID$$yes"), BadConfirmationCodeFlag(_)));
+        assert!(err("LPA:2$a$b").to_string().contains("only AC_Format 1"));
+    }
+}
