@@ -144,7 +144,7 @@ fn a_failed_status_is_a_typed_error_with_its_codes() {
         st.fail_on = Some(("authenticateClient".into(), "8.1.1".into(), "3.8".into(), "EID refused".into()))
     });
     let es9 = client(&s, Es9Options::default());
-    let e: DownloadError = download_profile(&mut s.euicc, &es9, &request(None)).unwrap_err();
+    let e: Box<DownloadError> = download_profile(&mut s.euicc, &es9, &request(None)).unwrap_err();
     assert_eq!(e.step, Step::AuthenticateClient);
     let StepFailure::Es9(Es9Error::Failed { function, status_code_data }) = &e.failure else {
         panic!("expected Failed, got {:?}", e.failure)

@@ -184,14 +184,14 @@ pub fn download_profile(
     euicc: &mut SoftEuicc,
     es9: &Es9Client,
     request: &DownloadRequest,
-) -> Result<DownloadReport, DownloadError> {
+) -> Result<DownloadReport, Box<DownloadError>> {
     Download { euicc, es9, steps: Vec::new() }.run(request)
 }
 
 type StepResult<T> = Result<T, (Step, StepFailure)>;
 
 impl Download<'_> {
-    fn run(mut self, request: &DownloadRequest) -> Result<DownloadReport, DownloadError> {
+    fn run(mut self, request: &DownloadRequest) -> Result<DownloadReport, Box<DownloadError>> {
         let mut transaction_id: Option<Vec<u8>> = None;
         let outcome = self.steps_in_order(request, &mut transaction_id);
         match outcome {
@@ -201,7 +201,7 @@ impl Download<'_> {
                     (StepFailure::Es10(_) | StepFailure::Lpa(_), Some(tid)) => Some(self.cancel(tid, &failure)),
                     _ => None,
                 };
-                Err(DownloadError { step, failure, steps: self.steps, cancel_session })
+                Err(Box::new(DownloadError { step, failure, steps: self.steps, cancel_session }))
             }
         }
     }

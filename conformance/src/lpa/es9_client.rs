@@ -100,7 +100,7 @@ pub enum Es9Error {
     HttpStatus { function: Es9Function, status: u16, body: String },
     /// The server answered `functionExecutionStatus.status = Failed`.
     #[error("{function}: Failed {status_code_data}")]
-    Failed { function: Es9Function, status_code_data: StatusCodeData },
+    Failed { function: Es9Function, status_code_data: Box<StatusCodeData> },
     /// The response is not the JSON the function returns.
     #[error("{function}: malformed response: {detail}")]
     Malformed { function: Es9Function, detail: String },
@@ -492,7 +492,7 @@ pub fn parse_response<Resp: for<'de> Deserialize<'de>>(function: Es9Function, bo
                 .ok_or_else(|| malformed("status Failed without statusCodeData".into()))?;
             let status_code_data: StatusCodeData =
                 serde_json::from_value(data).map_err(|e| malformed(format!("statusCodeData: {e}")))?;
-            return Err(Es9Error::Failed { function, status_code_data });
+            return Err(Es9Error::Failed { function, status_code_data: Box::new(status_code_data) });
         }
         other => return Err(malformed(format!("unknown functionExecutionStatus.status {other:?}"))),
     }
