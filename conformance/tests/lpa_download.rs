@@ -169,6 +169,17 @@ fn a_wrong_smdp_address_is_refused_by_the_server_with_8_8_1_3_8() {
 }
 
 #[test]
+fn a_non_2xx_answer_is_a_transport_error() {
+    let mut s = setup(Curve::NistP256, "127.0.0.1");
+    s.server.with_state(|st| st.http_status_on = Some(("getBoundProfilePackage".into(), 503)));
+    let es9 = client(&s, Es9Options::default());
+    let e = download_profile(&mut s.euicc, &es9, &request(None)).unwrap_err();
+    assert_eq!(e.step, Step::GetBoundProfilePackage);
+    assert!(matches!(&e.failure, StepFailure::Es9(Es9Error::HttpStatus { status: 503, .. })), "{e}");
+    assert_eq!(e.failure.status_code(), "HTTP 503");
+}
+
+#[test]
 fn an_untrusted_tls_certificate_is_a_transport_error() {
     let mut s = setup(Curve::NistP256, "127.0.0.1");
     // Trust only another test PKI's CI: the mock's DP TLS certificate does not chain to it.

@@ -510,3 +510,70 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: Es9Function = Es9Function::AuthenticateClient;
+
+    #[test]
+    fn success_decodes_the_function_fields() {
+        let body = br#"{"header":{"functionExecutionStatus":{"status":"Executed-Success"}},
+            "transactionId":"0a1B","boundProfilePackage":"vzYA"}"#;
+        let r: GetBoundProfilePackageResponse = parse_response(F, body).unwrap();
+        assert_eq!(r.transaction_id, [0x0A, 0x1B]);
+        assert_eq!(r.bound_profile_package, [0xBF, 0x36, 0x00]);
+    }
+
+    #[test]
+    fn failed_carries_its_status_code_data() {
+        let body = br#"{"header":{"functionExecutionStatus":{"status":"Failed",
+            "statusCodeData":{"subjectCode":"8.10.1","reasonCode":"3.9","message":"Unknown"}}}}"#;
+        let e = parse_response::<serde_json::Value>(F, body).unwrap_err();
+        let Es9Error::Failed { function, status_code_data } = &e else { panic!("{e}") };
+        assert_eq!(*function, F);
+        assert_eq!((status_code_data.subject_code.as_str(), status_code_data.reason_code.as_str()), ("8.10.1", "3.9"));
+        assert_eq!(e.status_code(), "8.10.1/3.9");
+    }
+
+    #[test]
+    fn malformed_responses_are_errors_not_panics() {
+        for body in [
+            &b"not json"[..],
+            br#"{}"#,
+            br#"{"header":{"functionExecutionStatus":{"status":"Maybe"}}}"#,
+            br#"{"header":{"functionExecutionStatus":{"status":"Failed"}}}"#,
+            br#"{"header":{"functionExecutionStatus":{"status":"Executed-Success"}},"transactionId":"zz",
+                "boundProfilePackage":"AA=="}"#,
+            br#"{"header":{"functionExecutionStatus":{"status":"Executed-Success"}},"transactionId":"00",
+                "boundProfilePackage":"%%"}"#,
+        ] {
+            let e = parse_response::<GetBoundProfilePackageResponse>(F, body).unwrap_err();
+            assert!(matches!(e, Es9Error::Malformed { .. }), "{e}");
+        }
+    }
+
+    #[test]
+    fn request_field_names_are_the_spec_names() {
+        let v = serde_json::to_value(InitiateAuthenticationResponse {
+            transaction_id: vec![1],
+            server_signed1: vec![2],
+            server_signature1: vec![3],
+            euicc_ci_pkid_to_be_used: vec![4],
+            server_certificate: vec![5],
+        })
+        .unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["euiccCiPKIdToBeUsed", "serverCertificate", "serverSignature1", "serverSigned1", "transactionId"]
+        );
+        assert_eq!(v["transactionId"], "01");
+        let v =
+            serde_json::to_value(CancelSessionRequest { transaction_id: vec![0xAB], cancel_session_response: vec![] })
+                .unwrap();
+        assert_eq!(v, serde_json::json!({"transactionId": "AB", "cancelSessionResponse": ""}));
+    }
+}

@@ -40,6 +40,8 @@ pub struct MockState {
     pub confirmation_code: Option<String>,
     /// Answer this function with Failed (subjectCode, reasonCode, message).
     pub fail_on: Option<(String, String, String, String)>,
+    /// Answer this function with this HTTP status (no ES9+ body).
+    pub http_status_on: Option<(String, u16)>,
     pub requests: Vec<Recorded>,
     pub notifications: Vec<Vec<u8>>,
     pub cancel_session_responses: Vec<Vec<u8>>,
@@ -89,6 +91,7 @@ impl MockEs9 {
             iccid: Iccid::new(iccid).unwrap(),
             confirmation_code: None,
             fail_on: None,
+            http_status_on: None,
             requests: Vec::new(),
             notifications: Vec::new(),
             cancel_session_responses: Vec::new(),
@@ -167,6 +170,12 @@ async fn es9(
         json_header: body.get("header").is_some(),
         body: body.clone(),
     });
+    if let Some((f, status)) = state.http_status_on.clone() {
+        if f == function {
+            let status = actix_web::http::StatusCode::from_u16(status).unwrap();
+            return HttpResponse::build(status).body("mock: refused at HTTP level");
+        }
+    }
     if let Some((f, subject, reason, message)) = state.fail_on.clone() {
         if f == function {
             return failed(&subject, &reason, &message);
