@@ -28,7 +28,7 @@ pub mod notifications;
 pub mod prepare_download;
 pub mod profiles;
 pub mod session;
-mod wire;
+pub(crate) mod wire;
 
 use time::OffsetDateTime;
 

@@ -2,6 +2,8 @@
 //! eUICC through ES10b the way ES9+ would, and to tamper with any step.
 #![allow(dead_code)]
 
+pub mod es9_mock;
+
 use std::path::{Path, PathBuf};
 
 use openssl::rand::rand_bytes;
