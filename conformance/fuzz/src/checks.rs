@@ -331,6 +331,7 @@ pub fn scp03t_open(data: &[u8]) {
             if s.open(tag, rest).is_err() {
                 assert_eq!((s.mcv(), s.block_counter()), before, "a failed open changed the session state");
             }
+            let before = (s.mcv(), s.block_counter());
             if s.verify_mac_only(tag, rest).is_err() {
                 assert_eq!((s.mcv(), s.block_counter()), before, "a failed verify changed the session state");
             }
@@ -455,7 +456,7 @@ pub fn saip_profile(data: &[u8]) {
     let again = ProfilePackage::parse(&p.to_der()).expect("re-encoded package parses");
     assert_eq!(again.iccid(), p.iccid());
 
-    let iccid = Iccid::new("89999990000000000018").expect("test ICCID");
+    let iccid = Iccid::new("89000123456789012341").expect("test ICCID");
     let imsi = Imsi::new("001010123456789").expect("test IMSI");
     let full = Personalization {
         iccid: Some(iccid.clone()),
