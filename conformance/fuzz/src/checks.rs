@@ -30,8 +30,11 @@ use rspd::pki::keystore::{KeyRef, KeyRole, KeyStore, KeyStoreError, OneTimeKeyId
 use rspd::pki::{ecdsa, verify_dp_chain, verify_euicc_chain, Certificate, CiStore, Curve, DpRole, EcPublicKey};
 use rspd::profile::{Iccid, Imsi, Personalization, ProfilePackage, Secret};
 
+/// A named check: a fuzz target, or one message type of a dispatching target.
+pub type Check = (&'static str, fn(&[u8]));
+
 /// Every target by name, as the directories under `seeds/` and `regressions/` are named.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[Check] = &[
     ("tlv", tlv),
     ("codec_sgp22", codec_sgp22),
     ("bpp_open", bpp_open),
@@ -79,14 +82,11 @@ fn walk_tlv(t: Tlv<'_>, input: &[u8], depth: usize) {
     if depth >= MAX_CHECK_DEPTH {
         return;
     }
-    match t.children() {
-        Ok(children) => {
-            assert!(t.tag().is_constructed());
-            for c in children {
-                walk_tlv(c, input, depth + 1);
-            }
+    if let Ok(children) = t.children() {
+        assert!(t.tag().is_constructed());
+        for c in children {
+            walk_tlv(c, input, depth + 1);
         }
-        Err(_) => {}
     }
 }
 
@@ -109,7 +109,7 @@ pub fn der_round_trip<T: Message + PartialEq + Debug>(data: &[u8]) {
 
 /// The SGP.22 v2.5 message types. A seed/reproducer's first byte picks one (index modulo the length), so
 /// **append only**: reordering would change what committed seeds mean.
-pub const SGP22_TYPES: &[(&str, fn(&[u8]))] = &[
+pub const SGP22_TYPES: &[Check] = &[
     ("InitiateAuthenticationRequest", der_round_trip::<InitiateAuthenticationRequest>),
     ("AuthenticateClientRequest", der_round_trip::<AuthenticateClientRequest>),
     ("GetBoundProfilePackageRequest", der_round_trip::<GetBoundProfilePackageRequest>),
@@ -178,7 +178,7 @@ pub fn codec_sgp22(data: &[u8]) {
 }
 
 /// Runs `types[data[0] % len]` on `data[1..]`.
-pub fn dispatch(types: &[(&str, fn(&[u8]))], data: &[u8]) {
+pub fn dispatch(types: &[Check], data: &[u8]) {
     if let (Some((&selector, rest)), false) = (data.split_first(), types.is_empty()) {
         (types[usize::from(selector) % types.len()].1)(rest);
     }
@@ -459,14 +459,14 @@ pub fn saip_profile(data: &[u8]) {
     let iccid = Iccid::new("89000123456789012341").expect("test ICCID");
     let imsi = Imsi::new("001010123456789").expect("test IMSI");
     let full = Personalization {
-        iccid: Some(iccid.clone()),
+        iccid: Some(iccid),
         imsi: Some(imsi),
         ki: Some(Secret::new([0x4B; 16])),
         opc: Some(Secret::new([0x0C; 16])),
         pins: BTreeMap::new(),
         puks: BTreeMap::new(),
     };
-    let iccid_only = Personalization { iccid: Some(iccid.clone()), ..Personalization::default() };
+    let iccid_only = Personalization { iccid: Some(iccid), ..Personalization::default() };
     for personalization in [&full, &iccid_only] {
         if let Ok(new) = p.personalize(personalization) {
             let reparsed = ProfilePackage::parse(&new.to_der()).expect("a personalized package parses");
