@@ -70,11 +70,14 @@ pub fn decode<T: Message>(bytes: &[u8]) -> Result<T, CodecError> {
     Ok(value)
 }
 
-/// Walks every constructed element so that any non-DER header anywhere is an error.
-fn check_tree(t: tlv::Tlv<'_>) -> Result<(), TlvError> {
-    if t.tag().is_constructed() {
-        for c in t.children()? {
-            check_tree(c)?;
+/// Walks every constructed element so that any non-DER header anywhere is an error. Depth first, in
+/// document order (the first bad header is the one reported), with an explicit stack rather than recursion:
+/// a peer's nesting depth (two bytes a level) must not be able to overflow the thread's stack.
+fn check_tree(top: tlv::Tlv<'_>) -> Result<(), TlvError> {
+    let mut pending = vec![top];
+    while let Some(t) = pending.pop() {
+        if t.tag().is_constructed() {
+            pending.extend(t.children()?.into_iter().rev());
         }
     }
     Ok(())

@@ -50,6 +50,20 @@ fn encodes_known_bytes() {
     assert_eq!(der, [0xBF, 0x41, 0x03, 0x81, 0x01, 0x05]);
 }
 
+/// Found by the `codec_sgp22` fuzz target (with long inputs): the strict-DER walk recursed once per nesting
+/// level, so ~0.5 MB of `30 83 …` overflowed an 8 MB stack (far less on a worker thread's). It must be an
+/// error, whatever the depth and however small the stack.
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let der = super::tlv::deeply_nested(Tag(0x30), 200_000);
+    let outcome = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || decode::<ServerSigned1>(&der).is_err())
+        .unwrap()
+        .join();
+    assert_eq!(outcome.ok(), Some(true));
+}
+
 #[test]
 fn rejects_wrong_tag() {
     let mut der = encode(&server_signed1()).unwrap();

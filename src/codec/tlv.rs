@@ -271,6 +271,23 @@ pub fn encode_constructed<'c>(tag: Tag, children: impl IntoIterator<Item = &'c [
     encode(tag, &value)
 }
 
+/// `depth` constructed `tag` elements nested in one another around `05 00`, built without quadratic copying
+/// (tests of walkers that must not recurse per level).
+#[cfg(test)]
+pub(crate) fn deeply_nested(tag: Tag, depth: usize) -> Vec<u8> {
+    let mut headers = Vec::with_capacity(depth);
+    let mut len = 2;
+    for _ in 0..depth {
+        let mut header = tag.to_bytes();
+        encode_length(len, &mut header);
+        len += header.len();
+        headers.push(header);
+    }
+    let mut out: Vec<u8> = headers.into_iter().rev().flatten().collect();
+    out.extend_from_slice(&[0x05, 0x00]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,10 +64,12 @@ pub(crate) fn rewrite<E>(
 }
 
 /// Checks that every constructed element below `root` holds well-formed TLVs (the strict DER walker).
+/// Depth first in document order, with an explicit stack: nesting depth cannot overflow the thread's stack.
 pub(crate) fn check_deep(root: &Tlv<'_>) -> Result<(), TlvError> {
-    if root.tag().is_constructed() {
-        for child in root.children()? {
-            check_deep(&child)?;
+    let mut pending = vec![*root];
+    while let Some(t) = pending.pop() {
+        if t.tag().is_constructed() {
+            pending.extend(t.children()?.into_iter().rev());
         }
     }
     Ok(())
@@ -106,6 +108,24 @@ mod tests {
         assert_eq!(find_first(&new_root, &[Tag(0xA1), Tag(0xA1), Tag(0x83)]).unwrap().unwrap().value(), &[0xCC]);
         let mut keep = |_: &Tlv<'_>| -> Result<Option<Vec<u8>>, TlvError> { Ok(None) };
         assert_eq!(rewrite(&root, &path, &mut keep, &|e| e).unwrap(), (bytes.clone(), 0));
+    }
+
+    /// Found by the `saip_profile` fuzz-target review: `check_deep` recursed once per nesting level, so a
+    /// deeply nested element overflowed the stack. Any depth must be walked on a small stack.
+    #[test]
+    fn check_deep_walks_any_depth_without_recursion() {
+        let der = tlv::deeply_nested(Tag(0xA1), 200_000);
+        let outcome = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || check_deep(&tlv::parse_single(&der).unwrap()).is_ok())
+            .unwrap()
+            .join();
+        assert_eq!(outcome.ok(), Some(true));
+        let mut bad = tlv::deeply_nested(Tag(0xA1), 1000);
+        let inner = bad.len() - 2;
+        // The innermost `05 00` becomes `30 80`: an indefinite length at the bottom is still found.
+        bad[inner..].copy_from_slice(&[0x30, 0x80]);
+        assert!(check_deep(&tlv::parse_single(&bad).unwrap()).is_err());
     }
 
     #[test]
