@@ -373,7 +373,7 @@ pub fn certificate(data: &[u8]) {
         assert_eq!(again.subject_der(), c.subject_der());
         assert_eq!(again.public_key(), c.public_key());
         assert_eq!(again.subject_key_id(), c.subject_key_id());
-        let _ = (c.has_role(rspd::pki::test_pki::sgp22_profile::Role::Euicc), c.subject_serial_number());
+        let _ = (c.has_role(rspd::pki::role::Role::Euicc), c.subject_serial_number());
     }
     if let Ok(c) = Certificate::from_pem(data) {
         assert!(Certificate::from_der(c.der()).is_ok(), "PEM certificate's DER does not parse");
