@@ -23,6 +23,7 @@ use rspd::bsp::ecka::{shared_secret_euicc, uncompressed_point};
 use rspd::bsp::scp03t::{MAX_ENCRYPTED_PLAIN, MAX_MAC_ONLY_PLAIN};
 use rspd::bsp::{build_bpp, open_bpp, BppInputs, ReplaceSessionKeys, Scp03tSession, SessionKeys};
 use rspd::codec::sgp22::*;
+use rspd::codec::sgp32;
 use rspd::codec::tlv::{self, Tlv};
 use rspd::codec::{decode, encode, Message, Signed};
 use rspd::config::{self, ConfigSource};
@@ -37,6 +38,7 @@ pub type Check = (&'static str, fn(&[u8]));
 pub const TARGETS: &[Check] = &[
     ("tlv", tlv),
     ("codec_sgp22", codec_sgp22),
+    ("codec_sgp32", codec_sgp32),
     ("bpp_open", bpp_open),
     ("scp03t_open", scp03t_open),
     ("certificate", certificate),
@@ -153,9 +155,78 @@ pub const SGP22_TYPES: &[Check] = &[
     ("CancelSessionOk", der_round_trip::<CancelSessionOk>),
 ];
 
-// SGP.32 v1.2 (`rspd::codec::sgp32`, being written): add `SGP32_TYPES` like `SGP22_TYPES` above, a
-// `pub fn codec_sgp32(data)` calling `dispatch(SGP32_TYPES, data)` plus the eIM signed-part helpers, a
-// `("codec_sgp32", codec_sgp32)` line in `TARGETS`, `fuzz_targets/codec_sgp32.rs` and its `[[bin]]`.
+/// The SGP.32 v1.2 message types (ESipa, eIM packages and results). Same selector rule as
+/// [`SGP22_TYPES`]: **append only**.
+pub const SGP32_TYPES: &[Check] = &[
+    ("SubjectPublicKeyInfo", der_round_trip::<sgp32::SubjectPublicKeyInfo>),
+    ("ProfileInfoListRequest", der_round_trip::<sgp32::ProfileInfoListRequest>),
+    ("ProfileInfoListResponse", der_round_trip::<sgp32::ProfileInfoListResponse>),
+    ("ProfileInfo", der_round_trip::<sgp32::ProfileInfo>),
+    ("ProfilePolicyAuthorisationRule", der_round_trip::<sgp32::ProfilePolicyAuthorisationRule>),
+    ("ProfileDownloadTriggerRequest", der_round_trip::<sgp32::ProfileDownloadTriggerRequest>),
+    ("ProfileDownloadData", der_round_trip::<sgp32::ProfileDownloadData>),
+    ("ProfileDownloadTriggerResult", der_round_trip::<sgp32::ProfileDownloadTriggerResult>),
+    ("EimConfigurationData", der_round_trip::<sgp32::EimConfigurationData>),
+    ("GetEimConfigurationDataRequest", der_round_trip::<sgp32::GetEimConfigurationDataRequest>),
+    ("GetEimConfigurationDataResponse", der_round_trip::<sgp32::GetEimConfigurationDataResponse>),
+    ("AddInitialEimRequest", der_round_trip::<sgp32::AddInitialEimRequest>),
+    ("AddInitialEimResponse", der_round_trip::<sgp32::AddInitialEimResponse>),
+    ("EuiccPackageRequest", der_round_trip::<sgp32::EuiccPackageRequest>),
+    ("EuiccPackageSigned", der_round_trip::<sgp32::EuiccPackageSigned>),
+    ("EuiccPackage", der_round_trip::<sgp32::EuiccPackage>),
+    ("Psmo", der_round_trip::<sgp32::Psmo>),
+    ("Eco", der_round_trip::<sgp32::Eco>),
+    ("SetDefaultDpAddressRequest", der_round_trip::<sgp32::SetDefaultDpAddressRequest>),
+    ("EuiccPackageResult", der_round_trip::<sgp32::EuiccPackageResult>),
+    ("EuiccPackageResultSigned", der_round_trip::<sgp32::EuiccPackageResultSigned>),
+    ("EuiccPackageResultDataSigned", der_round_trip::<sgp32::EuiccPackageResultDataSigned>),
+    ("EuiccResultData", der_round_trip::<sgp32::EuiccResultData>),
+    ("EuiccPackageErrorSigned", der_round_trip::<sgp32::EuiccPackageErrorSigned>),
+    ("EuiccPackageErrorDataSigned", der_round_trip::<sgp32::EuiccPackageErrorDataSigned>),
+    ("EuiccPackageErrorUnsigned", der_round_trip::<sgp32::EuiccPackageErrorUnsigned>),
+    ("EimAcknowledgements", der_round_trip::<sgp32::EimAcknowledgements>),
+    ("SetDefaultDpAddressResponse", der_round_trip::<sgp32::SetDefaultDpAddressResponse>),
+    ("AddEimResult", der_round_trip::<sgp32::AddEimResult>),
+    ("ListEimResult", der_round_trip::<sgp32::ListEimResult>),
+    ("GetEimPackageRequest", der_round_trip::<sgp32::GetEimPackageRequest>),
+    ("GetEimPackageResponse", der_round_trip::<sgp32::GetEimPackageResponse>),
+    ("ProvideEimPackageResult", der_round_trip::<sgp32::ProvideEimPackageResult>),
+    ("EimPackageResult", der_round_trip::<sgp32::EimPackageResult>),
+    ("EimPackageResultResponseError", der_round_trip::<sgp32::EimPackageResultResponseError>),
+    ("ProvideEimPackageResultResponse", der_round_trip::<sgp32::ProvideEimPackageResultResponse>),
+    ("TransferEimPackageRequest", der_round_trip::<sgp32::TransferEimPackageRequest>),
+    ("TransferEimPackageResponse", der_round_trip::<sgp32::TransferEimPackageResponse>),
+    ("EsipaMessageFromIpaToEim", der_round_trip::<sgp32::EsipaMessageFromIpaToEim>),
+    ("EsipaMessageFromEimToIpa", der_round_trip::<sgp32::EsipaMessageFromEimToIpa>),
+    ("InitiateAuthenticationRequestEsipa", der_round_trip::<sgp32::InitiateAuthenticationRequestEsipa>),
+    ("InitiateAuthenticationResponseEsipa", der_round_trip::<sgp32::InitiateAuthenticationResponseEsipa>),
+    ("InitiateAuthenticationOkEsipa", der_round_trip::<sgp32::InitiateAuthenticationOkEsipa>),
+    ("AuthenticateClientRequestEsipa", der_round_trip::<sgp32::AuthenticateClientRequestEsipa>),
+    ("AuthenticateClientResponseEsipa", der_round_trip::<sgp32::AuthenticateClientResponseEsipa>),
+    ("AuthenticateClientOkDpEsipa", der_round_trip::<sgp32::AuthenticateClientOkDpEsipa>),
+    ("AuthenticateClientOkDsEsipa", der_round_trip::<sgp32::AuthenticateClientOkDsEsipa>),
+    ("GetBoundProfilePackageRequestEsipa", der_round_trip::<sgp32::GetBoundProfilePackageRequestEsipa>),
+    ("GetBoundProfilePackageResponseEsipa", der_round_trip::<sgp32::GetBoundProfilePackageResponseEsipa>),
+    ("BoundProfilePackage", der_round_trip::<sgp32::BoundProfilePackage>),
+    ("CancelSessionRequestEsipa", der_round_trip::<sgp32::CancelSessionRequestEsipa>),
+    ("CancelSessionResponseEsipa", der_round_trip::<sgp32::CancelSessionResponseEsipa>),
+    ("HandleNotificationEsipa", der_round_trip::<sgp32::HandleNotificationEsipa>),
+    ("IpaEuiccDataRequest", der_round_trip::<sgp32::IpaEuiccDataRequest>),
+    ("IpaEuiccDataResponse", der_round_trip::<sgp32::IpaEuiccDataResponse>),
+    ("IpaEuiccData", der_round_trip::<sgp32::IpaEuiccData>),
+    ("IpaCapabilities", der_round_trip::<sgp32::IpaCapabilities>),
+    ("IpaEuiccDataResponseError", der_round_trip::<sgp32::IpaEuiccDataResponseError>),
+];
+
+/// Input: `type index || DER` over [`SGP32_TYPES`]. Also runs the eIM signed-part helpers (SGP.32 §2.11:
+/// the eUICC signs `euiccPackageResultDataSigned` / `euiccPackageErrorDataSigned`; their `raw` must be
+/// a subslice of the input and decode to the same value).
+pub fn codec_sgp32(data: &[u8]) {
+    dispatch(SGP32_TYPES, data);
+    let Some((_, der)) = data.split_first() else { return };
+    signed_part(der, sgp32::euicc_package_result_data_signed(der));
+    signed_part(der, sgp32::euicc_package_error_data_signed(der));
+}
 
 /// Input: `type index || DER`. Also runs the ES9+ signed-part helpers on the DER (their `raw` is a
 /// subslice of the input and decodes to the same value).
