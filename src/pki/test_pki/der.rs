@@ -25,20 +25,9 @@ pub(crate) fn name_constraints_permitted_dir_name(name_der: &[u8]) -> Vec<u8> {
     tlv(SEQUENCE, &tlv(PERMITTED_SUBTREES, &general_subtree))
 }
 
-/// Tag, definite length (short or long form), content.
+/// Tag, minimal DER length, content (the shared [`crate::codec::tlv`] builder).
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
+    crate::codec::tlv::encode(crate::codec::tlv::Tag(u32::from(tag)), content)
 }
 
 /// Content octets of an OBJECT IDENTIFIER (X.690 §8.19): first two arcs as 40·a + b, then each
