@@ -13,6 +13,7 @@
 //! All calls are blocking: from actix handlers run them in `web::block`.
 
 pub mod connection;
+mod downloads;
 pub mod error;
 pub mod migrations;
 mod profiles;
