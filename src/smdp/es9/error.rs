@@ -69,6 +69,9 @@ pub enum Es9Error {
     /// §5.6.5: the smdpOid in euiccCancelSessionSigned is not this SM-DP+'s.
     #[error("invalid SM-DP+ OID in the eUICC's signed data")]
     InvalidSmdpOid,
+    /// The request's `X-Admin-Protocol` names a version this SM-DP+ does not speak.
+    #[error("unsupported protocol version `{0}` (this SM-DP+ speaks gsma/rsp/v2.x and v3.x)")]
+    UnsupportedProtocol(String),
     /// A fault on our side (database down, key store); no peer can cause it.
     #[error("SM-DP+ internal error, try again later")]
     Internal(String),
@@ -106,6 +109,7 @@ impl Es9Error {
             ConfirmationCodeAttemptsExceeded => ("8.2.7", "6.4"),
             BppUnavailableForNewBinding => ("8.2", "3.7"),
             InvalidSmdpOid => ("8.8", "3.10"),
+            UnsupportedProtocol(_) => ("1.3.2", "3.1"),
             Internal(_) => ("1.2", "4.2"),
         }
     }
