@@ -126,7 +126,7 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
         Command::Db { command: DbCommand::Migrate } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            let store = Store::open(&config.database_settings())?;
+            let store = Store::open_for_command(&config.database_settings())?;
             let applied = store.migrate()?;
             println!("{}: {} migration(s) applied", config.database_url(), applied.len());
             for version in applied {

@@ -61,7 +61,7 @@ pub struct OrderCreateArgs {
 }
 
 fn open_store(config: &Config) -> Result<Store, StartError> {
-    let store = Store::open(&config.database_settings())?;
+    let store = Store::open_for_command(&config.database_settings())?;
     store.migrate()?;
     Ok(store)
 }

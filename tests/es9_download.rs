@@ -121,7 +121,13 @@ impl Env {
         let file = self.dir.path().join(format!("{iccid}.der"));
         std::fs::write(&file, package.to_der()).unwrap();
         let out = self.rspd(&["profile", "import", file.to_str().unwrap(), "--spn", "rspd test"]);
-        assert!(out.status.success(), "profile import: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "profile import ({:?}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         Some(iccid)
     }
 
