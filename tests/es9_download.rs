@@ -144,14 +144,13 @@ impl Env {
     }
 
     fn store(&self) -> Store {
-        let store = Store::open(&DatabaseSettings {
+        Store::open_for_command(&DatabaseSettings {
             url: self.db_url.clone(),
             pool_size: 2,
             connect_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
         })
-        .unwrap();
-        store
+        .unwrap()
     }
 
     fn order_state(&self, matching_id: &str) -> ProfileState {

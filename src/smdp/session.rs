@@ -156,6 +156,12 @@ pub struct AuthenticatedUpdate {
     pub cc_required: bool,
 }
 
+/// otPK.EUICC and the BPP of a session, once stored.
+struct StoredBinding {
+    otpk_euicc: Option<Vec<u8>>,
+    bpp: Option<Vec<u8>>,
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
@@ -183,10 +189,7 @@ impl SessionRecord {
         })
     }
 
-    fn authenticated_parts(
-        self,
-        transaction_id: TransactionId,
-    ) -> Result<(Authenticated, Option<Vec<u8>>, Option<Vec<u8>>), Es9Error> {
+    fn authenticated_parts(self, transaction_id: TransactionId) -> Result<(Authenticated, StoredBinding), Es9Error> {
         let missing = |what: &str| Es9Error::internal(format!("session {} lacks {what}", self.transaction_id));
         let eid = Eid::new(self.eid.as_deref().ok_or_else(|| missing("eid"))?).map_err(Es9Error::internal)?;
         let point = self.euicc_public_key.as_deref().ok_or_else(|| missing("euicc_public_key"))?;
@@ -202,7 +205,7 @@ impl SessionRecord {
             smdp_signature2: self.smdp_signature2.clone().ok_or_else(|| missing("smdp_signature2"))?,
             cc_required: self.cc_required,
         };
-        Ok((authenticated, self.otpk_euicc, self.bpp))
+        Ok((authenticated, StoredBinding { otpk_euicc: self.otpk_euicc, bpp: self.bpp }))
     }
 
     /// The session as GetBoundProfilePackage needs it: Authenticated, or BppDelivered for a retry.
@@ -212,8 +215,8 @@ impl SessionRecord {
             return Err(Es9Error::UnknownTransactionId { detail: format!("the session is {state}") });
         }
         let tx = self.open_at(now)?;
-        let (authenticated, otpk, bpp) = self.authenticated_parts(tx)?;
-        match (state, otpk, bpp) {
+        let (authenticated, binding) = self.authenticated_parts(tx)?;
+        match (state, binding.otpk_euicc, binding.bpp) {
             (SessionState::Authenticated, _, _) => Ok(Ok(authenticated)),
             (_, Some(otpk_euicc), Some(bpp)) => Ok(Err(BppDelivered { authenticated, otpk_euicc, bpp })),
             _ => Err(Es9Error::internal("bpp_delivered session without its BPP")),
