@@ -58,6 +58,11 @@ fn backends() -> Vec<Option<String>> {
 
 impl Env {
     fn start(postgres: Option<&str>) -> Env {
+        Env::start_with(postgres, |_| String::new())
+    }
+
+    /// `smdp_extra(data_dir)`: more keys of the `[smdp]` table.
+    fn start_with(postgres: Option<&str>, smdp_extra: impl Fn(&Path) -> String) -> Env {
         let dir = TestDir::new();
         let port = free_port();
         let address = format!("localhost:{port}");
@@ -71,7 +76,8 @@ impl Env {
             None => String::new(),
         };
         let config = dir.write_config(&format!(
-            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n[device]\nlisten = \"127.0.0.1:{port}\"\n"
+            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n{}\n[device]\nlisten = \"127.0.0.1:{port}\"\n",
+            smdp_extra(&dir.data_dir())
         ));
         let server = ServerProcess::start(&dir, &config, &[]);
         let ci = TestPkiPaths::new(dir.data_dir().join("pki")).ci_cert(Curve::NistP256);
@@ -426,14 +432,33 @@ async fn negative_cases_have_their_status_codes() {
     }
 }
 
+/// Two different eUICCs (the SGP.26 NIST eUICC and the test PKI's brainpool one: two EIDs) race for one
+/// matchingId: exactly one gets it.
 #[tokio::test]
 async fn two_devices_racing_for_one_matching_id_one_wins() {
+    let sgp26 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/sgp26");
+    if !sgp26.join("CertificateIssuer").is_dir() {
+        eprintln!("SKIP: SGP.26 certificates not found at {}", sgp26.display());
+        return;
+    }
+    let g = sgp26.display().to_string();
     for pg in backends() {
-        let env = Env::start(pg.as_deref());
+        // NIST: the SGP.26 DPauth/DPpb and CI; brainpool: the test PKI's.
+        let env = Env::start_with(pg.as_deref(), |data| {
+            format!(
+                "trusted_ci = [\"{g}/CertificateIssuer/CERT_CI_ECDSA_NIST.der\", \"{}\"]\n\
+                 nist = {{ dpauth_cert = \"{g}/DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der\", \
+                 dpauth_key = \"{g}/DPauth/SK_S_SM_DPauth_ECDSA_NIST.pem\", \
+                 dppb_cert = \"{g}/DPpb/CERT_S_SM_DPpb_ECDSA_NIST.der\", \
+                 dppb_key = \"{g}/DPpb/SK_S_SM_DPpb_ECDSA_NIST.pem\" }}",
+                TestPkiPaths::new(data.join("pki")).ci_cert(Curve::BrainpoolP256r1).display()
+            )
+        });
         let Some(iccid) = env.import_profile(5) else { return };
         let matching_id = env.create_order(&iccid, &[]);
-        let mut a = env.euicc(Curve::NistP256);
+        let mut a = SoftEuicc::new(EuiccCredentials::from_sgp26_dir(&sgp26, Curve::NistP256).unwrap());
         let mut b = env.euicc(Curve::BrainpoolP256r1);
+        assert_ne!(a.eid(), b.eid());
         let (tx_a, asr_a) = initiate(&env, &mut a, &matching_id).await;
         let (tx_b, asr_b) = initiate(&env, &mut b, &matching_id).await;
         let (ra, rb) = tokio::join!(authenticate_client(&env, &tx_a, &asr_a), authenticate_client(&env, &tx_b, &asr_b));
@@ -441,5 +466,56 @@ async fn two_devices_racing_for_one_matching_id_one_wins() {
         assert_eq!(wins, 1, "exactly one winner:\n{ra}\n{rb}");
         let loser = if status(&ra) == "Executed-Success" { &rb } else { &ra };
         assert_eq!(codes(loser), ("8.2".into(), "1.2".into()));
+    }
+}
+
+/// An LPA that lost its session starts over at once; a second otPK for a bound profile is refused;
+/// cancelSession before the BPP re-offers the order.
+#[tokio::test]
+async fn restart_other_otpk_and_cancel_session() {
+    for pg in backends() {
+        let env = Env::start(pg.as_deref());
+        let Some(iccid) = env.import_profile(6) else { return };
+        let matching_id = env.create_order(&iccid, &[]);
+        let mut euicc = env.euicc(Curve::NistP256);
+
+        // Session 1 gets as far as AuthenticateClient, then the LPA loses it.
+        let (tx1, asr1) = initiate(&env, &mut euicc, &matching_id).await;
+        let _ = prepare(&env, &mut euicc, &tx1, &asr1, None).await;
+        // Session 2 of the same eUICC takes the order over.
+        let (tx2, asr2) = initiate(&env, &mut euicc, &matching_id).await;
+        let ac = authenticate_client(&env, &tx2, &asr2).await;
+        assert_eq!(status(&ac), "Executed-Success", "{ac}");
+        let fields = (b64(&ac, "smdpSigned2"), b64(&ac, "smdpSignature2"), b64(&ac, "smdpCertificate"));
+        let pdr = euicc.prepare_download(&fields.0, &fields.1, &fields.2, None).unwrap();
+        assert_eq!(status(&get_bpp(&env, &tx2, &pdr).await), "Executed-Success");
+        // The abandoned session is over.
+        assert_eq!(codes(&get_bpp(&env, &tx1, &pdr).await), ("8.10.1".into(), "3.9".into()));
+        // A second PrepareDownload (new otPK.EUICC) for the same transaction: never a second binding.
+        if let Ok(pdr2) = euicc.prepare_download(&fields.0, &fields.1, &fields.2, None) {
+            assert_ne!(pdr2, pdr);
+            assert_eq!(codes(&get_bpp(&env, &tx2, &pdr2).await), ("8.2".into(), "3.7".into()));
+        }
+
+        // cancelSession (postponed) after AuthenticateClient: the order is offered again.
+        let iccid7 = env.import_profile(7).unwrap();
+        let second = env.create_order(&iccid7, &[]);
+        let mut euicc = env.euicc(Curve::BrainpoolP256r1);
+        let (tx, asr) = initiate(&env, &mut euicc, &second).await;
+        let _ = prepare(&env, &mut euicc, &tx, &asr, None).await;
+        let csr = euicc.cancel_session(&hex::decode(&tx).unwrap(), 1).unwrap();
+        let (_, r) =
+            env.post("cancelSession", json!({ "transactionId": tx, "cancelSessionResponse": B64.encode(&csr) })).await;
+        assert_eq!(status(&r), "Executed-Success", "{r}");
+        let order = env.store().find_order_by_matching_id(&second).unwrap().unwrap();
+        assert_eq!((order.state, order.session_id), (ProfileState::Released, None));
+        let (_, r) =
+            env.post("cancelSession", json!({ "transactionId": tx, "cancelSessionResponse": B64.encode(&csr) })).await;
+        assert_eq!(codes(&r), ("8.10.1".into(), "3.9".into()));
+        // And it downloads afterwards.
+        let mut euicc = env.euicc(Curve::NistP256);
+        let (tx, asr) = initiate(&env, &mut euicc, &second).await;
+        let pdr = prepare(&env, &mut euicc, &tx, &asr, None).await;
+        assert_eq!(status(&get_bpp(&env, &tx, &pdr).await), "Executed-Success");
     }
 }

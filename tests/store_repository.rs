@@ -494,8 +494,12 @@ fn session(db: &TestDb, expires_at: i64) -> String {
 }
 
 fn update(order: &rspd::smdp::OrderRecord) -> AuthenticatedUpdate {
+    update_for(order, EID)
+}
+
+fn update_for(order: &rspd::smdp::OrderRecord, eid: &str) -> AuthenticatedUpdate {
     AuthenticatedUpdate {
-        eid: EID.into(),
+        eid: eid.into(),
         order_id: order.id,
         operator_id: order.operator_id.clone(),
         iccid: order.iccid.clone(),
@@ -538,19 +542,34 @@ fn racing_sessions_bind_one_order_once(db: &TestDb) {
     let o = order(db, 20, "RACE", None);
     let sessions: Vec<String> = (0..8).map(|_| session(db, FAR)).collect();
     let barrier = Arc::new(Barrier::new(sessions.len()));
+    // Eight different eUICCs (EIDs).
     let handles: Vec<_> = sessions
         .into_iter()
-        .map(|tx| {
+        .enumerate()
+        .map(|(i, tx)| {
             let (store, barrier, o) = (db.store.clone(), barrier.clone(), o.clone());
             thread::spawn(move || {
                 barrier.wait();
-                store.bind_session_to_order(&tx, &o, &update(&o))
+                store.bind_session_to_order(&tx, &o, &update_for(&o, &format!("8904903200000000000000000000000{i}")))
             })
         })
         .collect();
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(BindError::OrderTaken { .. }))), "{results:?}");
+
+    // The winner's eUICC starting over takes the order over; the abandoned session is cancelled.
+    let holder = db.store.find_order_by_matching_id("RACE").unwrap().unwrap().session_id.unwrap();
+    let winner_eid = db.store.find_session(&holder).unwrap().unwrap().eid.unwrap();
+    let again = session(db, FAR);
+    db.store.bind_session_to_order(&again, &o, &update_for(&o, &winner_eid)).unwrap();
+    assert_eq!(db.store.find_session(&holder).unwrap().unwrap().state, SessionState::Cancelled);
+    // Another eUICC cannot.
+    let other = session(db, FAR);
+    assert!(
+        matches!(db.store.bind_session_to_order(&other, &o, &update_for(&o, EID)), Err(BindError::OrderTaken { .. }))
+            || winner_eid == EID
+    );
 }
 
 fn bpp_is_stored_once_and_installation_is_idempotent(db: &TestDb) {

@@ -97,7 +97,8 @@ pub trait DownloadRepository {
     fn find_session(&self, transaction_id: &str) -> Result<Option<SessionRecord>, RepoError>;
 
     /// Initiated → Authenticated and the order claimed by this session (its profile Released and unclaimed),
-    /// in one transaction.
+    /// in one transaction. An order held by an unfinished session (no BPP yet) of the **same EID** is taken
+    /// over and that session cancelled: an LPA that lost its session can start again at once.
     fn bind_session_to_order(
         &self,
         transaction_id: &str,

@@ -354,14 +354,48 @@ impl DownloadRepository for Store {
                 if state != ProfileState::Released.as_str() {
                     return Ok::<_, DieselError>(Err(state));
                 }
-                let claimed = diesel::update(
-                    od::table
-                        .filter(od::operator_id.eq(&order.operator_id))
-                        .filter(od::id.eq(order.id))
-                        .filter(od::session_id.is_null().or(od::session_id.eq(transaction_id))),
-                )
-                .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
-                .execute(c)?;
+                // The same eUICC starting over (its LPA lost an earlier session before the BPP) takes the
+                // order over from that session; any other holder keeps it.
+                let holder: Option<String> = od::table
+                    .filter(od::operator_id.eq(&order.operator_id))
+                    .filter(od::id.eq(order.id))
+                    .select(od::session_id)
+                    .first::<Option<String>>(c)
+                    .optional()?
+                    .flatten();
+                let mut expected = None::<String>;
+                if let Some(old) = holder.filter(|old| old != transaction_id) {
+                    let abandoned = diesel::update(
+                        ds::table
+                            .find(&old)
+                            .filter(ds::eid.eq(&u.eid))
+                            .filter(ds::state.eq_any([SessionState::Initiated.as_str(), SessionState::Authenticated.as_str()])),
+                    )
+                    .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq(now)))
+                    .execute(c)?;
+                    if abandoned == 0 {
+                        return Ok::<_, DieselError>(Err(state));
+                    }
+                    expected = Some(old);
+                }
+                let claimed = match &expected {
+                    Some(old) => diesel::update(
+                        od::table
+                            .filter(od::operator_id.eq(&order.operator_id))
+                            .filter(od::id.eq(order.id))
+                            .filter(od::session_id.eq(old)),
+                    )
+                    .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
+                    .execute(c)?,
+                    None => diesel::update(
+                        od::table
+                            .filter(od::operator_id.eq(&order.operator_id))
+                            .filter(od::id.eq(order.id))
+                            .filter(od::session_id.is_null().or(od::session_id.eq(transaction_id))),
+                    )
+                    .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
+                    .execute(c)?,
+                };
                 if claimed == 0 {
                     return Ok::<_, DieselError>(Err(state));
                 }

@@ -119,7 +119,7 @@ fn authenticate(
             .ok_or_else(|| Es9Error::MatchingIdRefused(matching_id.to_owned()))?,
         None => repo.find_order_for_eid(&euicc.eid)?.ok_or_else(|| Es9Error::NoOrderForEid(euicc.eid.clone()))?,
     };
-    check_order(&order, &euicc.eid, &session)?;
+    check_order(&order, &euicc.eid)?;
 
     let package = repo
         .find_profile_package(&order.operator_id, &order.iccid)?
@@ -175,7 +175,7 @@ fn authenticate(
 }
 
 /// The order may be downloaded by this eUICC in this session.
-fn check_order(order: &OrderRecord, eid: &str, session: &Initiated) -> Result<(), Es9Error> {
+fn check_order(order: &OrderRecord, eid: &str) -> Result<(), Es9Error> {
     if order.eid.as_deref().is_some_and(|bound| bound != eid) {
         return Err(Es9Error::EidMismatch { received: eid.to_owned() });
     }
@@ -185,8 +185,6 @@ fn check_order(order: &OrderRecord, eid: &str, session: &Initiated) -> Result<()
     if order.state != ProfileState::Released {
         return Err(Es9Error::ProfileNotAvailable(format!("the profile is {}", order.state)));
     }
-    if order.session_id.as_deref().is_some_and(|s| s != session.transaction_id.to_hex()) {
-        return Err(Es9Error::ProfileNotAvailable("another download of this profile is in progress".into()));
-    }
+    // A session already holding the order is checked by the store: the same eUICC may start over.
     Ok(())
 }
