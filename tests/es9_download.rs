@@ -392,6 +392,26 @@ async fn negative_cases_have_their_status_codes() {
         assert_eq!(code, 200);
         assert_eq!(status(&r), "Failed");
 
+        // Truncated and garbage payloads at every function: a Failed status, never a 500.
+        for function in [
+            "initiateAuthentication",
+            "authenticateClient",
+            "getBoundProfilePackage",
+            "handleNotification",
+            "cancelSession",
+        ] {
+            for body in [
+                json!({ "transactionId": "AABB", "euiccChallenge": "AAAA", "euiccInfo1": "vyA=", "smdpAddress": env.address,
+                        "authenticateServerResponse": "vzg=", "prepareDownloadResponse": "vyE=",
+                        "pendingNotification": "!!", "cancelSessionResponse": "v0E=" }),
+                json!([1, 2, 3]),
+            ] {
+                let (code, r) = env.post(function, body).await;
+                assert_eq!(code, 200, "{function}: {r}");
+                assert_eq!(status(&r), "Failed", "{function}: {r}");
+            }
+        }
+
         // Bad euiccSignature1: flip one bit of the signature value; the session is then used up.
         let (tx, mut asr) = initiate(&env, &mut euicc, &matching_id).await;
         let at = asr.windows(3).position(|w| w == [0x5F, 0x37, 0x40]).unwrap() + 3;
