@@ -1,4 +1,4 @@
-//! The `rspd` command line: `serve`, `pki init`, `db migrate`.
+//! The `rspd` command line: `serve`, `pki init`, `profile import`, `order create`, `db migrate`.
 //!
 //! Every failure ends in one line on standard error (`rspd: …`) and an exit code:
 //! 2 = configuration or usage (bad value, unreadable file), 1 = anything else (database down,
@@ -34,6 +34,16 @@ pub enum Command {
     Pki {
         #[command(subcommand)]
         command: PkiCommand,
+    },
+    /// Profile packages (SAIP).
+    Profile {
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+    /// Download orders.
+    Order {
+        #[command(subcommand)]
+        command: OrderCommand,
     },
     /// The relational store.
     Db {
@@ -82,6 +92,18 @@ impl CurveArg {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Validate and store SAIP profile packages (each file on its own; a bad one does not stop the others).
+    Import(crate::cli_download::ProfileImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Create a released download order for an imported profile and print its activation code.
+    Create(crate::cli_download::OrderCreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Apply pending migrations to the configured database and exit.
     Migrate,
@@ -104,13 +126,23 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
         Command::Db { command: DbCommand::Migrate } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            let store = Store::open(&config.database_settings())?;
+            let store = Store::open_for_command(&config.database_settings())?;
             let applied = store.migrate()?;
             println!("{}: {} migration(s) applied", config.database_url(), applied.len());
             for version in applied {
                 println!("  {version}");
             }
             Ok(())
+        }
+        Command::Profile { command: ProfileCommand::Import(args) } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_download::profile_import(&config, args)
+        }
+        Command::Order { command: OrderCommand::Create(args) } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_download::order_create(&config, args)
         }
         Command::Serve => {
             let config = load_config(cli.config)?;

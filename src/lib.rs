@@ -16,6 +16,7 @@
 
 pub mod bsp;
 pub mod cli;
+pub mod cli_download;
 pub mod codec;
 pub mod config;
 pub mod http;

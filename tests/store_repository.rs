@@ -105,6 +105,12 @@ on_both_backends!(
     back_to_available_clears_the_eid,
     migrate_twice_is_a_no_op,
     ping_and_pool_state,
+    orders_release_the_profile_and_matching_ids_are_unique,
+    racing_sessions_bind_one_order_once,
+    bpp_is_stored_once_and_installation_is_idempotent,
+    expiry_releases_orders_of_unfinished_sessions,
+    confirmation_code_failures_block_the_order,
+    notification_inbox_round_trip,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -315,7 +321,7 @@ fn back_to_available_clears_the_eid(db: &TestDb) {
 }
 
 fn migrate_twice_is_a_no_op(db: &TestDb) {
-    assert_eq!(db.first_migration, vec!["20261124000000".to_owned()]);
+    assert_eq!(db.first_migration, vec!["20261124000000".to_owned(), "20261125000000".to_owned()]);
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
     add(db, OP_A, 1);
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
@@ -433,4 +439,192 @@ fn sqlite_path_that_is_a_directory_fails_with_a_one_line_error() {
     assert!(message.starts_with(&expected), "{message}");
     assert!(!message.contains('\n'), "{message:?}");
     assert!(Path::new(dir.path()).is_dir());
+}
+
+// ---------------------------------------------------------------------------------------------
+// ES9+ download cases (orders, sessions, inbox)
+// ---------------------------------------------------------------------------------------------
+
+use rspd::smdp::session::{AuthenticatedUpdate, NewSession};
+use rspd::smdp::{
+    BindError, DownloadRepository, InstallOutcome, MatchingId, NewOrder, OrderOutcome, ProfilePackageRecord,
+    SessionState, TransactionId,
+};
+
+fn import(db: &TestDb, n: u32) -> String {
+    let package = ProfilePackageRecord {
+        iccid: iccid(n),
+        operator_id: OP_A.into(),
+        package_der: vec![0xA0, 0x00],
+        service_provider_name: "sp".into(),
+        profile_name: "p".into(),
+        profile_class: 2,
+    };
+    db.store.import_profile_package(&package, TYPE).unwrap();
+    iccid(n)
+}
+
+fn order(db: &TestDb, n: u32, matching_id: &str, cc: Option<&str>) -> rspd::smdp::OrderRecord {
+    db.store
+        .create_order(&NewOrder {
+            operator_id: OP_A.into(),
+            iccid: iccid(n),
+            matching_id: MatchingId::new(matching_id).unwrap(),
+            eid: None,
+            cc_hash: cc.map(rspd::smdp::order::confirmation_code_digest),
+            cc_attempts: 3,
+        })
+        .unwrap()
+}
+
+fn session(db: &TestDb, expires_at: i64) -> String {
+    let tx = TransactionId::generate().unwrap();
+    db.store
+        .insert_session(&NewSession {
+            transaction_id: tx.clone(),
+            server_address: "localhost:8443".into(),
+            curve: rspd::pki::Curve::NistP256,
+            ci_pkid: vec![1; 20],
+            server_challenge: [2; 16],
+            euicc_challenge: [3; 16],
+            expires_at,
+        })
+        .unwrap();
+    tx.to_hex()
+}
+
+fn update(order: &rspd::smdp::OrderRecord) -> AuthenticatedUpdate {
+    update_for(order, EID)
+}
+
+fn update_for(order: &rspd::smdp::OrderRecord, eid: &str) -> AuthenticatedUpdate {
+    AuthenticatedUpdate {
+        eid: eid.into(),
+        order_id: order.id,
+        operator_id: order.operator_id.clone(),
+        iccid: order.iccid.clone(),
+        euicc_public_key: vec![4; 65],
+        smdp_signature2: vec![5; 67],
+        cc_required: order.cc_hash.is_some(),
+    }
+}
+
+const FAR: i64 = i64::MAX / 2;
+
+fn orders_release_the_profile_and_matching_ids_are_unique(db: &TestDb) {
+    import(db, 10);
+    import(db, 11);
+    let o = order(db, 10, "MATCH-10", None);
+    assert_eq!(o.state, ProfileState::Released);
+    assert_eq!(db.store.find_order_by_matching_id("MATCH-10").unwrap().unwrap(), o);
+    assert_eq!(db.store.find_profile(OP_A, &iccid(10)).unwrap().unwrap().state, ProfileState::Released);
+    // The profile is no longer available for a second order; a used matchingId is a conflict.
+    let again = NewOrder {
+        operator_id: OP_A.into(),
+        iccid: iccid(10),
+        matching_id: MatchingId::new("MATCH-X").unwrap(),
+        eid: None,
+        cc_hash: None,
+        cc_attempts: 3,
+    };
+    assert_eq!(db.store.create_order(&again), Err(RepoError::StateConflict { actual: ProfileState::Released }));
+    let dup = NewOrder { iccid: iccid(11), matching_id: MatchingId::new("MATCH-10").unwrap(), ..again.clone() };
+    assert_eq!(db.store.create_order(&dup), Err(RepoError::Conflict));
+    // The failed insert rolled the profile back to Available.
+    assert_eq!(db.store.find_profile(OP_A, &iccid(11)).unwrap().unwrap().state, ProfileState::Available);
+    // Another operator cannot order this operator's profile.
+    let foreign = NewOrder { operator_id: OP_B.into(), iccid: iccid(11), ..again };
+    assert_eq!(db.store.create_order(&foreign), Err(RepoError::NotFound));
+}
+
+fn racing_sessions_bind_one_order_once(db: &TestDb) {
+    import(db, 20);
+    let o = order(db, 20, "RACE", None);
+    let sessions: Vec<String> = (0..8).map(|_| session(db, FAR)).collect();
+    let barrier = Arc::new(Barrier::new(sessions.len()));
+    // Eight different eUICCs (EIDs).
+    let handles: Vec<_> = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            let (store, barrier, o) = (db.store.clone(), barrier.clone(), o.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                store.bind_session_to_order(&tx, &o, &update_for(&o, &format!("8904903200000000000000000000000{i}")))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(BindError::OrderTaken { .. }))), "{results:?}");
+
+    // The winner's eUICC starting over takes the order over; the abandoned session is cancelled.
+    let holder = db.store.find_order_by_matching_id("RACE").unwrap().unwrap().session_id.unwrap();
+    let winner_eid = db.store.find_session(&holder).unwrap().unwrap().eid.unwrap();
+    let again = session(db, FAR);
+    db.store.bind_session_to_order(&again, &o, &update_for(&o, &winner_eid)).unwrap();
+    assert_eq!(db.store.find_session(&holder).unwrap().unwrap().state, SessionState::Cancelled);
+    // Another eUICC cannot.
+    let other = session(db, FAR);
+    assert!(
+        matches!(db.store.bind_session_to_order(&other, &o, &update_for(&o, EID)), Err(BindError::OrderTaken { .. }))
+            || winner_eid == EID
+    );
+}
+
+fn bpp_is_stored_once_and_installation_is_idempotent(db: &TestDb) {
+    import(db, 30);
+    let o = order(db, 30, "BPP", None);
+    let tx = session(db, FAR);
+    db.store.bind_session_to_order(&tx, &o, &update(&o)).unwrap();
+    // The challenge is single-use: binding again fails.
+    assert_eq!(db.store.bind_session_to_order(&tx, &o, &update(&o)), Err(BindError::SessionGone));
+    assert!(db.store.store_bpp(&tx, OP_A, &iccid(30), b"otpk", b"bpp").unwrap());
+    assert!(!db.store.store_bpp(&tx, OP_A, &iccid(30), b"otpk2", b"bpp2").unwrap());
+    let s = db.store.find_session(&tx).unwrap().unwrap();
+    assert_eq!((s.state, s.bpp.as_deref()), (SessionState::BppDelivered, Some(&b"bpp"[..])));
+    assert_eq!(db.store.find_profile(OP_A, &iccid(30)).unwrap().unwrap().state, ProfileState::Downloaded);
+    assert_eq!(db.store.record_installation(&tx, true).unwrap(), InstallOutcome::Applied(ProfileState::Installed));
+    assert_eq!(db.store.record_installation(&tx, true).unwrap(), InstallOutcome::AlreadyFinal(ProfileState::Installed));
+    assert_eq!(db.store.find_session(&tx).unwrap().unwrap().state, SessionState::Completed);
+}
+
+fn expiry_releases_orders_of_unfinished_sessions(db: &TestDb) {
+    import(db, 40);
+    let o = order(db, 40, "EXP", None);
+    let tx = session(db, 1_000);
+    let fresh = session(db, FAR);
+    db.store.bind_session_to_order(&tx, &o, &update(&o)).unwrap();
+    assert_eq!(db.store.find_order_by_matching_id("EXP").unwrap().unwrap().session_id.as_deref(), Some(tx.as_str()));
+    assert_eq!(db.store.expire_sessions(2_000).unwrap(), 1);
+    assert_eq!(db.store.expire_sessions(2_000).unwrap(), 0);
+    assert_eq!(db.store.find_session(&tx).unwrap().unwrap().state, SessionState::Expired);
+    assert_eq!(db.store.find_session(&fresh).unwrap().unwrap().state, SessionState::Initiated);
+    let o = db.store.find_order_by_matching_id("EXP").unwrap().unwrap();
+    assert_eq!((o.session_id, o.state), (None, ProfileState::Released), "re-offered");
+    // An ended session cannot be ended again.
+    assert!(!db
+        .store
+        .end_session(&tx, &[SessionState::Authenticated], SessionState::Cancelled, OrderOutcome::Release)
+        .unwrap());
+}
+
+fn confirmation_code_failures_block_the_order(db: &TestDb) {
+    import(db, 50);
+    let o = order(db, 50, "CC", Some("1234"));
+    assert_eq!(db.store.record_confirmation_code_failure(OP_A, o.id).unwrap(), 2);
+    assert_eq!(db.store.record_confirmation_code_failure(OP_A, o.id).unwrap(), 1);
+    assert_eq!(db.store.find_order_by_matching_id("CC").unwrap().unwrap().state, ProfileState::Released);
+    assert_eq!(db.store.record_confirmation_code_failure(OP_A, o.id).unwrap(), 0);
+    assert_eq!(db.store.find_order_by_matching_id("CC").unwrap().unwrap().state, ProfileState::Error);
+}
+
+fn notification_inbox_round_trip(db: &TestDb) {
+    let a = db.store.insert_notification(b"first").unwrap();
+    let b = db.store.insert_notification(b"second").unwrap();
+    let pending = db.store.unprocessed_notifications(10).unwrap();
+    assert_eq!(pending.iter().map(|n| n.id).collect::<Vec<_>>(), vec![a, b]);
+    assert_eq!(pending[0].pending_notification, b"first");
+    db.store.mark_notification_processed(a, "ok").unwrap();
+    assert_eq!(db.store.unprocessed_notifications(10).unwrap().len(), 1);
 }

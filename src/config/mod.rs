@@ -15,7 +15,7 @@ pub use error::ConfigError;
 pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
 pub use load::{load, ConfigSource};
 pub use model::{
-    Config, DatabaseConfig, DeviceConfig, LogConfig, LogFormat, MetricsConfig, OperatorConfig, OperatorIdentityConfig,
-    PkiConfig, SmdpConfig,
+    Config, DatabaseConfig, DeviceConfig, DpCredentialsConfig, LogConfig, LogFormat, MetricsConfig, OperatorConfig,
+    OperatorIdentityConfig, PkiConfig, SmdpConfig,
 };
 pub use validate::normalize_fingerprint;

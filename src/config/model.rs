@@ -91,12 +91,53 @@ fn de_database_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Data
     DatabaseUrl::parse(&s).map(Some).map_err(serde::de::Error::custom)
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmdpConfig {
     /// The SM-DP+ address(es) devices use (`host` or `host:port`, SGP.22 §4.1 activation code);
     /// default `localhost:<device port>`.
     pub addresses: Vec<String>,
+    /// How long a download session may take from InitiateAuthentication to the BPP (LPAs can be slow).
+    pub session_timeout_secs: u64,
+    /// How often expired sessions are cleaned up (and unprocessed notifications retried).
+    pub expiry_interval_secs: u64,
+    /// PEM/DER CI certificates whose eUICCs are accepted; default: the test PKI's CIs.
+    pub trusted_ci: Vec<PathBuf>,
+    /// DPauth/DPpb credentials on NIST P-256; default: the test PKI's.
+    pub nist: DpCredentialsConfig,
+    /// DPauth/DPpb credentials on brainpoolP256r1; default: the test PKI's.
+    pub brainpool: DpCredentialsConfig,
+}
+
+impl Default for SmdpConfig {
+    fn default() -> Self {
+        SmdpConfig {
+            addresses: Vec::new(),
+            session_timeout_secs: 900,
+            expiry_interval_secs: 30,
+            trusted_ci: Vec::new(),
+            nist: DpCredentialsConfig::default(),
+            brainpool: DpCredentialsConfig::default(),
+        }
+    }
+}
+
+/// One curve's SM-DP+ signing credentials (SGP.22 §4.5.2.1): PEM certificates and PEM private keys.
+/// All four set, or none (then the test PKI's are used when it is enabled).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpCredentialsConfig {
+    pub dpauth_cert: Option<PathBuf>,
+    pub dpauth_key: Option<PathBuf>,
+    pub dppb_cert: Option<PathBuf>,
+    pub dppb_key: Option<PathBuf>,
+}
+
+impl DpCredentialsConfig {
+    /// Whether any of the four files is configured.
+    pub fn is_configured(&self) -> bool {
+        self.dpauth_cert.is_some() || self.dpauth_key.is_some() || self.dppb_cert.is_some() || self.dppb_key.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -23,6 +23,25 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         check_smdp_address(&address).map_err(|m| ConfigError::invalid("smdp.addresses", m))?;
     }
 
+    if !(60..=86_400).contains(&c.smdp.session_timeout_secs) {
+        return Err(ConfigError::invalid(
+            "smdp.session_timeout_secs",
+            "must be between 60 and 86400 (sessions take minutes)",
+        ));
+    }
+    if !(1..=3600).contains(&c.smdp.expiry_interval_secs) {
+        return Err(ConfigError::invalid("smdp.expiry_interval_secs", "must be between 1 and 3600"));
+    }
+    for (name, creds) in [("nist", &c.smdp.nist), ("brainpool", &c.smdp.brainpool)] {
+        let set = [&creds.dpauth_cert, &creds.dpauth_key, &creds.dppb_cert, &creds.dppb_key];
+        if creds.is_configured() && set.iter().any(|f| f.is_none()) {
+            return Err(ConfigError::invalid(
+                format!("smdp.{name}"),
+                "dpauth_cert, dpauth_key, dppb_cert and dppb_key go together",
+            ));
+        }
+    }
+
     // Port 0 (any free port, used by tests) never clashes.
     let clash = |a: std::net::SocketAddr, b: std::net::SocketAddr| a == b && a.port() != 0;
     if clash(c.device.listen, c.operator.listen) {

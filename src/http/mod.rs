@@ -6,6 +6,7 @@
 //! - [`health`], [`metrics`]: probes and Prometheus metrics, shared by the listeners.
 
 pub mod device;
+pub mod es9;
 pub mod health;
 pub mod identity;
 pub mod metrics;

@@ -4,7 +4,9 @@
 //! bind the sockets → start the actix-web servers → print where everything is. Any failure
 //! before the first request is a [`StartError`]: one line, and the exit code says whose fault it is.
 
+mod background;
 mod banner;
+mod smdp_keys;
 mod tls_material;
 
 use std::net::{SocketAddr, TcpListener};
@@ -13,6 +15,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, ConfigError};
+use crate::http::es9::Es9Service;
 use crate::http::identity::{capture_peer_certificate, require_operator, OperatorDirectory};
 use crate::http::metrics::{self, ListenerName, Metrics};
 use crate::http::{device, health, not_found, operator};
@@ -52,11 +55,14 @@ pub struct RunningServer {
     pub metrics_addr: Option<SocketAddr>,
     pub banner: Banner,
     servers: Vec<actix_web::dev::Server>,
+    /// Session expiry and the notification worker; aborted when the server stops.
+    jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Runs until every listener stops (SIGINT/SIGTERM, or [`RunningServer::stop`]).
     pub async fn wait(self) -> std::io::Result<()> {
+        let _jobs = AbortOnDrop(self.jobs);
         for result in futures_util::future::join_all(self.servers).await {
             result?;
         }
@@ -82,6 +88,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
 
     let tls = tls_material::resolve(&config)?;
 
+    // ES9+ keys and certificates: parsed once, here.
+    let test_pki_paths = match &tls.test_pki {
+        Some(t) => Some(t.paths.clone()),
+        None if config.pki.generate_test_pki => Some(tls_material::ensure_test_pki(&config)?.paths),
+        None => None,
+    };
+    let smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+
     let settings = config.database_settings();
     let (store, applied) = web::block(move || -> Result<_, StoreError> {
         let store = Store::open(&settings)?;
@@ -94,6 +108,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let metrics = Metrics::new(store.backend_name())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities));
+    let es9 = Es9Service {
+        ctx: smdp_context,
+        store: store.clone(),
+        notifications: std::sync::Arc::new(tokio::sync::Notify::new()),
+    };
+    let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
+    let jobs = vec![
+        actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
+        actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),
+    ];
+    let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);
     let metrics_data = web::Data::new(metrics);
 
@@ -109,11 +134,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         move |e: std::io::Error| StartError::Io { what, reason: e.to_string() }
     };
 
-    let (s, m) = (store_data.clone(), metrics_data.clone());
+    let (s, m, e) = (store_data.clone(), metrics_data.clone(), es9_data.clone());
     let device_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
             .app_data(m.clone())
+            .app_data(e.clone())
             .app_data(ListenerName("device"))
             .wrap(from_fn(metrics::record))
             .configure(device::configure)
@@ -166,7 +192,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
 
     let banner = Banner::new(&config, &applied, device_addr, operator_addr, metrics_addr, tls.test_pki.as_ref());
-    Ok(RunningServer { device_addr, operator_addr, metrics_addr, banner, servers })
+    Ok(RunningServer { device_addr, operator_addr, metrics_addr, banner, servers, jobs })
+}
+
+/// Aborts the background jobs when the server is done.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for job in &self.0 {
+            job.abort();
+        }
+    }
 }
 
 /// Worker threads per listener: configured, or one per core.

@@ -107,7 +107,7 @@ pub fn resolve(config: &Config) -> Result<TlsMaterial, StartError> {
     Ok(TlsMaterial { device, operator, identities, test_pki })
 }
 
-fn ensure_test_pki(config: &Config) -> Result<TestPkiUse, StartError> {
+pub(super) fn ensure_test_pki(config: &Config) -> Result<TestPkiUse, StartError> {
     let paths = TestPkiPaths::new(config.pki_dir());
     if paths.exists() {
         return Ok(TestPkiUse { paths, generated_now: false });

@@ -1,8 +1,27 @@
-//! SM-DP+ domain (SGP.22 v2.5): profile states and the profile repository port; orders and download
-//! sessions follow.
+//! SM-DP+ domain (SGP.22 v2.5): profile states, orders, download sessions and the five ES9+ functions,
+//! with the repository ports the store implements. No HTTP, no SQL here.
+//!
+//! - [`profile_state`], [`profile_repository`]: the profile inventory (§5.3).
+//! - [`ids`]: `MatchingId`, `TransactionId`, `Eid`, `ActivationCode` (§4.1).
+//! - [`order`]: download orders and the confirmation code (§3.1.1, §3.1.3.1).
+//! - [`session`]: the download session state machine (§3.1.2–§3.1.4).
+//! - [`download_repository`]: the storage port for packages, orders, sessions, notifications.
+//! - [`es9`]: ES9+ InitiateAuthentication, AuthenticateClient, GetBoundProfilePackage, HandleNotification,
+//!   CancelSession (§5.6) and [`es9::Es9Error`] with its status codes.
 
+pub mod download_repository;
+pub mod es9;
+pub mod ids;
+pub mod order;
 pub mod profile_repository;
 pub mod profile_state;
+pub mod session;
 
+pub use download_repository::{
+    BindError, DownloadRepository, InstallOutcome, OrderOutcome, ProfilePackageRecord, StoredNotification,
+};
+pub use ids::{ActivationCode, Eid, MatchingId, TransactionId};
+pub use order::{NewOrder, OrderRecord};
 pub use profile_repository::{NewProfile, ProfileRecord, ProfileRepository, RepoError};
 pub use profile_state::{ProfileState, UnknownProfileState};
+pub use session::{SessionRecord, SessionState};

@@ -13,6 +13,7 @@
 //! All calls are blocking: from actix handlers run them in `web::block`.
 
 pub mod connection;
+mod downloads;
 pub mod error;
 pub mod migrations;
 mod profiles;
@@ -60,6 +61,17 @@ impl Store {
     /// directly, so an unreachable server or unopenable file fails at once with the backend's own
     /// message; then the pool is built. Does not migrate (see [`Store::migrate`]).
     pub fn open(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        Self::open_with_min_idle(settings, 1)
+    }
+
+    /// As [`Store::open`], for a short-lived command: the pool keeps no idle connection, so no background
+    /// thread is still connecting when the process exits (libpq/OpenSSL torn down under a connecting
+    /// thread crashed a CLI command at exit).
+    pub fn open_for_command(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        Self::open_with_min_idle(settings, 0)
+    }
+
+    fn open_with_min_idle(settings: &DatabaseSettings, min_idle: u32) -> Result<Store, StoreError> {
         let url = settings.url.to_string();
         if let DatabaseUrl::Sqlite { path } = &settings.url {
             if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
@@ -80,7 +92,7 @@ impl Store {
 
         let pool = Pool::builder()
             .max_size(settings.pool_size.max(1))
-            .min_idle(Some(1))
+            .min_idle(Some(min_idle))
             .connection_timeout(settings.connect_timeout)
             .connection_customizer(Box::new(pragmas))
             .error_handler(Box::new(TracingErrorHandler))

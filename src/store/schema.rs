@@ -14,3 +14,68 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// SAIP profile packages by ICCID, with the StoreMetadata fields (SGP.22 v2.5 §5.5.3).
+    profile_packages (iccid) {
+        iccid -> Text,
+        operator_id -> Text,
+        package_der -> Binary,
+        service_provider_name -> Text,
+        profile_name -> Text,
+        profile_class -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Download orders (activation code matchingId → profile); the state is the profile's.
+    orders (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        iccid -> Text,
+        matching_id -> Text,
+        eid -> Nullable<Text>,
+        cc_hash -> Nullable<Binary>,
+        cc_attempts_left -> Integer,
+        session_id -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// ES9+ download sessions keyed by transactionId (hex), SGP.22 v2.5 §3.1.2–§3.1.3.
+    download_sessions (transaction_id) {
+        transaction_id -> Text,
+        state -> Text,
+        server_address -> Text,
+        curve -> Text,
+        ci_pkid -> Binary,
+        server_challenge -> Binary,
+        euicc_challenge -> Binary,
+        eid -> Nullable<Text>,
+        order_id -> Nullable<BigInt>,
+        operator_id -> Nullable<Text>,
+        iccid -> Nullable<Text>,
+        euicc_public_key -> Nullable<Binary>,
+        smdp_signature2 -> Nullable<Binary>,
+        cc_required -> Bool,
+        otpk_euicc -> Nullable<Binary>,
+        bpp -> Nullable<Binary>,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The durable HandleNotification inbox (SGP.22 v2.5 §5.6.4).
+    notifications (id) {
+        id -> BigInt,
+        pending_notification -> Binary,
+        received_at -> BigInt,
+        processed_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+    }
+}

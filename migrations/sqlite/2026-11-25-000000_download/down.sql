@@ -1,0 +1,4 @@
+DROP TABLE notifications;
+DROP TABLE download_sessions;
+DROP TABLE orders;
+DROP TABLE profile_packages;

@@ -1,0 +1,262 @@
+//! ES9+ JSON binding (SGP.22 v2.5 §6.5; functions §5.6): `POST /gsma/rsp2/es9plus/<function>` on the device
+//! listener. Translates JSON ↔ the domain functions in [`crate::smdp::es9`]; no business rule lives here.
+//!
+//! - Request bodies: the §6.5.2 field names; binary fields are base64 of DER, `transactionId` hex. The JSON
+//!   `header` object is optional (some LPAs send none). Malformed JSON, base64 or ASN.1 → HTTP 200 with
+//!   `"status":"Failed"` and a status code, never a 500.
+//! - `X-Admin-Protocol`: any `gsma/rsp/v2.x.y` or `v3.x.y` is accepted, a missing one tolerated; other
+//!   values → Failed 1.3.2/3.1. Responses carry `X-Admin-Protocol: gsma/rsp/v2.5.0` and
+//!   `Content-Type: application/json;charset=UTF-8`.
+//! - handleNotification stores the received bytes durably, answers 204 at once and is processed by the
+//!   background worker ([`Es9Service::notifications`]).
+//! - Database and crypto work runs in `web::block`, never on an actix worker thread.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::smdp::es9::{self, Es9Error, SmdpContext};
+use crate::smdp::{DownloadRepository, TransactionId};
+use crate::store::Store;
+
+/// The protocol version rspd answers with.
+pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
+/// Largest accepted request body (an AuthenticateClient with two certificates is a few KiB).
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// What the ES9+ handlers share.
+#[derive(Clone)]
+pub struct Es9Service {
+    pub ctx: SmdpContext,
+    pub store: Store,
+    /// Woken after a notification is stored, so the worker processes it without waiting for its interval.
+    pub notifications: Arc<tokio::sync::Notify>,
+}
+
+/// Routes of ES9+ (registered by [`super::device::configure`] when an [`Es9Service`] is configured).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/gsma/rsp2/es9plus")
+            .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
+            .route("/initiateAuthentication", web::post().to(initiate_authentication))
+            .route("/authenticateClient", web::post().to(authenticate_client))
+            .route("/getBoundProfilePackage", web::post().to(get_bound_profile_package))
+            .route("/handleNotification", web::post().to(handle_notification))
+            .route("/cancelSession", web::post().to(cancel_session)),
+    );
+}
+
+// ---- request bodies (§6.5.2) ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitiateAuthenticationRequest {
+    euicc_challenge: Option<String>,
+    euicc_info1: Option<String>,
+    smdp_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthenticateClientRequest {
+    transaction_id: Option<String>,
+    authenticate_server_response: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetBoundProfilePackageRequest {
+    transaction_id: Option<String>,
+    prepare_download_response: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HandleNotificationRequest {
+    pending_notification: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelSessionRequest {
+    transaction_id: Option<String>,
+    cancel_session_response: Option<String>,
+}
+
+// ---- handlers ----
+
+async fn initiate_authentication(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+    respond(async {
+        check_admin_protocol(&req)?;
+        let r: InitiateAuthenticationRequest = parse_json(&body)?;
+        let challenge = base64_field("euiccChallenge", r.euicc_challenge)?;
+        let info1 = base64_field("euiccInfo1", r.euicc_info1)?;
+        let address = r.smdp_address.ok_or(Es9Error::MissingField { field: "smdpAddress" })?;
+        let ok = blocking(&svc, move |ctx, repo| {
+            es9::initiate_authentication(ctx, repo, &challenge, &info1, &address, OffsetDateTime::now_utc())
+        })
+        .await?;
+        Ok(json!({
+            "transactionId": ok.transaction_id.to_hex(),
+            "serverSigned1": BASE64.encode(&ok.server_signed1),
+            "serverSignature1": BASE64.encode(&ok.server_signature1),
+            "euiccCiPKIdToBeUsed": BASE64.encode(&ok.euicc_ci_pkid_to_be_used),
+            "serverCertificate": BASE64.encode(&ok.server_certificate),
+        }))
+    })
+    .await
+}
+
+async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+    respond(async {
+        check_admin_protocol(&req)?;
+        let r: AuthenticateClientRequest = parse_json(&body)?;
+        let tx = transaction_id_field(r.transaction_id)?;
+        let asr = base64_field("authenticateServerResponse", r.authenticate_server_response)?;
+        let ok =
+            blocking(&svc, move |ctx, repo| es9::authenticate_client(ctx, repo, &tx, &asr, OffsetDateTime::now_utc()))
+                .await?;
+        Ok(json!({
+            "transactionId": ok.transaction_id.to_hex(),
+            "profileMetadata": BASE64.encode(&ok.profile_metadata),
+            "smdpSigned2": BASE64.encode(&ok.smdp_signed2),
+            "smdpSignature2": BASE64.encode(&ok.smdp_signature2),
+            "smdpCertificate": BASE64.encode(&ok.smdp_certificate),
+        }))
+    })
+    .await
+}
+
+async fn get_bound_profile_package(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+    respond(async {
+        check_admin_protocol(&req)?;
+        let r: GetBoundProfilePackageRequest = parse_json(&body)?;
+        let tx = transaction_id_field(r.transaction_id)?;
+        let pdr = base64_field("prepareDownloadResponse", r.prepare_download_response)?;
+        let hex_tx = tx.to_hex();
+        let bpp = blocking(&svc, move |ctx, repo| {
+            es9::get_bound_profile_package(ctx, repo, &tx, &pdr, OffsetDateTime::now_utc())
+        })
+        .await?;
+        Ok(json!({ "transactionId": hex_tx, "boundProfilePackage": BASE64.encode(&bpp) }))
+    })
+    .await
+}
+
+async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+    let stored = async {
+        check_admin_protocol(&req)?;
+        let r: HandleNotificationRequest = parse_json(&body)?;
+        let pending = base64_field("pendingNotification", r.pending_notification)?;
+        blocking(&svc, move |_, repo| repo.insert_notification(&pending).map_err(Es9Error::from)).await
+    }
+    .await;
+    match stored {
+        Ok(id) => {
+            tracing::debug!(notification = id, "ES9+ HandleNotification stored");
+            svc.notifications.notify_one();
+            let mut response = HttpResponse::NoContent().finish();
+            response.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("x-admin-protocol"),
+                HeaderValue::from_static(ADMIN_PROTOCOL),
+            );
+            response
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+async fn cancel_session(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+    respond(async {
+        check_admin_protocol(&req)?;
+        let r: CancelSessionRequest = parse_json(&body)?;
+        let tx = transaction_id_field(r.transaction_id)?;
+        let csr = base64_field("cancelSessionResponse", r.cancel_session_response)?;
+        blocking(&svc, move |ctx, repo| es9::cancel_session(ctx, repo, &tx, &csr, OffsetDateTime::now_utc())).await?;
+        Ok(json!({}))
+    })
+    .await
+}
+
+// ---- helpers ----
+
+/// Runs a domain call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    svc: &Es9Service,
+    f: impl FnOnce(&SmdpContext, &dyn DownloadRepository) -> Result<T, Es9Error> + Send + 'static,
+) -> Result<T, Es9Error> {
+    let (ctx, store) = (svc.ctx.clone(), svc.store.clone());
+    web::block(move || f(&ctx, &store)).await.map_err(Es9Error::internal)?
+}
+
+/// Any `gsma/rsp/v2.x.y` or `v3.x.y` (INTEROP.md); absent is tolerated.
+fn check_admin_protocol(req: &HttpRequest) -> Result<(), Es9Error> {
+    let Some(value) = req.headers().get("x-admin-protocol") else {
+        return Ok(());
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    let supported = value
+        .strip_prefix("gsma/rsp/v")
+        .and_then(|v| v.split('.').next())
+        .is_some_and(|major| major == "2" || major == "3");
+    if supported {
+        Ok(())
+    } else {
+        Err(Es9Error::UnsupportedProtocol(value.to_owned()))
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Es9Error> {
+    serde_json::from_slice(body).map_err(|e| Es9Error::InvalidField { field: "JSON body", detail: e.to_string() })
+}
+
+fn base64_field(field: &'static str, value: Option<String>) -> Result<Vec<u8>, Es9Error> {
+    let value = value.ok_or(Es9Error::MissingField { field })?;
+    BASE64.decode(value.trim()).map_err(|e| Es9Error::InvalidField { field, detail: format!("not base64: {e}") })
+}
+
+fn transaction_id_field(value: Option<String>) -> Result<TransactionId, Es9Error> {
+    let value = value.ok_or(Es9Error::MissingField { field: "transactionId" })?;
+    TransactionId::from_hex(value.trim()).map_err(|detail| Es9Error::InvalidField { field: "transactionId", detail })
+}
+
+/// Wraps a handler body: its fields on success, a Failed status otherwise (always HTTP 200).
+async fn respond(f: impl std::future::Future<Output = Result<Value, Es9Error>>) -> HttpResponse {
+    match f.await {
+        Ok(mut fields) => {
+            if let Value::Object(map) = &mut fields {
+                map.insert("header".into(), json!({ "functionExecutionStatus": { "status": "Executed-Success" } }));
+            }
+            json_response(&fields)
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+fn failed(e: &Es9Error) -> HttpResponse {
+    let (subject, reason) = e.status_code();
+    match e {
+        Es9Error::Internal(detail) => tracing::error!(%detail, "ES9+ internal error"),
+        _ => tracing::info!(subject, reason, error = %e, "ES9+ function failed"),
+    }
+    json_response(&json!({
+        "header": { "functionExecutionStatus": {
+            "status": "Failed",
+            "statusCodeData": { "subjectCode": subject, "reasonCode": reason, "message": e.to_string() },
+        } }
+    }))
+}
+
+fn json_response(body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/json;charset=UTF-8"))
+        .insert_header(("X-Admin-Protocol", ADMIN_PROTOCOL))
+        .body(body.to_string())
+}

@@ -1,0 +1,147 @@
+//! The storage port of ES9+ downloads: profile packages, orders, download sessions, the notification inbox
+//! (SGP.22 v2.5 §3.1, §5.6). Implemented by `crate::store` for SQLite and PostgreSQL; synchronous (call it
+//! from `web::block`). Every transition is compare-and-set in one transaction, so two nodes or two devices
+//! racing get exactly one success.
+
+use super::order::{NewOrder, OrderRecord};
+use super::profile_repository::RepoError;
+use super::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
+use super::ProfileState;
+
+/// A SAIP profile package with the metadata the SM-DP+ sends as StoreMetadataRequest (§5.5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfilePackageRecord {
+    pub iccid: String,
+    pub operator_id: String,
+    pub package_der: Vec<u8>,
+    pub service_provider_name: String,
+    pub profile_name: String,
+    /// `ProfileClass`: test(0), provisioning(1), operational(2).
+    pub profile_class: i64,
+}
+
+/// What happens to an order when its session ends without a BPP being installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderOutcome {
+    /// The order is free again (session released; the profile stays Released): a new session may claim it.
+    Release,
+    /// The profile moves to Error (operator decides, e.g. after a failed installation or a cancelled BPP).
+    Error,
+    /// Leave the order alone.
+    Keep,
+}
+
+/// Why binding a session to an order failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindError {
+    /// The session is no longer Initiated (serverChallenge already used, or expired).
+    #[error("session no longer awaiting authentication")]
+    SessionGone,
+    /// Another session holds the order, or its profile left Released.
+    #[error("order already taken (profile {state})")]
+    OrderTaken { state: ProfileState },
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// Outcome of a ProfileInstallationResult for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallOutcome {
+    /// The profile moved to the given state now.
+    Applied(ProfileState),
+    /// It was already in a final state (a repeated notification): nothing changed.
+    AlreadyFinal(ProfileState),
+}
+
+/// A notification in the durable inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredNotification {
+    pub id: i64,
+    pub pending_notification: Vec<u8>,
+    pub received_at: i64,
+}
+
+pub trait DownloadRepository {
+    // ---- profile packages (rspd profile import) ----
+
+    /// Stores a package and adds its profile to the inventory as Available, in one transaction.
+    /// A known ICCID gives [`RepoError::Conflict`].
+    fn import_profile_package(&self, package: &ProfilePackageRecord, profile_type: &str) -> Result<(), RepoError>;
+
+    fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError>;
+
+    // ---- orders ----
+
+    /// Creates an order and moves its profile Available → Released (DownloadOrder + ConfirmOrder with
+    /// releaseFlag, §5.3.1–§5.3.2, for the CLI). Conflict when the matchingId exists;
+    /// StateConflict when the profile is not Available; NotFound when the operator has no such profile.
+    fn create_order(&self, order: &NewOrder) -> Result<OrderRecord, RepoError>;
+
+    /// The order with this matchingId (matchingIds are unique across operators).
+    fn find_order_by_matching_id(&self, matching_id: &str) -> Result<Option<OrderRecord>, RepoError>;
+
+    /// The order with this id among the operator's orders.
+    fn find_order_by_id(&self, operator_id: &str, id: i64) -> Result<Option<OrderRecord>, RepoError>;
+
+    /// The oldest released, unclaimed order bound to this EID (download without matchingId, §3.1.1 default SM-DP+).
+    fn find_order_for_eid(&self, eid: &str) -> Result<Option<OrderRecord>, RepoError>;
+
+    /// One wrong confirmation code: attempts − 1; at 0 the profile moves Released → Error and the order is
+    /// released from its session. Returns the attempts left.
+    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError>;
+
+    // ---- sessions ----
+
+    fn insert_session(&self, session: &NewSession) -> Result<(), RepoError>;
+
+    fn find_session(&self, transaction_id: &str) -> Result<Option<SessionRecord>, RepoError>;
+
+    /// Initiated → Authenticated and the order claimed by this session (its profile Released and unclaimed),
+    /// in one transaction. An order held by an unfinished session (no BPP yet) of the **same EID** is taken
+    /// over and that session cancelled: an LPA that lost its session can start again at once.
+    fn bind_session_to_order(
+        &self,
+        transaction_id: &str,
+        order: &OrderRecord,
+        update: &AuthenticatedUpdate,
+    ) -> Result<(), BindError>;
+
+    /// Authenticated → BppDelivered storing otPK.EUICC and the BPP; the profile Released → Downloaded.
+    /// `Ok(false)` when the session was not Authenticated any more (a concurrent retry won).
+    fn store_bpp(
+        &self,
+        transaction_id: &str,
+        operator_id: &str,
+        iccid: &str,
+        otpk_euicc: &[u8],
+        bpp: &[u8],
+    ) -> Result<bool, RepoError>;
+
+    /// Ends a session that is in one of `from` (compare-and-set), applying `outcome` to its order.
+    /// `Ok(false)` when it was not in any of them.
+    fn end_session(
+        &self,
+        transaction_id: &str,
+        from: &[SessionState],
+        to: SessionState,
+        outcome: OrderOutcome,
+    ) -> Result<bool, RepoError>;
+
+    /// ProfileInstallationResult: the session → Completed (if still BppDelivered/Expired) and the profile
+    /// Downloaded → Installed (`success`) or Error. Idempotent.
+    fn record_installation(&self, transaction_id: &str, success: bool) -> Result<InstallOutcome, RepoError>;
+
+    /// Sessions past `expires_at` (Unix ms) that are still open → Expired; orders of sessions that had no
+    /// BPP yet are released for a new attempt. Returns how many sessions expired.
+    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError>;
+
+    // ---- notification inbox ----
+
+    /// Stores a received pendingNotification durably; returns its id.
+    fn insert_notification(&self, pending_notification: &[u8]) -> Result<i64, RepoError>;
+
+    /// Up to `limit` notifications not processed yet, oldest first.
+    fn unprocessed_notifications(&self, limit: i64) -> Result<Vec<StoredNotification>, RepoError>;
+
+    fn mark_notification_processed(&self, id: i64, outcome: &str) -> Result<(), RepoError>;
+}

@@ -1,0 +1,73 @@
+//! ES9+.CancelSession (SGP.22 v2.5 §5.6.5; flow §3.1.4).
+//!
+//! The SM-DP+ SHALL (§5.6.5, paraphrased): find the session; verify euiccCancelSessionSignature over
+//! euiccCancelSessionSigned as received with PK.EUICC.ECDSA; check transactionId and smdpOid; end the
+//! session. Before a BPP was delivered the order is released for a new attempt; after it, the profile
+//! moves to Error and the operator decides (the eUICC may already hold a half-installed profile).
+
+use time::OffsetDateTime;
+
+use super::context::SmdpContext;
+use super::error::Es9Error;
+use crate::codec::sgp22::{
+    CancelSessionResponse, EuiccCancelSessionSigned, PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE,
+};
+use crate::codec::{decode, Signed};
+use crate::smdp::download_repository::OrderOutcome;
+use crate::smdp::ids::TransactionId;
+use crate::smdp::session::SessionState;
+use crate::smdp::DownloadRepository;
+
+/// §5.6.5. `cancel_session_response` is the received DER (`BF41…`).
+pub fn cancel_session(
+    ctx: &SmdpContext,
+    repo: &dyn DownloadRepository,
+    transaction_id: &TransactionId,
+    cancel_session_response: &[u8],
+    _now: OffsetDateTime,
+) -> Result<(), Es9Error> {
+    let tx = transaction_id.to_hex();
+    let session = repo
+        .find_session(&tx)?
+        .filter(|s| s.state.is_open())
+        .ok_or_else(|| Es9Error::UnknownTransactionId { detail: "no open session".into() })?;
+    let invalid =
+        |e: crate::codec::CodecError| Es9Error::InvalidField { field: "cancelSessionResponse", detail: e.to_string() };
+    let ok = match decode::<CancelSessionResponse>(cancel_session_response).map_err(invalid)? {
+        CancelSessionResponse::CancelSessionResponseOk(ok) => ok,
+        CancelSessionResponse::CancelSessionResponseError(code) => {
+            return Err(Es9Error::EuiccReportedError { what: "CancelSessionResponse", code })
+        }
+    };
+    let signed: Signed<EuiccCancelSessionSigned> =
+        Signed::at(cancel_session_response, PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE).map_err(invalid)?;
+    if signed.value.transaction_id.0.as_ref() != transaction_id.as_bytes() {
+        return Err(Es9Error::UnknownTransactionId {
+            detail: "euiccCancelSessionSigned names another transactionId".into(),
+        });
+    }
+    // Before AuthenticateClient the SM-DP+ does not know the eUICC's key yet; nothing is bound to the session.
+    if let Some(key) = session.euicc_key() {
+        key.verify(&signed.raw, &ok.euicc_cancel_session_signature.0)
+            .map_err(|e| Es9Error::EuiccSignatureInvalid(format!("euiccCancelSessionSignature: {e}")))?;
+        let credentials = ctx.credentials_for(&session.ci_pkid);
+        if let Some(oid) = credentials.and_then(|c| c.smdp_oid.as_deref()) {
+            if oid_content(&signed.value.smdp_oid) != oid {
+                return Err(Es9Error::InvalidSmdpOid);
+            }
+        }
+    }
+    let outcome = match session.state {
+        SessionState::BppDelivered => OrderOutcome::Error,
+        SessionState::Authenticated => OrderOutcome::Release,
+        _ => OrderOutcome::Keep,
+    };
+    repo.end_session(&tx, &[session.state], SessionState::Cancelled, outcome)?;
+    tracing::info!(transaction_id = %tx, reason = signed.value.reason, "ES9+ CancelSession");
+    Ok(())
+}
+
+/// The DER content bytes of an OID (how [`crate::pki::Certificate::registered_id`] gives it).
+fn oid_content(oid: &rasn::types::ObjectIdentifier) -> Vec<u8> {
+    rasn::der::encode(oid).ok().and_then(|der| der.get(2..).map(<[u8]>::to_vec)).unwrap_or_default()
+}

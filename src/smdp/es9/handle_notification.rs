@@ -1,0 +1,103 @@
+//! ES9+.HandleNotification (SGP.22 v2.5 §5.6.4; notifications §3.5, ProfileInstallationResult §5.7.6).
+//!
+//! The HTTP binding stores the received pendingNotification and answers at once (INTEROP.md: LPAs time out
+//! after ~1 s); [`process_notification`] runs afterwards, from the durable inbox, and may run again for the
+//! same bytes after a crash: every effect is idempotent.
+//!
+//! - ProfileInstallationResult: euiccSignPIR is verified over profileInstallationResultData **as received**
+//!   with PK.EUICC.ECDSA of the session (transactionId); success → profile Installed, error → Error.
+//! - Other notifications (install/enable/disable/delete, §3.5): CERT.EUM/CERT.EUICC are verified to a trusted
+//!   CI and euiccNotificationSignature over tbsOtherNotification as received; the result is recorded.
+
+use time::OffsetDateTime;
+
+use super::context::SmdpContext;
+use super::error::Es9Error;
+use crate::codec::sgp22::{
+    FinalResult, NotificationMetadata, PendingNotification, ProfileInstallationResultData, PATH_PIR_DATA_IN_PIR,
+};
+use crate::codec::{decode, Signed};
+use crate::pki::verify_euicc_chain;
+use crate::smdp::download_repository::InstallOutcome;
+use crate::smdp::ids::TransactionId;
+use crate::smdp::DownloadRepository;
+
+/// What processing a notification did (recorded as the inbox row's outcome).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationOutcome {
+    /// A verified ProfileInstallationResult.
+    Installation { transaction_id: String, success: bool, outcome: InstallOutcome },
+    /// A verified other notification (event bits as sent), for the EID.
+    Other { eid: String, seq_number: i64, iccid: Option<String> },
+}
+
+impl std::fmt::Display for NotificationOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotificationOutcome::Installation { transaction_id, success, outcome } => {
+                write!(f, "PIR {transaction_id}: {} ({outcome:?})", if *success { "success" } else { "error" })
+            }
+            NotificationOutcome::Other { eid, seq_number, iccid } => {
+                write!(f, "notification {seq_number} from {eid} (iccid {})", iccid.as_deref().unwrap_or("-"))
+            }
+        }
+    }
+}
+
+/// §5.6.4: verifies and applies one received pendingNotification (DER of `PendingNotification`).
+pub fn process_notification(
+    ctx: &SmdpContext,
+    repo: &dyn DownloadRepository,
+    pending_notification: &[u8],
+    now: OffsetDateTime,
+) -> Result<NotificationOutcome, Es9Error> {
+    let invalid =
+        |e: crate::codec::CodecError| Es9Error::InvalidField { field: "pendingNotification", detail: e.to_string() };
+    match decode::<PendingNotification>(pending_notification).map_err(invalid)? {
+        PendingNotification::ProfileInstallationResult(pir) => {
+            let data: Signed<ProfileInstallationResultData> =
+                Signed::at(pending_notification, PATH_PIR_DATA_IN_PIR).map_err(invalid)?;
+            let transaction_id = TransactionId::from_bytes(&data.value.transaction_id.0).map_err(|detail| {
+                Es9Error::InvalidField { field: "profileInstallationResultData.transactionId", detail }
+            })?;
+            let tx = transaction_id.to_hex();
+            let session = repo
+                .find_session(&tx)?
+                .ok_or_else(|| Es9Error::UnknownTransactionId { detail: "no such session".into() })?;
+            let key = session
+                .euicc_key()
+                .ok_or_else(|| Es9Error::UnknownTransactionId { detail: "the session never authenticated".into() })?;
+            key.verify(&data.raw, &pir.euicc_sign_pir.0)
+                .map_err(|e| Es9Error::EuiccSignatureInvalid(format!("euiccSignPIR: {e}")))?;
+            let success = matches!(data.value.final_result, FinalResult::SuccessResult(_));
+            if let FinalResult::ErrorResult(e) = &data.value.final_result {
+                tracing::warn!(transaction_id = %tx, iccid = session.iccid.as_deref().unwrap_or("-"),
+                    bpp_command_id = e.bpp_command_id, error_reason = e.error_reason,
+                    "profile installation failed on the eUICC");
+            }
+            let outcome = repo.record_installation(&tx, success)?;
+            Ok(NotificationOutcome::Installation { transaction_id: tx, success, outcome })
+        }
+        PendingNotification::OtherSignedNotification(other) => {
+            let tbs: Signed<NotificationMetadata> =
+                Signed::at(pending_notification, &[0x30, 0xBF2F]).map_err(invalid)?;
+            let euicc = verify_euicc_chain(
+                &ctx.trusted_cis,
+                other.eum_certificate.as_bytes(),
+                other.euicc_certificate.as_bytes(),
+                now,
+            )
+            .map_err(Es9Error::from_euicc_chain)?;
+            euicc
+                .public_key
+                .verify(&tbs.raw, &other.euicc_notification_signature.0)
+                .map_err(|e| Es9Error::EuiccSignatureInvalid(format!("euiccNotificationSignature: {e}")))?;
+            let iccid = tbs.value.iccid.as_ref().map(|i| {
+                crate::profile::Iccid::from_ef_iccid(i.0.as_slice())
+                    .map(|i| i.digits())
+                    .unwrap_or_else(|_| hex::encode(i.0.as_slice()))
+            });
+            Ok(NotificationOutcome::Other { eid: euicc.eid, seq_number: tbs.value.seq_number, iccid })
+        }
+    }
+}
