@@ -37,7 +37,7 @@ impl InstalledProfile {
         let metadata = StoreMetadataRequest {
             iccid: rspd::codec::sgp22::Iccid(rasn::types::FixedOctetString::new(parsed.to_ef_iccid())),
             service_provider_name: "Seeded SP".into(),
-            profile_name: format!("Seeded {iccid}").into(),
+            profile_name: format!("Seeded {iccid}"),
             icon_type: None,
             icon: None,
             profile_class: 2,
