@@ -232,6 +232,7 @@ impl SoftEuicc {
                 state: ProfileState::Disabled,
                 metadata,
                 profile_package: opened.profile,
+                fallback_attribute: false,
             },
         })
     }

@@ -8,7 +8,9 @@
 //! - [`load_bpp`]: LoadBoundProfilePackage (§5.7.6) and the ProfileInstallationResult it leaves;
 //! - [`notifications`]: ListNotification (§5.7.9), RetrieveNotificationsList (§5.7.10),
 //!   RemoveNotificationFromList (§5.7.11);
-//! - [`cancel_session`]: CancelSession (§5.7.14).
+//! - [`cancel_session`]: CancelSession (§5.7.14);
+//! - [`eim`]: the SGP.32 v1.2 IoT side — AddInitialEim, GetEimConfigurationData, LoadEuiccPackage (PSMOs, eCOs,
+//!   signed EuiccPackageResult), IpaEuiccData, EimAcknowledgements.
 //!
 //! Support: [`credentials`] (who the eUICC is), [`error`] (the SGP.22 error codes), [`session`]
 //! (the state of the RSP session in progress), [`profiles`] (the installed profiles), `wire` (data object
@@ -21,6 +23,7 @@
 pub mod authenticate_server;
 pub mod cancel_session;
 pub mod credentials;
+pub mod eim;
 pub mod error;
 pub mod info;
 pub mod load_bpp;
@@ -64,6 +67,8 @@ pub struct SoftEuicc {
     next_seq_number: i64,
     /// The next ISD-P number (see [`profiles::isdp_aid`]); `None` once all are used (no memory left).
     next_isdp: Option<u8>,
+    /// SGP.32 v1.2: associated eIMs, package results awaiting acknowledgement, IoT settings.
+    eim: eim::EimState,
 }
 
 impl SoftEuicc {
@@ -78,6 +83,7 @@ impl SoftEuicc {
             notifications: Vec::new(),
             next_seq_number: 1,
             next_isdp: Some(0x10),
+            eim: eim::EimState::new(),
         }
     }
 
@@ -99,6 +105,16 @@ impl SoftEuicc {
     /// The installed profiles, in installation order.
     pub fn profiles(&self) -> &[InstalledProfile] {
         &self.profiles
+    }
+
+    /// Adds a profile to the profile table without a download (tests of profile state management; see
+    /// [`InstalledProfile::seeded`]). ICCIDs already present are refused.
+    pub fn seed_profile(&mut self, profile: InstalledProfile) -> Result<(), String> {
+        if self.profiles.iter().any(|p| p.iccid == profile.iccid) {
+            return Err(format!("ICCID {} is already installed", profile.iccid));
+        }
+        self.profiles.push(profile);
+        Ok(())
     }
 
     /// The transactionId of the RSP session in progress, if any.

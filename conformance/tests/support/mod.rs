@@ -2,6 +2,7 @@
 //! eUICC through ES10b the way ES9+ would, and to tamper with any step.
 #![allow(dead_code)]
 
+pub mod eim_sim;
 pub mod es9_mock;
 
 use std::path::{Path, PathBuf};
