@@ -136,6 +136,18 @@ impl ServerProcess {
         ServerProcess { child, device: device.unwrap(), operator: operator.unwrap(), banner }
     }
 
+    /// SIGKILL: the process gets no chance to flush, finish requests or run shutdown code.
+    pub fn kill_9(mut self) {
+        // `Child::kill` sends SIGKILL on Unix.
+        self.child.kill().expect("SIGKILL rspd");
+        let status = self.child.wait().expect("wait for rspd");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "rspd ended by SIGKILL: {status:?}");
+        }
+    }
+
     pub fn device_url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.device.port())
     }
