@@ -403,6 +403,11 @@ async fn completed_session_cases(env: &Env, t: &mut Table, order: &str) {
     let (_, bpp) = get_bpp(env, &tx, &pdr).await;
     let installation = euicc.load_bound_profile_package(&b64(&bpp, "boundProfilePackage")).unwrap();
     let pending = euicc.pending_notification_der(installation.seq_number).unwrap().to_vec();
+    // A PIR whose euiccSignPIR does not verify: answered 204, rejected by the worker, the profile not Installed.
+    let forged = flip_signature(&pending);
+    t.check("handleNotification: PIR with bad euiccSignPIR (204)", "HTTP 204", handle_notification(env, &forged).await);
+    wait_for_empty_inbox(env).await;
+    t.fact("handleNotification: bad euiccSignPIR changes nothing", ProfileState::Downloaded, env.order_state(order));
     t.check("handleNotification: PIR", "HTTP 204", handle_notification(env, &pending).await);
     wait_for_state(env, order, ProfileState::Installed).await;
     t.check("handleNotification: PIR repeated", "HTTP 204", handle_notification(env, &pending).await);
@@ -464,6 +469,8 @@ async fn payload_cases(env: &Env, t: &mut Table, main: &str) {
         handle_notification(env, &garbage[..10]).await,
     );
     t.check("handleNotification: garbage DER (stored, 204)", "HTTP 204", handle_notification(env, &garbage).await);
+    wait_for_empty_inbox(env).await;
+    t.fact("handleNotification: garbage rejected by the worker, inbox drained", true, true);
 
     for function in FUNCTIONS {
         let r = env
@@ -517,4 +524,13 @@ async fn payload_cases(env: &Env, t: &mut Table, main: &str) {
     t.check("authenticateClient: after the malformed requests", SUCCESS, authenticate_client(env, &tx, &asr).await);
     let csr = euicc.cancel_session(&hex::decode(&tx).unwrap(), 1).unwrap();
     t.check("cancelSession: release the main order again", SUCCESS, cancel(env, &tx, &csr).await);
+}
+
+/// Polls until the background worker has processed (or rejected) every stored notification.
+async fn wait_for_empty_inbox(env: &Env) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !rspd::smdp::DownloadRepository::unprocessed_notifications(&env.store(), 10).unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "notifications left unprocessed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
