@@ -292,3 +292,35 @@ fn personalize_template(
         Err(e) => Err(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(ki: &str, pin1: &str) -> PersonalizeArgs {
+        PersonalizeArgs {
+            new_iccid: Some("89882390000000000011".into()),
+            imsi: None,
+            ki: Some(ki.into()),
+            opc: Some("00112233445566778899AABBCCDDEEFF".into()),
+            pin1: Some(pin1.into()),
+            pin2: None,
+            puk1: None,
+            puk2: None,
+            adm1: None,
+        }
+    }
+
+    #[test]
+    fn bad_secrets_are_named_never_shown() {
+        for (ki, pin1, option) in
+            [("0BADC0FFEE", "1234", "--ki"), ("00112233445566778899AABBCCDDEEFF", "12X4567", "--pin1")]
+        {
+            let message = args(ki, pin1).to_personalization().unwrap_err().to_string();
+            assert!(message.contains(option), "{message}");
+            assert!(!message.contains(ki) && !message.contains(pin1), "{message}");
+        }
+        let p = args("00112233445566778899AABBCCDDEEFF", "1234").to_personalization().unwrap();
+        assert!(!format!("{p:?}").contains("00112233"), "Debug hides keys");
+    }
+}
