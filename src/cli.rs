@@ -99,8 +99,9 @@ pub enum ProfileCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OrderCommand {
-    /// Create a released download order for an imported profile and print its activation code.
-    Create(crate::cli_download::OrderCreateArgs),
+    /// Create a released download order for an imported profile (or a profile personalized from an imported
+    /// template) and print its activation code.
+    Create(Box<crate::cli_download::OrderCreateArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,7 +143,7 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
         Command::Order { command: OrderCommand::Create(args) } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_download::order_create(&config, args)
+            crate::cli_download::order_create(&config, *args)
         }
         Command::Serve => {
             let config = load_config(cli.config)?;

@@ -106,6 +106,7 @@ on_both_backends!(
     migrate_twice_is_a_no_op,
     ping_and_pool_state,
     orders_release_the_profile_and_matching_ids_are_unique,
+    es2_steps_walk_the_profile_states,
     racing_sessions_bind_one_order_once,
     bpp_is_stored_once_and_installation_is_idempotent,
     expiry_releases_orders_of_unfinished_sessions,
@@ -447,8 +448,8 @@ fn sqlite_path_that_is_a_directory_fails_with_a_one_line_error() {
 
 use rspd::smdp::session::{AuthenticatedUpdate, NewSession};
 use rspd::smdp::{
-    BindError, DownloadRepository, InstallOutcome, MatchingId, NewOrder, OrderOutcome, ProfilePackageRecord,
-    SessionState, TransactionId,
+    es2, BindError, DownloadRepository, InstallOutcome, MatchingId, OrderOutcome, ProfilePackageRecord, SessionState,
+    TransactionId,
 };
 
 fn import(db: &TestDb, n: u32) -> String {
@@ -465,16 +466,18 @@ fn import(db: &TestDb, n: u32) -> String {
 }
 
 fn order(db: &TestDb, n: u32, matching_id: &str, cc: Option<&str>) -> rspd::smdp::OrderRecord {
-    db.store
-        .create_order(&NewOrder {
-            operator_id: OP_A.into(),
-            iccid: iccid(n),
-            matching_id: MatchingId::new(matching_id).unwrap(),
-            eid: None,
-            cc_hash: cc.map(rspd::smdp::order::confirmation_code_digest),
-            cc_attempts: 3,
-        })
-        .unwrap()
+    es2::download_order(&db.store, OP_A, &iccid(n), None).unwrap();
+    es2::confirm_order(&db.store, OP_A, &iccid(n), &confirmation(matching_id, cc, true)).unwrap()
+}
+
+fn confirmation(matching_id: &str, cc: Option<&str>, release: bool) -> es2::Confirmation {
+    es2::Confirmation {
+        matching_id: MatchingId::new(matching_id).unwrap(),
+        eid: None,
+        cc_hash: cc.map(rspd::smdp::order::confirmation_code_digest),
+        cc_attempts: 3,
+        release,
+    }
 }
 
 fn session(db: &TestDb, expires_at: i64) -> String {
@@ -518,23 +521,53 @@ fn orders_release_the_profile_and_matching_ids_are_unique(db: &TestDb) {
     assert_eq!(o.state, ProfileState::Released);
     assert_eq!(db.store.find_order_by_matching_id("MATCH-10").unwrap().unwrap(), o);
     assert_eq!(db.store.find_profile(OP_A, &iccid(10)).unwrap().unwrap().state, ProfileState::Released);
-    // The profile is no longer available for a second order; a used matchingId is a conflict.
-    let again = NewOrder {
-        operator_id: OP_A.into(),
-        iccid: iccid(10),
-        matching_id: MatchingId::new("MATCH-X").unwrap(),
-        eid: None,
-        cc_hash: None,
-        cc_attempts: 3,
-    };
-    assert_eq!(db.store.create_order(&again), Err(RepoError::StateConflict { actual: ProfileState::Released }));
-    let dup = NewOrder { iccid: iccid(11), matching_id: MatchingId::new("MATCH-10").unwrap(), ..again.clone() };
-    assert_eq!(db.store.create_order(&dup), Err(RepoError::Conflict));
-    // The failed insert rolled the profile back to Available.
-    assert_eq!(db.store.find_profile(OP_A, &iccid(11)).unwrap().unwrap().state, ProfileState::Available);
-    // Another operator cannot order this operator's profile.
-    let foreign = NewOrder { operator_id: OP_B.into(), iccid: iccid(11), ..again };
-    assert_eq!(db.store.create_order(&foreign), Err(RepoError::NotFound));
+    // The profile is no longer available for a second order.
+    let wrong_state = |actual| es2::OrderError::WrongState { iccid: iccid(10), actual, expected: "available" };
+    assert_eq!(es2::download_order(&db.store, OP_A, &iccid(10), None), Err(wrong_state(ProfileState::Released)));
+    // A used matchingId is a conflict, and the failed ConfirmOrder rolled back: still Allocated, no order.
+    es2::download_order(&db.store, OP_A, &iccid(11), None).unwrap();
+    assert_eq!(
+        es2::confirm_order(&db.store, OP_A, &iccid(11), &confirmation("MATCH-10", None, true)),
+        Err(es2::OrderError::MatchingIdInUse("MATCH-10".into()))
+    );
+    assert_eq!(db.store.find_profile(OP_A, &iccid(11)).unwrap().unwrap().state, ProfileState::Allocated);
+    // Another operator can neither order nor confirm this operator's profile.
+    let unknown = es2::OrderError::UnknownProfile { iccid: iccid(11) };
+    assert_eq!(es2::download_order(&db.store, OP_B, &iccid(11), None), Err(unknown.clone()));
+    assert_eq!(es2::confirm_order(&db.store, OP_B, &iccid(11), &confirmation("MATCH-B", None, true)), Err(unknown));
+}
+
+/// DownloadOrder → ConfirmOrder → ReleaseProfile one step at a time (SGP.22 §5.3.1, §5.3.2, §5.3.4).
+fn es2_steps_walk_the_profile_states(db: &TestDb) {
+    import(db, 12);
+    import(db, 13);
+    // Without EID: Allocated; ConfirmOrder without release: Confirmed, not yet downloadable.
+    assert_eq!(es2::download_order(&db.store, OP_A, &iccid(12), None).unwrap().state, ProfileState::Allocated);
+    let o = es2::confirm_order(&db.store, OP_A, &iccid(12), &confirmation("STEP-12", None, false)).unwrap();
+    assert_eq!((o.state, o.eid), (ProfileState::Confirmed, None));
+    assert_eq!(db.store.find_order_for_eid(EID).unwrap(), None);
+    // A second ConfirmOrder is refused; ReleaseProfile moves on, once.
+    assert!(matches!(
+        es2::confirm_order(&db.store, OP_A, &iccid(12), &confirmation("STEP-12B", None, false)),
+        Err(es2::OrderError::WrongState { actual: ProfileState::Confirmed, .. })
+    ));
+    assert_eq!(es2::release_profile(&db.store, OP_A, &iccid(12)).unwrap().state, ProfileState::Released);
+    assert!(es2::release_profile(&db.store, OP_A, &iccid(12)).is_err());
+    // With EID: Linked; ConfirmOrder keeps that EID, and refuses another one.
+    let eid = rspd::smdp::Eid::new(EID).unwrap();
+    let linked = es2::download_order(&db.store, OP_A, &iccid(13), Some(&eid)).unwrap();
+    assert_eq!((linked.state, linked.eid.as_deref()), (ProfileState::Linked, Some(EID)));
+    let other_body = "890490320000000000000000000009";
+    let other = format!("{other_body}{}", rspd::pki::eid::check_digits(other_body).unwrap());
+    let mut c = confirmation("STEP-13", None, true);
+    c.eid = Some(rspd::smdp::Eid::new(&other).unwrap());
+    assert_eq!(
+        es2::confirm_order(&db.store, OP_A, &iccid(13), &c),
+        Err(es2::OrderError::EidMismatch { iccid: iccid(13) })
+    );
+    let o = es2::confirm_order(&db.store, OP_A, &iccid(13), &confirmation("STEP-13", None, true)).unwrap();
+    assert_eq!((o.state, o.eid.as_deref()), (ProfileState::Released, Some(EID)));
+    assert_eq!(db.store.find_order_for_eid(EID).unwrap().map(|o| o.matching_id), Some("STEP-13".into()));
 }
 
 fn racing_sessions_bind_one_order_once(db: &TestDb) {

@@ -72,10 +72,11 @@ pub trait DownloadRepository {
 
     // ---- orders ----
 
-    /// Creates an order and moves its profile Available → Released (DownloadOrder + ConfirmOrder with
-    /// releaseFlag, §5.3.1–§5.3.2, for the CLI). Conflict when the matchingId exists;
-    /// StateConflict when the profile is not Available; NotFound when the operator has no such profile.
-    fn create_order(&self, order: &NewOrder) -> Result<OrderRecord, RepoError>;
+    /// ES2+ ConfirmOrder (§5.3.2): the profile `from` (Allocated or Linked, as last read) → Confirmed, bound to
+    /// `order.eid`, and the order row (matchingId, hashed confirmation code) inserted, in one transaction.
+    /// Conflict when the matchingId exists; StateConflict when the profile left `from`; NotFound when the
+    /// operator has no such profile. Release is a separate step ([`super::ProfileRepository::transition_profile`]).
+    fn confirm_order(&self, order: &NewOrder, from: ProfileState) -> Result<OrderRecord, RepoError>;
 
     /// The order with this matchingId (matchingIds are unique across operators).
     fn find_order_by_matching_id(&self, matching_id: &str) -> Result<Option<OrderRecord>, RepoError>;

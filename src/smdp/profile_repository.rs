@@ -97,6 +97,10 @@ pub trait ProfileRepository {
         to: ProfileState,
     ) -> Result<ProfileRecord, RepoError>;
 
+    /// ES2+ DownloadOrder for a given ICCID (§5.3.1): Available → Linked (bound to `eid`) or Allocated (no EID),
+    /// compare-and-set. [`RepoError::StateConflict`] when the profile is not Available any more.
+    fn reserve_profile(&self, operator_id: &str, iccid: &str, eid: Option<&str>) -> Result<ProfileRecord, RepoError>;
+
     /// Takes one [`ProfileState::Available`] profile of the given type out of the pool and moves it
     /// to `to` (Allocated, or Linked with `eid`), as ES2+ DownloadOrder does without an ICCID (§5.3.1).
     /// `Ok(None)` when the pool is empty. Each profile is claimed at most once, even across nodes.

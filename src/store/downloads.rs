@@ -203,20 +203,24 @@ impl DownloadRepository for Store {
         }))
     }
 
-    fn create_order(&self, order: &NewOrder) -> Result<OrderRecord, RepoError> {
+    // ES2+ ConfirmOrder (§5.3.2). The caller checked `from` ∈ {Allocated, Linked}; the CAS re-checks it.
+    fn confirm_order(&self, order: &NewOrder, from: ProfileState) -> Result<OrderRecord, RepoError> {
+        if !from.can_transition_to(ProfileState::Confirmed) {
+            return Err(RepoError::IllegalTransition { from, to: ProfileState::Confirmed });
+        }
         let now = now_ms();
         let eid = order.eid.as_ref().map(|e| e.as_str().to_owned());
         let cc_hash = order.cc_hash.map(|h| h.to_vec());
-        let released = ProfileState::Released.as_str();
+        let confirmed = ProfileState::Confirmed.as_str();
         let outcome = self.write(|conn| {
             write_transaction!(conn, c => {
                 let moved = diesel::update(
                     pr::table
                         .filter(pr::operator_id.eq(&order.operator_id))
                         .filter(pr::iccid.eq(&order.iccid))
-                        .filter(pr::state.eq(ProfileState::Available.as_str())),
+                        .filter(pr::state.eq(from.as_str())),
                 )
-                .set((pr::state.eq(released), pr::eid.eq(&eid), pr::updated_at.eq(now)))
+                .set((pr::state.eq(confirmed), pr::eid.eq(&eid), pr::updated_at.eq(now)))
                 .execute(c)?;
                 if moved == 0 {
                     return profile_state!(c, &order.operator_id, &order.iccid).map(Err);
@@ -238,7 +242,7 @@ impl DownloadRepository for Store {
             })
         })?;
         match outcome {
-            Ok(row) => row.into_record(released),
+            Ok(row) => row.into_record(confirmed),
             Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_profile_state(&actual)? }),
             Err(None) => Err(RepoError::NotFound),
         }

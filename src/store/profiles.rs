@@ -150,6 +150,40 @@ impl ProfileRepository for Store {
         }
     }
 
+    fn reserve_profile(&self, operator_id: &str, iccid: &str, eid: Option<&str>) -> Result<ProfileRecord, RepoError> {
+        let to = if eid.is_some() { ProfileState::Linked } else { ProfileState::Allocated };
+        let now = now_ms();
+        let outcome = self.write(|conn| {
+            write_transaction!(conn, c => {
+                let updated = diesel::update(
+                    profiles::table
+                        .filter(profiles::operator_id.eq(operator_id))
+                        .filter(profiles::iccid.eq(iccid))
+                        .filter(profiles::state.eq(ProfileState::Available.as_str())),
+                )
+                .set((profiles::state.eq(to.as_str()), profiles::eid.eq(eid), profiles::updated_at.eq(now)))
+                .returning(ProfileRow::as_returning())
+                .get_result(c)
+                .optional()?;
+                match updated {
+                    Some(row) => Ok(Ok(row)),
+                    None => profiles::table
+                        .filter(profiles::operator_id.eq(operator_id))
+                        .filter(profiles::iccid.eq(iccid))
+                        .select(profiles::state)
+                        .first::<String>(c)
+                        .optional()
+                        .map(Err),
+                }
+            })
+        })?;
+        match outcome {
+            Ok(row) => row.into_record(),
+            Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),
+            Err(None) => Err(RepoError::NotFound),
+        }
+    }
+
     fn claim_available_profile(
         &self,
         operator_id: &str,

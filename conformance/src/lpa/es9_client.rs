@@ -140,11 +140,19 @@ pub struct Es9Options {
     pub json_header: bool,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Dial this socket address for this host name instead of resolving it (as `curl --resolve`): tests reach a
+    /// server whose TLS certificate names a host that does not resolve (SGP.26 `testsmdpplus1.example.com`).
+    pub resolve: Option<(String, std::net::SocketAddr)>,
 }
 
 impl Default for Es9Options {
     fn default() -> Self {
-        Es9Options { admin_protocol: ADMIN_PROTOCOL_V2_5.into(), json_header: true, timeout: Duration::from_secs(60) }
+        Es9Options {
+            admin_protocol: ADMIN_PROTOCOL_V2_5.into(),
+            json_header: true,
+            timeout: Duration::from_secs(60),
+            resolve: None,
+        }
     }
 }
 
@@ -369,12 +377,14 @@ impl Es9Client {
     /// A client for `smdp_address` (`host[:port]`, as in the activation code), trusting only `anchors`.
     pub fn new(smdp_address: &str, anchors: &TrustAnchors, options: Es9Options) -> Result<Self, Es9Error> {
         let tls = tls_client_config(anchors)?;
-        let http = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder()
             .use_preconfigured_tls(tls)
             .user_agent(USER_AGENT)
-            .timeout(options.timeout)
-            .build()
-            .map_err(|e| Es9Error::TlsConfig(e.to_string()))?;
+            .timeout(options.timeout);
+        if let Some((host, addr)) = &options.resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        let http = builder.build().map_err(|e| Es9Error::TlsConfig(e.to_string()))?;
         Ok(Es9Client { http, smdp_address: smdp_address.to_string(), options })
     }
 

@@ -1,0 +1,179 @@
+//! The real command lines against the real server, as the README walkthrough runs them: `rspd serve` (binary,
+//! free ports, temporary data dir, generated test PKI), `rspd profile import` + `rspd order create --template`
+//! (binary), then the `rsp-conformance download` binary with the printed activation code — once as a v2.5 LPA,
+//! once as lpac (`--admin-protocol 2.2.2 --no-json-header`, an address with a port). Each must exit 0 and write
+//! a UPP that parses with the new ICCID.
+//!
+//! The `rspd` binary is built here with `cargo build -p rspd --bin rspd` into this test's own target directory
+//! and profile (a no-op when it is up to date), because `CARGO_BIN_EXE_rspd` exists only inside rspd's own
+//! package. Skipped (with a printed reason) when `../shared/interop/ts48` is absent.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use rspd::profile::{Iccid, ProfilePackage};
+
+const RSP_CONFORMANCE: &str = env!("CARGO_BIN_EXE_rsp-conformance");
+const TEMPLATE: &str = "TS48v5_SAIP2.3_NoBERTLV.der";
+
+/// `<target>/<profile>/rspd`, built (or found up to date) by cargo.
+fn rspd_binary() -> PathBuf {
+    // This test runs as <target>/<profile>/deps/<name>-<hash>.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>").to_path_buf();
+    let target_dir = profile_dir.parent().expect("<target>").to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "-p", "rspd", "--bin", "rspd", "--target-dir"])
+        .arg(&target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            build.arg("--release");
+        }
+        Some(other) => {
+            build.args(["--profile", other]);
+        }
+        None => panic!("unexpected test executable path {}", exe.display()),
+    }
+    let status = build.status().expect("run cargo build -p rspd");
+    assert!(status.success(), "cargo build -p rspd failed: {status}");
+    let rspd = profile_dir.join(format!("rspd{}", std::env::consts::EXE_SUFFIX));
+    assert!(rspd.is_file(), "{} missing after cargo build", rspd.display());
+    rspd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn rspd_command(rspd: &Path, config: &Path) -> Command {
+    let mut cmd = Command::new(rspd);
+    cmd.arg("--config").arg(config);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RSPD_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// `rspd serve`, killed on drop; its output goes to files in the temporary directory.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(rspd: &Path, config: &Path, dir: &Path, port: u16) -> Server {
+        let log = dir.join("serve.log");
+        let out = File::create(&log).unwrap();
+        let child = rspd_command(rspd, config)
+            .arg("serve")
+            .current_dir(dir)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("spawn rspd serve");
+        let mut server = Server { child, log };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("rspd serve exited ({status}):\n{}", server.log_text());
+            }
+            assert!(Instant::now() < deadline, "rspd serve did not listen on {addr}:\n{}", server.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn rsp_conformance_download_against_rspd_serve_default_and_lpac_style() {
+    let ts48 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop/ts48").join(TEMPLATE);
+    if !ts48.is_file() {
+        eprintln!("SKIP: TS.48 test profile not found at {}", ts48.display());
+        return;
+    }
+    let rspd = rspd_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("rspd-data");
+    let port = free_port();
+    let config = dir.join("rspd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
+             [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&rspd, &config, dir, port);
+
+    let out = rspd_command(&rspd, &config).args(["profile", "import"]).arg(&ts48).output().unwrap();
+    assert!(out.status.success(), "profile import: {}", text(&out));
+    let template = ProfilePackage::parse(&std::fs::read(&ts48).unwrap()).unwrap().iccid().digits();
+
+    let lpas: [(&str, &[&str]); 2] =
+        [("default", &[]), ("lpac-like", &["--admin-protocol", "2.2.2", "--no-json-header"])];
+    for (n, (name, lpa_args)) in lpas.into_iter().enumerate() {
+        let iccid = ["89882390000000009913", "89882390000000009921"][n];
+        let out = rspd_command(&rspd, &config)
+            .args(["order", "create", "--template", &template, "--iccid", iccid])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "order create: {}", text(&out));
+        let activation_code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(activation_code.starts_with(&format!("LPA:1$localhost:{port}$")), "{activation_code}");
+
+        let upp = dir.join(format!("{name}.der"));
+        let out = Command::new(RSP_CONFORMANCE)
+            .args(["download", "--activation-code", &activation_code, "--euicc-dir"])
+            .arg(data.join("pki"))
+            .arg("--ca")
+            .arg(data.join("pki/nist/ci.pem"))
+            .arg("--out")
+            .arg(&upp)
+            .args(lpa_args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name} LPA ({}):\n{}\nserver log:\n{}",
+            out.status,
+            text(&out),
+            server.log_text()
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("OK: ICCID {iccid} installed")),
+            "{}",
+            text(&out)
+        );
+        let installed = ProfilePackage::parse(&std::fs::read(&upp).unwrap()).unwrap();
+        let want = Iccid::new(iccid).unwrap();
+        assert_eq!((installed.iccid(), installed.ef_iccid()), (&want, Some(&want)), "{name}");
+    }
+}
