@@ -74,7 +74,7 @@ fn ensure_key(path: &Path, curve: Curve) -> Result<(), StartError> {
         std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
     }
     write_private(path, &pem).map_err(|e| io(e.to_string()))?;
-    tracing::info!(path = %path.display(), %curve, "generated a test eIM key");
+    tracing::debug!(path = %path.display(), %curve, "generated a test eIM key");
     Ok(())
 }
 
