@@ -6,7 +6,8 @@
 //!
 //! Cases: a PSMO package (disable, enable, listProfileInfo) ends Succeeded with its result verified, on both
 //! curves; a tampered result is refused and changes nothing; a package whose counterValue the eUICC has
-//! already passed ends Failed with replay_error; header and empty-queue answers. Every case runs on SQLite
+//! already passed ends Failed with replay_error; an IPA that never answers lets the order expire; the same flow
+//! driven by `rspd eim` commands; header and empty-queue answers. Every case runs on SQLite
 //! and, when `RSPD_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod common;
@@ -42,6 +43,7 @@ const NO_EIM_PACKAGE_AVAILABLE: [u8; 6] = [0xBF, 0x4F, 0x03, 0x02, 0x01, 0x01];
 
 struct Env {
     dir: TestDir,
+    config: PathBuf,
     _server: ServerProcess,
     address: String,
     client: reqwest::Client,
@@ -59,6 +61,11 @@ fn backends() -> Vec<Option<String>> {
 
 impl Env {
     fn start(postgres: Option<&str>) -> Env {
+        Env::start_with(postgres, "")
+    }
+
+    /// `eim_extra`: more keys of the `[eim]` table.
+    fn start_with(postgres: Option<&str>, eim_extra: &str) -> Env {
         let dir = TestDir::new();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let address = format!("localhost:{port}");
@@ -71,8 +78,9 @@ impl Env {
             Some(s) => format!("[database]\nurl = \"{}\"\n", s.url()),
             None => String::new(),
         };
-        let config = dir
-            .write_config(&format!("{db_line}[eim]\neim_id = \"{EIM_ID}\"\n[device]\nlisten = \"127.0.0.1:{port}\"\n"));
+        let config = dir.write_config(&format!(
+            "{db_line}[eim]\neim_id = \"{EIM_ID}\"\n{eim_extra}\n[device]\nlisten = \"127.0.0.1:{port}\"\n"
+        ));
         let server = ServerProcess::start(&dir, &config, &[]);
         let ci = TestPkiPaths::new(dir.data_dir().join("pki")).ci_cert(Curve::NistP256);
         let client = reqwest::Client::builder()
@@ -82,7 +90,16 @@ impl Env {
             .resolve("localhost", server.device)
             .build()
             .unwrap();
-        Env { dir, _server: server, address, client, db_url, _schema: schema }
+        Env { dir, config, _server: server, address, client, db_url, _schema: schema }
+    }
+
+    /// Runs `rspd --config … ARGS`; its standard output.
+    fn rspd(&self, args: &[&str]) -> String {
+        let mut all = vec!["--config", self.config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = self.dir.run(&all, &[]);
+        assert!(out.status.success(), "rspd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
     }
 
     fn pki_dir(&self) -> PathBuf {
@@ -310,6 +327,81 @@ async fn binding_rules(postgres: Option<&str>) {
             (200, vec![0xBF, 0x4F, 0x03, 0x02, 0x01, code]),
             "{eid}"
         );
+    }
+}
+
+/// The operator flow with `rspd eim …` only: register, AddInitialEim from `rspd eim config`, associate, queue,
+/// then the IPA loop and `rspd eim show`.
+async fn command_line_flow(postgres: Option<&str>) {
+    let env = Env::start(postgres);
+    let pki = TestPkiPaths::new(env.pki_dir());
+    let eid = env.rspd(&["eim", "register", "--cert", pki.euicc_cert(Curve::NistP256).to_str().unwrap()]);
+    let eid = eid.trim().to_owned();
+    let mut euicc = SoftEuicc::new(EuiccCredentials::from_test_pki(&pki, Curve::NistP256).unwrap());
+    assert_eq!(eid, euicc.eid());
+    euicc.seed_profile(InstalledProfile::seeded(ICCID_A, 0x10, ProfileState::Enabled).unwrap()).unwrap();
+    euicc.seed_profile(InstalledProfile::seeded(ICCID_B, 0x11, ProfileState::Disabled).unwrap()).unwrap();
+
+    let file = env.dir.path().join("add_initial_eim.der");
+    env.rspd(&["eim", "config", "--eid", &eid, "--out", file.to_str().unwrap()]);
+    let response = euicc.add_initial_eim(&std::fs::read(&file).unwrap()).unwrap();
+    let Ok(AddInitialEimResponse::AddInitialEimOk(items)) = decode::<AddInitialEimResponse>(&response) else {
+        panic!("AddInitialEim refused: {}", hex::encode(&response));
+    };
+    let Some(AddInitialEimOkItem::AssociationToken(token)) = items.first() else { panic!("no associationToken") };
+    env.rspd(&["eim", "associate", "--eid", &eid, "--association-token", &token.to_string()]);
+
+    let queued = env.rspd(&[
+        "eim",
+        "queue",
+        "--eid",
+        &eid,
+        "--psmo",
+        &format!("disable:{ICCID_A}"),
+        "--psmo",
+        &format!("enable:{ICCID_B}"),
+        "--psmo",
+        "list-profiles",
+    ]);
+    assert_eq!(queued.trim(), "order 1 counterValue 1");
+    let package = env.get_eim_package(&eid).await.unwrap();
+    let result = euicc.load_euicc_package(&package).unwrap();
+    acknowledgement_of(&env.provide_result(&eid, &result).await);
+    assert_eq!(state_of(&euicc, ICCID_B), Some(ProfileState::Enabled));
+    let shown = env.rspd(&["eim", "show", "--order", "1"]);
+    assert_eq!(shown.trim(), format!("order 1 eid {eid} state succeeded counterValue 1 reason -"));
+}
+
+/// An IPA that fetches a package and never reports: the no-show timeout expires the order; a late result is
+/// refused and the order stays Expired.
+async fn no_show_expires_the_order(postgres: Option<&str>) {
+    let env = Env::start_with(postgres, "no_show_timeout_secs = 1\nexpiry_interval_secs = 1");
+    let (mut euicc, eid) = env.device(Curve::NistP256, 0);
+    let order = env.queue(Curve::NistP256, &eid, switch_to_b());
+    let package = env.get_eim_package(&eid).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while env.order(order.id).state != OrderState::Expired {
+        assert!(std::time::Instant::now() < deadline, "the order did not expire");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(env.order(order.id).failure_reason.as_deref(), Some("no_result"));
+    let late = euicc.load_euicc_package(&package).unwrap();
+    assert_eq!(env.provide_result(&eid, &late).await, [0xBF, 0x50, 0x03, 0x02, 0x01, 0x7F]);
+    assert_eq!(env.order(order.id).state, OrderState::Expired);
+    assert_eq!(env.get_eim_package(&eid).await, None, "an expired package is not sent again");
+}
+
+#[tokio::test]
+async fn operator_flow_with_rspd_eim_commands() {
+    for backend in backends() {
+        command_line_flow(backend.as_deref()).await;
+    }
+}
+
+#[tokio::test]
+async fn ipa_that_never_answers_expires_the_order() {
+    for backend in backends() {
+        no_show_expires_the_order(backend.as_deref()).await;
     }
 }
 

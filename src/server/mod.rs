@@ -24,7 +24,7 @@ use crate::pki::test_pki::TestPkiError;
 use crate::store::{Store, StoreError};
 
 pub use banner::Banner;
-pub use eim_keys::default_eim_key_path;
+pub use eim_keys::{build_context as eim_context, default_eim_key_path};
 pub use tls_material::{TestPkiUse, TEST_OPERATOR_ID};
 
 /// Why the server did not start.
