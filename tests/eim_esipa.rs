@@ -4,8 +4,8 @@
 //! (AddInitialEim with rspd's EimConfigurationData on the verifying soft eUICC of `rsp-conformance`) and the
 //! IPA (GetEimPackage → ES10b.LoadEuiccPackage → ProvideEimPackageResult → acknowledge).
 //!
-//! Cases: a PSMO package (disable, enable, listProfileInfo) ends Succeeded with its result verified, on both
-//! curves; a tampered result is refused and changes nothing; a package whose counterValue the eUICC has
+//! Cases: a PSMO package (disable, enable, listProfileInfo) ends Succeeded with its result verified and the
+//! device's profile inventory updated, on both curves; a tampered result is refused and changes nothing; a package whose counterValue the eUICC has
 //! already passed ends Failed with replay_error; an IPA that never answers lets the order expire; the same flow
 //! driven by `rspd eim` commands; header and empty-queue answers. Every case runs on SQLite
 //! and, when `RSPD_TEST_POSTGRES_URL` is set, on PostgreSQL.
@@ -261,6 +261,8 @@ async fn succeeded_and_tampered(postgres: Option<&str>, curve: Curve) {
     let done = env.order(order.id);
     assert_eq!((done.state, done.failure_reason.as_deref()), (OrderState::Succeeded, None));
     assert_eq!(done.result_der.as_deref(), Some(&result[..]));
+    // The inventory follows the verified result (listProfileInfo replaced it with the eUICC's list).
+    assert_eq!(inventory(&env, &eid), [(ICCID_A.to_owned(), "disabled"), (ICCID_B.to_owned(), "enabled")]);
     // An IPA retry of the same report is answered the same way and changes nothing.
     assert_eq!(env.provide_result(&eid, &result).await, response);
     assert_eq!(env.get_eim_package(&eid).await, None);
@@ -280,6 +282,17 @@ async fn succeeded_and_tampered(postgres: Option<&str>, curve: Curve) {
     acknowledgement_of(&env.provide_result(&eid, &result).await);
     assert_eq!(env.order(back.id).state, OrderState::Succeeded);
     assert_eq!(state_of(&euicc, ICCID_A), Some(ProfileState::Enabled));
+    assert_eq!(inventory(&env, &eid), [(ICCID_A.to_owned(), "enabled"), (ICCID_B.to_owned(), "disabled")]);
+}
+
+/// (ICCID, state) of the profiles rspd knows on the eUICC.
+fn inventory(env: &Env, eid: &str) -> Vec<(String, &'static str)> {
+    env.store()
+        .known_profiles(eid)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.iccid, if p.state == "enabled" { "enabled" } else { "disabled" }))
+        .collect()
 }
 
 async fn replayed_counter_fails_the_order(postgres: Option<&str>) {
@@ -294,6 +307,7 @@ async fn replayed_counter_fails_the_order(postgres: Option<&str>) {
     assert_eq!(response, [0xBF, 0x50, 0x02, 0x30, 0x00], "emptyResponse: a signed error has no seqNumber");
     let failed = env.order(order.id);
     assert_eq!((failed.state, failed.failure_reason.as_deref()), (OrderState::Failed, Some("replay_error")));
+    assert!(inventory(&env, &eid).is_empty(), "a refused package changes no inventory");
 }
 
 async fn binding_rules(postgres: Option<&str>) {

@@ -8,15 +8,17 @@
 //! - [`package`]: EuiccPackageRequest building and `eimSignature` (§2.11.1.1);
 //! - [`result`]: EuiccPackageResult verification over the received bytes (`euiccSignEPR` / `euiccSignEPE`,
 //!   §2.11.2.1) and the order failure reasons of every error result;
+//! - [`inventory`]: the per-device profile inventory from verified results (enable, disable, delete, fallback,
+//!   listProfileInfo);
 //! - [`order`]: the eIM order state machine Queued → Dispatched → Succeeded | Failed | Expired;
 //! - [`service`]: the ESipa functions GetEimPackage / ProvideEimPackageResult (§5.14.x, §6.3) as domain steps;
 //! - [`repository`]: the storage trait; [`error`]: [`EimError`].
 //!
 //! Later slices (hooks marked `LATER(issue 6)`): the JSON binding, TransferEimPackage, the indirect download
-//! relay to the SM-DP+, ProfileDownloadTriggerRequest, IpaEuiccDataRequest, applying results to the profile
-//! inventory, orders/campaigns over REST.
+//! relay to the SM-DP+, ProfileDownloadTriggerRequest, IpaEuiccDataRequest, orders/campaigns over REST.
 
 pub mod error;
+pub mod inventory;
 pub mod order;
 pub mod package;
 pub mod registry;

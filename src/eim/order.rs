@@ -16,6 +16,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::inventory::ProfileChange;
 use super::result::PackageOutcome;
 
 /// A persisted eIM order state.
@@ -207,6 +208,16 @@ pub struct Transition {
     /// The received EuiccPackageResult, kept with the order.
     pub result_der: Option<Vec<u8>>,
     pub failure_reason: Option<FailureReason>,
+    /// Changes to the eUICC's profile inventory, applied in the same transaction.
+    pub profile_changes: Vec<ProfileChange>,
+}
+
+impl Transition {
+    /// Adds the inventory changes a verified result implies ([`super::inventory::profile_changes`]).
+    pub fn with_profile_changes(mut self, profile_changes: Vec<ProfileChange>) -> Transition {
+        self.profile_changes = profile_changes;
+        self
+    }
 }
 
 /// Queued: signed, waiting for the device.
@@ -225,6 +236,7 @@ impl Queued {
             expires_at: Some(no_show_deadline_ms),
             result_der: None,
             failure_reason: None,
+            profile_changes: Vec::new(),
         }
     }
 
@@ -252,6 +264,7 @@ impl Dispatched {
             expires_at: None,
             result_der: Some(result_der),
             failure_reason: failure,
+            profile_changes: Vec::new(),
         }
     }
 
@@ -269,6 +282,7 @@ fn expire(order_id: i64, from: OrderState, reason: FailureReason) -> Transition 
         expires_at: None,
         result_der: None,
         failure_reason: Some(reason),
+        profile_changes: Vec::new(),
     }
 }
 

@@ -156,13 +156,12 @@ impl NewEuicc {
     }
 }
 
-/// A profile the eIM knows on an eUICC, from listProfileInfo and PSMO results. LATER(issue 6): results are
-/// applied to this inventory (table `eim_profiles` exists).
+/// A profile the eIM knows on an eUICC, from listProfileInfo and PSMO results ([`super::inventory`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownProfile {
     pub eid: String,
     pub iccid: String,
-    /// `enabled` / `disabled`.
+    /// [`super::inventory::ENABLED`] or [`super::inventory::DISABLED`].
     pub state: String,
     pub fallback_attribute: bool,
     pub last_seen: i64,

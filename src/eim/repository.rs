@@ -12,7 +12,7 @@
 
 use super::error::EimError;
 use super::order::{PackageOrder, Transition};
-use super::registry::{EuiccRecord, NewEuicc};
+use super::registry::{EuiccRecord, KnownProfile, NewEuicc};
 
 /// What [`super::package::sign_euicc_package`] needs from the queueing transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +57,12 @@ pub trait EimRepository: Send + Sync {
     /// An order by id.
     fn find_order(&self, order_id: i64) -> Result<Option<PackageOrder>, EimError>;
 
-    /// Applies a transition as a compare-and-set at time `now`; returns the updated order.
+    /// Applies a transition as a compare-and-set at time `now`, with its profile inventory changes in the
+    /// same transaction; returns the updated order.
     fn apply(&self, transition: &Transition, now: i64) -> Result<PackageOrder, EimError>;
+
+    /// The profiles known on the eUICC, by ICCID.
+    fn known_profiles(&self, eid: &str) -> Result<Vec<KnownProfile>, EimError>;
 
     /// Expires every Queued / Dispatched order whose deadline is at or before `now` (dispatch and no-show
     /// timeouts); returns how many.

@@ -3,12 +3,14 @@
 //! - [`queue_euicc_package`]: sign an EuiccPackage for one eUICC and queue it (operator side);
 //! - [`get_eim_package`]: the next package for a polling IPA (Queued → Dispatched);
 //! - [`provide_eim_package_result`]: verify a result over the received bytes, match it by (EID,
-//!   eimTransactionId, counterValue) and finish the order (Dispatched → Succeeded | Failed);
+//!   eimTransactionId, counterValue) and finish the order (Dispatched → Succeeded | Failed), updating the
+//!   device's profile inventory in the same transaction;
 //! - [`expire_orders`]: dispatch and no-show timeouts (→ Expired).
 //!
 //! All blocking (store, key store): call from `web::block` or a worker thread.
 
 use super::error::EimError;
+use super::inventory::profile_changes;
 use super::order::{LiveOrder, PackageOrder};
 use super::package::sign_euicc_package;
 use super::registry::{eid_from_value, EimContext};
@@ -106,7 +108,9 @@ pub fn provide_eim_package_result(
     }
     match order.live() {
         Some(LiveOrder::Dispatched(dispatched)) => {
-            let transition = dispatched.complete(&verified.outcome, euicc_package_result.to_vec());
+            let transition = dispatched
+                .complete(&verified.outcome, euicc_package_result.to_vec())
+                .with_profile_changes(profile_changes(&order.package_der, &verified.outcome));
             let order = repo.apply(&transition, now)?;
             Ok(RecordedResult { order, outcome: verified.outcome, repeated: false })
         }

@@ -13,11 +13,14 @@ use diesel::result::Error as DieselError;
 
 use super::connection::{dispatch, write_transaction, DbConnection};
 use super::error::{one_line, StoreError};
-use super::schema::{eim_euiccs as ee, eim_packages as ep};
+use super::schema::{eim_euiccs as ee, eim_packages as ep, eim_profiles as pf};
 use super::Store;
+use crate::eim::inventory::{ProfileChange, DISABLED, ENABLED};
 use crate::eim::order::Transition;
 use crate::eim::registry::eid_value;
-use crate::eim::{EimError, EimRepository, EuiccRecord, FailureReason, NewEuicc, OrderState, PackageOrder, QueueSlot};
+use crate::eim::{
+    EimError, EimRepository, EuiccRecord, FailureReason, KnownProfile, NewEuicc, OrderState, PackageOrder, QueueSlot,
+};
 
 impl From<StoreError> for EimError {
     fn from(e: StoreError) -> EimError {
@@ -125,6 +128,68 @@ macro_rules! next_queued {
             .filter(ep::expires_at.gt($now))
             .order(ep::counter_value.asc())
             .select(ep::id)
+    };
+}
+
+/// Sets `$column` for one profile of the eUICC, inserting the row (disabled, no fallback) when it is new.
+macro_rules! upsert_profile {
+    ($c:expr, $eid:expr, $iccid:expr, $set:expr, $now:expr) => {{
+        let changed = diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.eq($iccid)))
+            .set(($set, pf::last_seen.eq($now)))
+            .execute($c)?;
+        if changed == 0 {
+            diesel::insert_into(pf::table)
+                .values((
+                    pf::eid.eq($eid),
+                    pf::iccid.eq($iccid),
+                    pf::state.eq(DISABLED),
+                    pf::fallback_attribute.eq(false),
+                    pf::last_seen.eq($now),
+                ))
+                .execute($c)?;
+            diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.eq($iccid))).set($set).execute($c)?;
+        }
+    }};
+}
+
+/// Applies one [`ProfileChange`] to the eUICC's rows of `eim_profiles`, inside the caller's transaction.
+macro_rules! apply_profile_change {
+    ($c:expr, $eid:expr, $change:expr, $now:expr) => {
+        match $change {
+            ProfileChange::Snapshot(list) => {
+                diesel::delete(pf::table.filter(pf::eid.eq($eid))).execute($c)?;
+                for p in list {
+                    diesel::insert_into(pf::table)
+                        .values((
+                            pf::eid.eq($eid),
+                            pf::iccid.eq(&p.iccid),
+                            pf::state.eq(p.state),
+                            pf::fallback_attribute.eq(p.fallback_attribute),
+                            pf::last_seen.eq($now),
+                        ))
+                        .execute($c)?;
+                }
+            }
+            ProfileChange::Enabled(iccid) => {
+                diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.ne(iccid)))
+                    .set(pf::state.eq(DISABLED))
+                    .execute($c)?;
+                upsert_profile!($c, $eid, iccid, pf::state.eq(ENABLED), $now);
+            }
+            ProfileChange::Disabled(iccid) => upsert_profile!($c, $eid, iccid, pf::state.eq(DISABLED), $now),
+            ProfileChange::Deleted(iccid) => {
+                diesel::delete(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.eq(iccid))).execute($c)?;
+            }
+            ProfileChange::FallbackSet(iccid) => {
+                diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.ne(iccid)))
+                    .set(pf::fallback_attribute.eq(false))
+                    .execute($c)?;
+                upsert_profile!($c, $eid, iccid, pf::fallback_attribute.eq(true), $now);
+            }
+            ProfileChange::FallbackUnset => {
+                diesel::update(pf::table.filter(pf::eid.eq($eid))).set(pf::fallback_attribute.eq(false)).execute($c)?;
+            }
+        }
     };
 }
 
@@ -284,24 +349,49 @@ impl EimRepository for Store {
                     ep::finished_at.eq(finished_at),
                     ep::updated_at.eq(now),
                 );
-                match &t.result_der {
+                let row = match &t.result_der {
                     Some(der) => diesel::update(target)
                         .set((changes, ep::result_der.eq(Some(der))))
                         .returning(PackageRow::as_returning())
                         .get_result::<PackageRow>(c)
-                        .optional(),
+                        .optional()?,
                     None => diesel::update(target)
                         .set(changes)
                         .returning(PackageRow::as_returning())
                         .get_result::<PackageRow>(c)
-                        .optional(),
+                        .optional()?,
+                };
+                if let Some(row) = &row {
+                    for change in &t.profile_changes {
+                        apply_profile_change!(c, &row.eid, change, now);
+                    }
                 }
+                Ok::<_, DieselError>(row)
             })
         })?;
         match moved {
             Some(row) => row.into_order(),
             None => Err(EimError::StateConflict { order_id: t.order_id, expected: t.from.as_str() }),
         }
+    }
+
+    fn known_profiles(&self, eid: &str) -> Result<Vec<KnownProfile>, EimError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => pf::table
+            .filter(pf::eid.eq(eid))
+            .order(pf::iccid.asc())
+            .select((pf::iccid, pf::state, pf::fallback_attribute, pf::last_seen))
+            .load::<(String, String, bool, i64)>(c))?;
+        Ok(rows
+            .into_iter()
+            .map(|(iccid, state, fallback_attribute, last_seen)| KnownProfile {
+                eid: eid.to_owned(),
+                iccid,
+                state,
+                fallback_attribute,
+                last_seen,
+            })
+            .collect())
     }
 
     fn expire_due(&self, now: i64) -> Result<usize, EimError> {
