@@ -208,6 +208,14 @@ impl Env {
         assert_eq!(status, 200);
         response
     }
+
+    /// The same without the OPTIONAL eidValue.
+    async fn provide_result_without_eid(&self, euicc_package_result: &[u8]) -> Vec<u8> {
+        let body = tlv::encode(Tag(0xBF50), euicc_package_result);
+        let (status, response) = self.post(body, Some("gsma/rsp/v2.5.0")).await;
+        assert_eq!(status, 200);
+        response
+    }
 }
 
 fn iccid(digits: &str) -> Iccid {
@@ -279,7 +287,8 @@ async fn succeeded_and_tampered(postgres: Option<&str>, curve: Curve) {
     assert_eq!(back.counter_value, 2);
     let package = env.get_eim_package(&eid).await.unwrap();
     let result = euicc.load_euicc_package(&package).unwrap();
-    acknowledgement_of(&env.provide_result(&eid, &result).await);
+    // This IPA leaves out the OPTIONAL eidValue: the eimTransactionId finds the order.
+    acknowledgement_of(&env.provide_result_without_eid(&result).await);
     assert_eq!(env.order(back.id).state, OrderState::Succeeded);
     assert_eq!(state_of(&euicc, ICCID_A), Some(ProfileState::Enabled));
     assert_eq!(inventory(&env, &eid), [(ICCID_A.to_owned(), "enabled"), (ICCID_B.to_owned(), "disabled")]);
@@ -312,7 +321,7 @@ async fn replayed_counter_fails_the_order(postgres: Option<&str>) {
 
 async fn binding_rules(postgres: Option<&str>) {
     let env = Env::start(postgres);
-    let (_euicc, eid) = env.device(Curve::NistP256, 0);
+    let (mut euicc, eid) = env.device(Curve::NistP256, 0);
     let request = encode(&GetEimPackageRequest {
         eid_value: FixedOctetString::new(hex::decode(&eid).unwrap().try_into().unwrap()),
         notify_state_change: None,
@@ -324,6 +333,24 @@ async fn binding_rules(postgres: Option<&str>) {
     assert_eq!(env.post(vec![0x30, 0x00], Some("gsma/rsp/v2.5.0")).await.0, 400, "not an ESipa message");
     assert_eq!(env.post(vec![0xBF, 0x4F, 0x05], Some("gsma/rsp/v2.5.0")).await.0, 400, "truncated");
     assert_eq!(env.post(request, Some("gsma/rsp/v2.2.0")).await, (200, NO_EIM_PACKAGE_AVAILABLE.to_vec()));
+    // Every truncation of a real request, and flipped bytes: a 400 or an ESipa error, never a 5xx.
+    let order = env.queue(Curve::NistP256, &eid, switch_to_b());
+    let package = env.get_eim_package(&eid).await.unwrap();
+    let result = euicc.load_euicc_package(&package).unwrap();
+    let eid_do = tlv::encode(Tag(0x5A), &hex::decode(&eid).unwrap());
+    let body = tlv::encode_constructed(Tag(0xBF50), [&eid_do[..], &result[..]]);
+    let mut variants: Vec<Vec<u8>> = (0..body.len()).map(|n| body[..n].to_vec()).collect();
+    variants.extend((0..body.len()).step_by(7).map(|i| {
+        let mut v = body.clone();
+        v[i] ^= 0xA5;
+        v
+    }));
+    for v in variants {
+        let (status, _) = env.post(v.clone(), Some("gsma/rsp/v2.5.0")).await;
+        assert!(status == 200 || status == 400, "{status} for {}", hex::encode(&v));
+    }
+    assert_eq!(env.order(order.id).state, OrderState::Dispatched, "no damaged report was accepted");
+
     // An EID with wrong check digits: invalidEid(3); a valid unknown one: eidNotFound(2).
     let body = "890490321234512345123456789012";
     let valid = format!("{body}{}", rspd::pki::eid::check_digits(body).unwrap());

@@ -54,6 +54,10 @@ pub trait EimRepository: Send + Sync {
     fn find_order_by_transaction(&self, eid: &str, eim_transaction_id: &[u8])
         -> Result<Option<PackageOrder>, EimError>;
 
+    /// The EID of the order with this eimTransactionId (16 random bytes, unique in practice), for a
+    /// ProvideEimPackageResult without eidValue.
+    fn find_eid_by_transaction(&self, eim_transaction_id: &[u8]) -> Result<Option<String>, EimError>;
+
     /// An order by id.
     fn find_order(&self, order_id: i64) -> Result<Option<PackageOrder>, EimError>;
 

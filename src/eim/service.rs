@@ -16,7 +16,7 @@ use super::package::sign_euicc_package;
 use super::registry::{eid_from_value, EimContext};
 use super::repository::EimRepository;
 use super::result::{verify_euicc_package_result, PackageOutcome};
-use crate::codec::sgp32::EuiccPackage;
+use crate::codec::sgp32::{EuiccPackage, EuiccPackageResult};
 
 /// Unix ms now.
 pub fn now_ms() -> i64 {
@@ -88,8 +88,15 @@ pub fn provide_eim_package_result(
     euicc_package_result: &[u8],
     now: i64,
 ) -> Result<RecordedResult, EimError> {
-    // LATER(issue 6): without eidValue the eUICC could be found from the eimTransactionId alone.
-    let eid = eid_from_value(eid_value.ok_or(EimError::MissingEid)?)?;
+    let eid = match eid_value {
+        Some(v) => eid_from_value(v)?,
+        // eidValue is OPTIONAL in ProvideEimPackageResult: the (unverified) eimTransactionId names the order,
+        // whose eUICC's key then verifies the whole result.
+        None => {
+            let tid = claimed_eim_transaction_id(euicc_package_result).ok_or(EimError::MissingEid)?;
+            repo.find_eid_by_transaction(&tid)?.ok_or(EimError::MissingEid)?
+        }
+    };
     let euicc = repo.find_euicc(&eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
     let verified =
         verify_euicc_package_result(euicc_package_result, &euicc.euicc_public_key()?, euicc.association_token)?;
@@ -111,8 +118,17 @@ pub fn provide_eim_package_result(
             let transition = dispatched
                 .complete(&verified.outcome, euicc_package_result.to_vec())
                 .with_profile_changes(profile_changes(&order.package_der, &verified.outcome));
-            let order = repo.apply(&transition, now)?;
-            Ok(RecordedResult { order, outcome: verified.outcome, repeated: false })
+            match repo.apply(&transition, now) {
+                Ok(order) => Ok(RecordedResult { order, outcome: verified.outcome, repeated: false }),
+                // The same report racing on another connection or node: the winner recorded it.
+                Err(EimError::StateConflict { .. }) => match repo.find_order(order.id)? {
+                    Some(order) if order.result_der.as_deref() == Some(euicc_package_result) => {
+                        Ok(RecordedResult { order, outcome: verified.outcome, repeated: true })
+                    }
+                    _ => Err(no_match()),
+                },
+                Err(e) => Err(e),
+            }
         }
         // A retry of a result already recorded: same answer, nothing changes.
         None if order.result_der.as_deref() == Some(euicc_package_result) => {
@@ -121,6 +137,17 @@ pub fn provide_eim_package_result(
         // Never dispatched, expired, or a different result for a finished order.
         _ => Err(no_match()),
     }
+}
+
+/// The eimTransactionId a result claims, read without verification (only to find the eUICC whose key then
+/// verifies it).
+fn claimed_eim_transaction_id(euicc_package_result: &[u8]) -> Option<Vec<u8>> {
+    let tid = match crate::codec::decode::<EuiccPackageResult>(euicc_package_result).ok()? {
+        EuiccPackageResult::EuiccPackageResultSigned(r) => r.euicc_package_result_data_signed.eim_transaction_id,
+        EuiccPackageResult::EuiccPackageErrorSigned(e) => e.euicc_package_error_data_signed.eim_transaction_id,
+        EuiccPackageResult::EuiccPackageErrorUnsigned(u) => u.eim_transaction_id,
+    };
+    tid.map(|t| t.0.to_vec())
 }
 
 /// Dispatch and no-show timeouts: expires every order past its deadline; returns how many.

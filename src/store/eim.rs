@@ -329,6 +329,20 @@ impl EimRepository for Store {
         row.map(PackageRow::into_order).transpose()
     }
 
+    fn find_eid_by_transaction(&self, eim_transaction_id: &[u8]) -> Result<Option<String>, EimError> {
+        let mut conn = self.conn()?;
+        let eids = dispatch!(&mut *conn, c => ep::table
+            .filter(ep::eim_transaction_id.eq(eim_transaction_id))
+            .select(ep::eid)
+            .limit(2)
+            .load::<String>(c))?;
+        // Two eUICCs with one eimTransactionId cannot be told apart without eidValue.
+        Ok(match eids.as_slice() {
+            [eid] => Some(eid.clone()),
+            _ => None,
+        })
+    }
+
     fn find_order(&self, order_id: i64) -> Result<Option<PackageOrder>, EimError> {
         let mut conn = self.conn()?;
         let row =
