@@ -13,7 +13,8 @@ use crate::codec::sgp32::{EuiccPackage, ProfileInfoListRequest, Psmo, PsmoEnable
 use crate::config::{Config, ConfigError};
 use crate::eim::registry::{add_initial_eim_request, eim_configuration_data};
 use crate::eim::{service, EimError, EimRepository, NewEuicc};
-use crate::pki::Certificate;
+use crate::pki::test_pki::TestPkiPaths;
+use crate::pki::{Certificate, CiStore, Curve};
 use crate::profile::Iccid;
 use crate::server::StartError;
 use crate::store::Store;
@@ -37,6 +38,12 @@ pub struct RegisterArgs {
     /// CERT.EUICC.ECDSA (PEM or DER).
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
+    /// CERT.EUM.ECDSA (PEM or DER): verify CI → EUM → eUICC before registering.
+    #[arg(long, value_name = "FILE")]
+    pub eum_cert: Option<PathBuf>,
+    /// Trusted CI certificate(s) for `--eum-cert`; default: the test PKI's CIs.
+    #[arg(long = "ci-cert", value_name = "FILE")]
+    pub ci_certs: Vec<PathBuf>,
     /// The initial counterValue (the one the AddInitialEim will carry).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub counter_value: i64,
@@ -88,7 +95,23 @@ pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
             let cert = Certificate::from_pem(&bytes)
                 .or_else(|_| Certificate::from_der(&bytes))
                 .map_err(|e| ConfigError::invalid("--cert", format!("{}: {e}", args.cert.display())))?;
-            let new = NewEuicc::from_certificate(cert.der(), &config.eim.eim_id, args.counter_value).map_err(eim)?;
+            let new = match &args.eum_cert {
+                Some(eum_file) => {
+                    let eum = read_certificate("--eum-cert", eum_file)?;
+                    let cis = trusted_cis(config, &args.ci_certs)?;
+                    let now = time::OffsetDateTime::now_utc();
+                    NewEuicc::from_verified_chain(
+                        &cis,
+                        eum.der(),
+                        cert.der(),
+                        &config.eim.eim_id,
+                        args.counter_value,
+                        now,
+                    )
+                }
+                None => NewEuicc::from_certificate(cert.der(), &config.eim.eim_id, args.counter_value),
+            }
+            .map_err(eim)?;
             let record = store.register_euicc(&new).map_err(eim)?;
             println!("{}", record.eid);
         }
@@ -168,6 +191,32 @@ fn parse_psmo(text: &str) -> Result<Psmo, StartError> {
     })
 }
 
+fn read_certificate(key: &str, path: &PathBuf) -> Result<Certificate, StartError> {
+    let bytes = read(path)?;
+    Certificate::from_pem(&bytes)
+        .or_else(|_| Certificate::from_der(&bytes))
+        .map_err(|e| ConfigError::invalid(key, format!("{}: {e}", path.display())).into())
+}
+
+/// The given CI certificates, else the test PKI's.
+fn trusted_cis(config: &Config, files: &[PathBuf]) -> Result<CiStore, StartError> {
+    let files: Vec<PathBuf> = if files.is_empty() {
+        let pki = TestPkiPaths::new(config.pki_dir());
+        Curve::ALL.iter().map(|c| pki.ci_cert(*c)).filter(|f| f.is_file()).collect()
+    } else {
+        files.to_vec()
+    };
+    let mut cis = CiStore::new();
+    for file in &files {
+        let ci = read_certificate("--ci-cert", file)?;
+        cis.add(ci).map_err(|e| ConfigError::invalid("--ci-cert", format!("{}: {e}", file.display())))?;
+    }
+    if cis.is_empty() {
+        return Err(ConfigError::invalid("--ci-cert", "no trusted CI certificate").into());
+    }
+    Ok(cis)
+}
+
 fn read(path: &PathBuf) -> Result<Vec<u8>, StartError> {
     std::fs::read(path).map_err(|e| StartError::Io { what: format!("{}", path.display()), reason: e.to_string() })
 }
@@ -178,6 +227,7 @@ fn eim(e: EimError) -> StartError {
         EimError::UnknownEuicc(_)
         | EimError::InvalidEid(_)
         | EimError::AlreadyRegistered(_)
+        | EimError::UntrustedCertificate(_)
         | EimError::Malformed { .. } => ConfigError::invalid("eim", e.to_string()).into(),
         other => StartError::Io { what: "eim".into(), reason: other.to_string() },
     }

@@ -376,7 +376,32 @@ async fn binding_rules(postgres: Option<&str>) {
 async fn command_line_flow(postgres: Option<&str>) {
     let env = Env::start(postgres);
     let pki = TestPkiPaths::new(env.pki_dir());
-    let eid = env.rspd(&["eim", "register", "--cert", pki.euicc_cert(Curve::NistP256).to_str().unwrap()]);
+    let (euicc_cert, eum_cert) = (pki.euicc_cert(Curve::NistP256), pki.eum_cert(Curve::NistP256));
+    // An EUM that did not issue the certificate: refused (exit 2), nothing registered.
+    let wrong_eum = pki.eum_cert(Curve::BrainpoolP256r1);
+    let out = env.dir.run(
+        &[
+            "--config",
+            env.config.to_str().unwrap(),
+            "eim",
+            "register",
+            "--cert",
+            euicc_cert.to_str().unwrap(),
+            "--eum-cert",
+            wrong_eum.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("eUICC certificate chain"));
+    let eid = env.rspd(&[
+        "eim",
+        "register",
+        "--cert",
+        euicc_cert.to_str().unwrap(),
+        "--eum-cert",
+        eum_cert.to_str().unwrap(),
+    ]);
     let eid = eid.trim().to_owned();
     let mut euicc = SoftEuicc::new(EuiccCredentials::from_test_pki(&pki, Curve::NistP256).unwrap());
     assert_eq!(eid, euicc.eid());

@@ -16,6 +16,10 @@ pub enum EimError {
     /// The request carries no EID and none can be derived.
     #[error("the request carries no eidValue")]
     MissingEid,
+    /// CERT.EUICC.ECDSA does not chain to a trusted CI through its EUM (SGP.22 v2.5 §4.5.2, checks of
+    /// [`crate::pki::verify_euicc_chain`]).
+    #[error("eUICC certificate chain: {0}")]
+    UntrustedCertificate(String),
     /// The eUICC is already registered.
     #[error("eUICC {0} is already registered")]
     AlreadyRegistered(String),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::codec::sgp32::{AddInitialEimRequest, EimConfigurationData, EimPublicKeyData, SubjectPublicKeyInfo};
 use crate::codec::{encode, CodecError};
 use crate::pki::keystore::{KeyRef, KeyRole, KeyStore};
-use crate::pki::{Certificate, Curve, EcPublicKey};
+use crate::pki::{verify_euicc_chain, Certificate, CiStore, Curve, EcPublicKey};
 
 use super::error::EimError;
 
@@ -136,8 +136,26 @@ pub struct NewEuicc {
 }
 
 impl NewEuicc {
-    /// A record from CERT.EUICC.ECDSA: the EID is its subject serialNumber, the eIM key is on the certificate's
-    /// curve. LATER(issue 6): bulk import verifies CI → EUM → eUICC ([`crate::pki::verify_euicc_chain`]) here.
+    /// A record from CERT.EUICC.ECDSA verified CI → EUM → eUICC at `now` (signatures, validity, key
+    /// identifiers, certificate profiles, EID within the EUM's range): the way to register eUICCs from an
+    /// untrusted source.
+    pub fn from_verified_chain(
+        trusted_cis: &CiStore,
+        eum_certificate: &[u8],
+        euicc_certificate: &[u8],
+        eim_id: &str,
+        counter_value: i64,
+        now: time::OffsetDateTime,
+    ) -> Result<NewEuicc, EimError> {
+        let verified = verify_euicc_chain(trusted_cis, eum_certificate, euicc_certificate, now)
+            .map_err(|e| EimError::UntrustedCertificate(e.to_string()))?;
+        let new = NewEuicc::from_certificate(euicc_certificate, eim_id, counter_value)?;
+        debug_assert_eq!(new.eid, verified.eid);
+        Ok(new)
+    }
+
+    /// A record from CERT.EUICC.ECDSA alone, trusted as given (the operator vouches for it): the EID is its
+    /// subject serialNumber, the eIM key is on the certificate's curve. See [`NewEuicc::from_verified_chain`].
     pub fn from_certificate(euicc_certificate: &[u8], eim_id: &str, counter_value: i64) -> Result<NewEuicc, EimError> {
         let cert = Certificate::from_der(euicc_certificate)
             .map_err(|e| EimError::Malformed { what: "eUICC certificate", reason: e.to_string() })?;
