@@ -12,9 +12,9 @@
 //! - ProvideEimPackageResult `BF50` with an EuiccPackageResult (alone or in EprAndNotifications): verified over
 //!   the received `BF51` bytes and recorded; answered with EimAcknowledgements `BF50 { BF53 { 80 seqNumber } }`
 //!   for a signed result (so the IPA can delete it from the eUICC), `emptyResponse` (`BF50 02 30 00`) otherwise,
-//!   (without `eidValue` the order is found by the result's eimTransactionId)
 //!   or `provideEimPackageResultError` eidNotFound(2) / invalidEid(3) / missingEid(4) / undefinedError(127) —
-//!   a tampered or unmatched result is refused with undefinedError and changes no order.
+//!   a tampered or unmatched result is refused with undefinedError and changes no order. Without the OPTIONAL
+//!   `eidValue` the order is found by the result's eimTransactionId.
 //! - LATER(issue 6): TransferEimPackage `BF4E`, the indirect download functions (`BF39`, `BF3B`, `BF3A`,
 //!   `BF41`, `BF3D`) relayed to the SM-DP+, IpaEuiccDataResponse / ProfileDownloadTriggerResult results, the
 //!   notification list of EprAndNotifications — answered HTTP 501 / emptyResponse for now. The JSON binding
