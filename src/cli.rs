@@ -1,4 +1,4 @@
-//! The `rspd` command line: `serve`, `pki init`, `profile import`, `order create`, `db migrate`.
+//! The `rspd` command line: `serve`, `pki init`, `profile import`, `order create`, `eim …`, `db migrate`.
 //!
 //! Every failure ends in one line on standard error (`rspd: …`) and an exit code:
 //! 2 = configuration or usage (bad value, unreadable file), 1 = anything else (database down,
@@ -44,6 +44,11 @@ pub enum Command {
     Order {
         #[command(subcommand)]
         command: OrderCommand,
+    },
+    /// eIM (SGP.32): eUICC registration, AddInitialEim, signed packages, orders.
+    Eim {
+        #[command(subcommand)]
+        command: crate::cli_eim::EimCommand,
     },
     /// The relational store.
     Db {
@@ -144,6 +149,11 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
             let config = load_config(cli.config)?;
             init_logging(&config);
             crate::cli_download::order_create(&config, *args)
+        }
+        Command::Eim { command } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_eim::run(&config, command)
         }
         Command::Serve => {
             let config = load_config(cli.config)?;

@@ -9,6 +9,7 @@
 //! - [`pki`]: SGP.22 chain checks, raw `r||s` ECDSA on both curves, the key store, the test PKI generator.
 //! - [`profile`]: SAIP (TCA) unprotected profile packages: parse, check, read, personalize, re-encode.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
+//! - [`eim`]: eIM domain (SGP.32 v1.2): eUICC registry, signed eUICC packages, results, order life cycle.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`cli`]: the `rspd` command line.
@@ -17,8 +18,10 @@
 pub mod bsp;
 pub mod cli;
 pub mod cli_download;
+pub mod cli_eim;
 pub mod codec;
 pub mod config;
+pub mod eim;
 pub mod http;
 pub mod pki;
 pub mod profile;

@@ -241,7 +241,9 @@ async fn serve_on_postgres() {
     let config = dir.write_config("");
     let server = ServerProcess::start(&dir, &config, &[("RSPD_DATABASE_URL", &schema.url())]);
     assert!(server.banner.contains("database           postgres://"), "{}", server.banner);
-    assert!(server.banner.contains("(2 migration(s) applied now)"), "{}", server.banner);
+    // Every embedded migration applied on the empty schema (their number grows with the slices).
+    assert!(server.banner.contains(" migration(s) applied now)"), "{}", server.banner);
+    assert!(!server.banner.contains("(0 migration(s) applied now)"), "{}", server.banner);
     let pki = pki(&dir);
     let ci = pki.ci_cert(rspd::pki::Curve::NistP256);
     let r = client(&ci, None, server.device).get(server.device_url("/readyz")).send().await.unwrap();

@@ -5,12 +5,14 @@
 //! in the README ("Configuration reference"). A bad value stops the process with exit code 2 and
 //! one line that names the key and the problem ([`ConfigError`]).
 
+mod eim;
 mod error;
 mod keys;
 mod load;
 mod model;
 mod validate;
 
+pub use eim::{EimConfig, EimKeyConfig};
 pub use error::ConfigError;
 pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
 pub use load::{load, ConfigSource};

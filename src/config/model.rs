@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogConfig,
     pub database: DatabaseConfig,
     pub smdp: SmdpConfig,
+    pub eim: super::EimConfig,
     pub device: DeviceConfig,
     pub operator: OperatorConfig,
     pub metrics: MetricsConfig,
@@ -36,6 +37,7 @@ impl Default for Config {
             log: LogConfig::default(),
             database: DatabaseConfig::default(),
             smdp: SmdpConfig::default(),
+            eim: super::EimConfig::default(),
             device: DeviceConfig::default(),
             operator: OperatorConfig::default(),
             metrics: MetricsConfig::default(),
@@ -254,5 +256,12 @@ impl Config {
         } else {
             self.smdp.addresses.clone()
         }
+    }
+}
+
+impl Config {
+    /// The eIM's `eimFqdn`: configured, else the first SM-DP+ address.
+    pub fn eim_fqdn(&self) -> String {
+        self.eim.fqdn.clone().unwrap_or_else(|| self.smdp_addresses().into_iter().next().unwrap_or_default())
     }
 }

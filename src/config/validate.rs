@@ -42,6 +42,8 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         }
     }
 
+    c.eim.validate()?;
+
     // Port 0 (any free port, used by tests) never clashes.
     let clash = |a: std::net::SocketAddr, b: std::net::SocketAddr| a == b && a.port() != 0;
     if clash(c.device.listen, c.operator.listen) {

@@ -6,6 +6,7 @@
 
 mod background;
 mod banner;
+mod eim_keys;
 mod smdp_keys;
 mod tls_material;
 
@@ -23,6 +24,7 @@ use crate::pki::test_pki::TestPkiError;
 use crate::store::{Store, StoreError};
 
 pub use banner::Banner;
+pub use eim_keys::{build_context as eim_context, default_eim_key_path};
 pub use tls_material::{TestPkiUse, TEST_OPERATOR_ID};
 
 /// Why the server did not start.
@@ -95,6 +97,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => None,
     };
     let smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+    let eim_context = eim_keys::build_context(&config)?;
 
     let settings = config.database_settings();
     let (store, applied) = web::block(move || -> Result<_, StoreError> {
@@ -114,10 +117,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         notifications: std::sync::Arc::new(tokio::sync::Notify::new()),
     };
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
+    let eim = crate::http::esipa_asn1::EimService { ctx: eim_context, store: store.clone() };
     let jobs = vec![
         actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
         actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),
+        actix_web::rt::spawn(eim_keys::expire_orders(
+            eim.clone(),
+            std::time::Duration::from_secs(config.eim.expiry_interval_secs),
+        )),
     ];
+    let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);
     let metrics_data = web::Data::new(metrics);
@@ -134,12 +143,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         move |e: std::io::Error| StartError::Io { what, reason: e.to_string() }
     };
 
-    let (s, m, e) = (store_data.clone(), metrics_data.clone(), es9_data.clone());
+    let (s, m, e, i) = (store_data.clone(), metrics_data.clone(), es9_data.clone(), eim_data.clone());
     let device_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
             .app_data(m.clone())
             .app_data(e.clone())
+            .app_data(i.clone())
             .app_data(ListenerName("device"))
             .wrap(from_fn(metrics::record))
             .configure(device::configure)

@@ -6,6 +6,7 @@
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
@@ -14,6 +15,7 @@
 
 pub mod connection;
 mod downloads;
+mod eim;
 pub mod error;
 pub mod migrations;
 mod profiles;

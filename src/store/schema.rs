@@ -79,3 +79,47 @@ diesel::table! {
         outcome -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    /// eIM: registered eUICCs and their association (SGP.32 v1.2 §2.11.1.2).
+    eim_euiccs (eid) {
+        eid -> Text,
+        euicc_certificate -> Binary,
+        eim_id -> Text,
+        eim_key_curve -> Text,
+        counter_value -> BigInt,
+        association_token -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// eIM: signed eUICC packages and their order state (SGP.32 v1.2 §2.11.1.1, §2.11.2.1).
+    eim_packages (id) {
+        id -> BigInt,
+        eid -> Text,
+        state -> Text,
+        counter_value -> BigInt,
+        eim_transaction_id -> Binary,
+        package_der -> Binary,
+        result_der -> Nullable<Binary>,
+        failure_reason -> Nullable<Text>,
+        expires_at -> Nullable<BigInt>,
+        dispatched_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// eIM: profiles known per eUICC.
+    eim_profiles (eid, iccid) {
+        eid -> Text,
+        iccid -> Text,
+        state -> Text,
+        fallback_attribute -> Bool,
+        last_seen -> BigInt,
+    }
+}

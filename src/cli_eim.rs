@@ -1,0 +1,234 @@
+//! `rspd eim …`: operator conveniences for the eIM until the fleet API lands, over the same domain and
+//! repository code (SGP.32 v1.2 §2.11): register an eUICC from its certificate, emit the AddInitialEim a
+//! device factory loads (§5.9.4), record the associationToken the eUICC issued, queue a signed PSMO package
+//! (§5.9.2–§5.9.11) and show an order.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use rasn::types::FixedOctetString;
+
+use crate::codec::sgp22::Iccid as IccidDo;
+use crate::codec::sgp32::{EuiccPackage, ProfileInfoListRequest, Psmo, PsmoEnable, PsmoIccid};
+use crate::config::{Config, ConfigError};
+use crate::eim::registry::{add_initial_eim_request, eim_configuration_data};
+use crate::eim::{service, EimError, EimRepository, NewEuicc};
+use crate::pki::test_pki::TestPkiPaths;
+use crate::pki::{Certificate, CiStore, Curve};
+use crate::profile::Iccid;
+use crate::server::StartError;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum EimCommand {
+    /// Register an eUICC from its certificate (CERT.EUICC.ECDSA, PEM or DER); prints its EID.
+    Register(RegisterArgs),
+    /// Write the AddInitialEimRequest (BF57, DER) with this eIM's configuration for a registered eUICC.
+    Config(ConfigArgs),
+    /// Record the associationToken the eUICC issued in its AddInitialEimResponse.
+    Associate(AssociateArgs),
+    /// Sign and queue a package of PSMOs for an eUICC; prints the order id and counterValue.
+    Queue(QueueArgs),
+    /// Show an order: state, counterValue, failure reason.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// CERT.EUICC.ECDSA (PEM or DER).
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// CERT.EUM.ECDSA (PEM or DER): verify CI → EUM → eUICC before registering.
+    #[arg(long, value_name = "FILE")]
+    pub eum_cert: Option<PathBuf>,
+    /// Trusted CI certificate(s) for `--eum-cert`; default: the test PKI's CIs.
+    #[arg(long = "ci-cert", value_name = "FILE")]
+    pub ci_certs: Vec<PathBuf>,
+    /// The initial counterValue (the one the AddInitialEim will carry).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub counter_value: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[arg(long, value_name = "EID")]
+    pub eid: String,
+    /// Do not ask the eUICC for an associationToken.
+    #[arg(long)]
+    pub no_association_token: bool,
+    /// Output file (DER); default: hex on standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssociateArgs {
+    #[arg(long, value_name = "EID")]
+    pub eid: String,
+    #[arg(long, value_name = "N")]
+    pub association_token: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    #[arg(long, value_name = "EID")]
+    pub eid: String,
+    /// One PSMO, in package order: `enable:ICCID`, `enable-rollback:ICCID`, `disable:ICCID`, `delete:ICCID`,
+    /// `list-profiles`.
+    #[arg(long = "psmo", required = true, value_name = "OP[:ICCID]")]
+    pub psmos: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[arg(long, value_name = "ID")]
+    pub order: i64,
+}
+
+/// Runs one `rspd eim` command.
+pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
+    let store = Store::open_for_command(&config.database_settings())?;
+    store.migrate()?;
+    match command {
+        EimCommand::Register(args) => {
+            let bytes = read(&args.cert)?;
+            let cert = Certificate::from_pem(&bytes)
+                .or_else(|_| Certificate::from_der(&bytes))
+                .map_err(|e| ConfigError::invalid("--cert", format!("{}: {e}", args.cert.display())))?;
+            let new = match &args.eum_cert {
+                Some(eum_file) => {
+                    let eum = read_certificate("--eum-cert", eum_file)?;
+                    let cis = trusted_cis(config, &args.ci_certs)?;
+                    let now = time::OffsetDateTime::now_utc();
+                    NewEuicc::from_verified_chain(
+                        &cis,
+                        eum.der(),
+                        cert.der(),
+                        &config.eim.eim_id,
+                        args.counter_value,
+                        now,
+                    )
+                }
+                None => NewEuicc::from_certificate(cert.der(), &config.eim.eim_id, args.counter_value),
+            }
+            .map_err(eim)?;
+            let record = store.register_euicc(&new).map_err(eim)?;
+            println!("{}", record.eid);
+        }
+        EimCommand::Config(args) => {
+            let euicc = registered(&store, &args.eid)?;
+            let ctx = crate::server::eim_context(config)?;
+            let data =
+                eim_configuration_data(&ctx, euicc.eim_key_curve, euicc.counter_value, !args.no_association_token)
+                    .and_then(add_initial_eim_request)
+                    .map_err(eim)?;
+            match args.out {
+                Some(path) => std::fs::write(&path, &data)
+                    .map_err(|e| StartError::Io { what: format!("{}", path.display()), reason: e.to_string() })?,
+                None => println!("{}", hex::encode_upper(&data)),
+            }
+        }
+        EimCommand::Associate(args) => {
+            store.set_association_token(&args.eid, Some(args.association_token)).map_err(eim)?;
+        }
+        EimCommand::Queue(args) => {
+            registered(&store, &args.eid)?;
+            let psmos = args.psmos.iter().map(|p| parse_psmo(p)).collect::<Result<Vec<_>, _>>()?;
+            let ctx = crate::server::eim_context(config)?;
+            let order =
+                service::queue_euicc_package(&store, &ctx, &args.eid, EuiccPackage::PsmoList(psmos), service::now_ms())
+                    .map_err(eim)?;
+            println!("order {} counterValue {}", order.id, order.counter_value);
+        }
+        EimCommand::Show(args) => {
+            let order = store
+                .find_order(args.order)
+                .map_err(eim)?
+                .ok_or_else(|| ConfigError::invalid("--order", format!("no eIM order {}", args.order)))?;
+            println!(
+                "order {} eid {} state {} counterValue {} reason {}",
+                order.id,
+                order.eid,
+                order.state,
+                order.counter_value,
+                order.failure_reason.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn registered(store: &Store, eid: &str) -> Result<crate::eim::EuiccRecord, StartError> {
+    store
+        .find_euicc(eid)
+        .map_err(eim)?
+        .ok_or_else(|| ConfigError::invalid("--eid", format!("eUICC {eid} is not registered")).into())
+}
+
+/// `enable:ICCID` → PSMO.
+fn parse_psmo(text: &str) -> Result<Psmo, StartError> {
+    let invalid = |m: String| StartError::from(ConfigError::invalid("--psmo", m));
+    let (op, iccid) = match text.split_once(':') {
+        Some((op, iccid)) => (op, Some(iccid)),
+        None => (text, None),
+    };
+    let iccid = || -> Result<IccidDo, StartError> {
+        let digits = iccid.ok_or_else(|| invalid(format!("`{op}` needs :ICCID")))?;
+        let parsed = Iccid::new(digits).map_err(|e| invalid(format!("{digits}: {e}")))?;
+        Ok(IccidDo(FixedOctetString::new(parsed.to_ef_iccid())))
+    };
+    Ok(match op {
+        "enable" => Psmo::Enable(PsmoEnable { iccid: iccid()?, rollback_flag: None }),
+        "enable-rollback" => Psmo::Enable(PsmoEnable { iccid: iccid()?, rollback_flag: Some(()) }),
+        "disable" => Psmo::Disable(PsmoIccid { iccid: iccid()? }),
+        "delete" => Psmo::Delete(PsmoIccid { iccid: iccid()? }),
+        "list-profiles" => Psmo::ListProfileInfo(ProfileInfoListRequest::default()),
+        other => {
+            return Err(invalid(format!(
+                "unknown PSMO `{other}` (enable, enable-rollback, disable, delete, list-profiles)"
+            )))
+        }
+    })
+}
+
+fn read_certificate(key: &str, path: &PathBuf) -> Result<Certificate, StartError> {
+    let bytes = read(path)?;
+    Certificate::from_pem(&bytes)
+        .or_else(|_| Certificate::from_der(&bytes))
+        .map_err(|e| ConfigError::invalid(key, format!("{}: {e}", path.display())).into())
+}
+
+/// The given CI certificates, else the test PKI's.
+fn trusted_cis(config: &Config, files: &[PathBuf]) -> Result<CiStore, StartError> {
+    let files: Vec<PathBuf> = if files.is_empty() {
+        let pki = TestPkiPaths::new(config.pki_dir());
+        Curve::ALL.iter().map(|c| pki.ci_cert(*c)).filter(|f| f.is_file()).collect()
+    } else {
+        files.to_vec()
+    };
+    let mut cis = CiStore::new();
+    for file in &files {
+        let ci = read_certificate("--ci-cert", file)?;
+        cis.add(ci).map_err(|e| ConfigError::invalid("--ci-cert", format!("{}: {e}", file.display())))?;
+    }
+    if cis.is_empty() {
+        return Err(ConfigError::invalid("--ci-cert", "no trusted CI certificate").into());
+    }
+    Ok(cis)
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, StartError> {
+    std::fs::read(path).map_err(|e| StartError::Io { what: format!("{}", path.display()), reason: e.to_string() })
+}
+
+/// eIM errors on the command line: the peer-independent ones are usage errors (exit 2), the rest exit 1.
+fn eim(e: EimError) -> StartError {
+    match e {
+        EimError::UnknownEuicc(_)
+        | EimError::InvalidEid(_)
+        | EimError::AlreadyRegistered(_)
+        | EimError::UntrustedCertificate(_)
+        | EimError::Malformed { .. } => ConfigError::invalid("eim", e.to_string()).into(),
+        other => StartError::Io { what: "eim".into(), reason: other.to_string() },
+    }
+}

@@ -1,0 +1,74 @@
+//! The `[eim]` table: the eIM's identity, its signing keys per curve and its order timeouts
+//! (SGP.32 v1.2 §2.11.1.2 EimConfigurationData: eimId, eimFqdn, PK.EIM.ECDSA).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::error::ConfigError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EimConfig {
+    /// `eimId` (1 to 128 characters) in every signed package and in EimConfigurationData.
+    pub eim_id: String,
+    /// `eimFqdn` given to devices; default: the first SM-DP+ address (same device listener).
+    pub fqdn: Option<String>,
+    /// How long a queued package waits for the device's GetEimPackage before it expires.
+    pub dispatch_timeout_secs: u64,
+    /// How long a dispatched package waits for ProvideEimPackageResult before it expires.
+    pub no_show_timeout_secs: u64,
+    /// How often the dispatch / no-show timeouts are applied.
+    pub expiry_interval_secs: u64,
+    /// The eIM key on NIST P-256; default: generated under `<pki dir>/eim/`.
+    pub nist: EimKeyConfig,
+    /// The eIM key on brainpoolP256r1; default: generated under `<pki dir>/eim/`.
+    pub brainpool: EimKeyConfig,
+}
+
+impl Default for EimConfig {
+    fn default() -> Self {
+        EimConfig {
+            eim_id: "rspd-eim".to_owned(),
+            fqdn: None,
+            dispatch_timeout_secs: 7 * 86_400,
+            no_show_timeout_secs: 86_400,
+            expiry_interval_secs: 30,
+            nist: EimKeyConfig::default(),
+            brainpool: EimKeyConfig::default(),
+        }
+    }
+}
+
+/// One curve's eIM signing key (PEM private key) and, optionally, its certificate (PEM), which SGP.32 lets
+/// an eIM hand out instead of a bare public key (`eimPublicKeyData eimCertificate`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EimKeyConfig {
+    pub key: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+}
+
+impl EimConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let n = self.eim_id.chars().count();
+        if !(1..=128).contains(&n) {
+            return Err(ConfigError::invalid("eim.eim_id", "must be 1 to 128 characters (SGP.32 eimId)"));
+        }
+        if self.dispatch_timeout_secs == 0 {
+            return Err(ConfigError::invalid("eim.dispatch_timeout_secs", "must be at least 1"));
+        }
+        if self.no_show_timeout_secs == 0 {
+            return Err(ConfigError::invalid("eim.no_show_timeout_secs", "must be at least 1"));
+        }
+        if !(1..=3600).contains(&self.expiry_interval_secs) {
+            return Err(ConfigError::invalid("eim.expiry_interval_secs", "must be between 1 and 3600"));
+        }
+        for (name, k) in [("nist", &self.nist), ("brainpool", &self.brainpool)] {
+            if k.cert.is_some() && k.key.is_none() {
+                return Err(ConfigError::invalid(format!("eim.{name}.cert"), format!("needs eim.{name}.key")));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+//! The eIM domain (GSMA SGP.32 v1.2): the eUICC registry and association, the eUICC package queue with
+//! signed packages, result verification, and the eIM order life cycle. No HTTP, no SQL: storage goes
+//! through [`EimRepository`], private keys through the [`KeyStore`](crate::pki::KeyStore).
+//!
+//! One file per job:
+//! - [`registry`]: eUICC records (EID, associated eIM, `counterValue`, `associationToken`, eIM key, known
+//!   profiles) and the EimConfigurationData / AddInitialEim rspd hands to a device factory (§2.11.1.2, §5.9.4);
+//! - [`package`]: EuiccPackageRequest building and `eimSignature` (§2.11.1.1);
+//! - [`result`]: EuiccPackageResult verification over the received bytes (`euiccSignEPR` / `euiccSignEPE`,
+//!   §2.11.2.1) and the order failure reasons of every error result;
+//! - [`inventory`]: the per-device profile inventory from verified results (enable, disable, delete, fallback,
+//!   listProfileInfo);
+//! - [`order`]: the eIM order state machine Queued → Dispatched → Succeeded | Failed | Expired;
+//! - [`service`]: the ESipa functions GetEimPackage / ProvideEimPackageResult (§5.14.x, §6.3) as domain steps;
+//! - [`repository`]: the storage trait; [`error`]: [`EimError`].
+//!
+//! Later slices (hooks marked `LATER(issue 6)`): the JSON binding, TransferEimPackage, the indirect download
+//! relay to the SM-DP+, ProfileDownloadTriggerRequest, IpaEuiccDataRequest, orders/campaigns over REST.
+
+pub mod error;
+pub mod inventory;
+pub mod order;
+pub mod package;
+pub mod registry;
+pub mod repository;
+pub mod result;
+pub mod service;
+
+pub use error::EimError;
+pub use order::{FailureReason, OrderState, PackageOrder};
+pub use registry::{EimContext, EuiccRecord, KnownProfile, NewEuicc};
+pub use repository::{EimRepository, QueueSlot};
+pub use result::{PackageOutcome, VerifiedResult};

@@ -1,0 +1,86 @@
+//! EuiccPackageRequest (`BF51`) building and `eimSignature`, SGP.32 v1.2 §2.11.1.1:
+//! `euiccPackageSigned = { eimId [0], eidValue 5A, counterValue [1], eimTransactionId [2], euiccPackage }` and
+//! `eimSignature` = ECDSA-SHA256 (`r||s`, via the key store, [`KeyRole::Eim`]) over
+//! `DER(euiccPackageSigned) || 84 L associationToken` (`84 01 00` when the eUICC issued none).
+//!
+//! The counterValue is not chosen here: the repository takes it (strictly increasing per eUICC) in the same
+//! transaction that queues the package ([`super::EimRepository::queue_package`]), and hands it to
+//! [`sign_euicc_package`] through a [`super::QueueSlot`].
+
+use rasn::types::{FixedOctetString, OctetString};
+
+use crate::codec::sgp22::{Signature, TransactionId};
+use crate::codec::sgp32::{EuiccPackage, EuiccPackageRequest, EuiccPackageSigned};
+use crate::codec::{encode, Signed};
+use crate::pki::keystore::{KeyRef, KeyStore};
+
+use super::error::EimError;
+use super::repository::QueueSlot;
+
+/// The `associationToken` data object `84 L v` (`[4] INTEGER`, minimal two's complement contents);
+/// `84 01 00` when there is none (SGP.32 v1.2 §2.11.1.1).
+pub fn association_token_do(association_token: Option<i64>) -> Vec<u8> {
+    let bytes = association_token.unwrap_or(0).to_be_bytes();
+    let mut start = 0;
+    while start < bytes.len() - 1 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    let contents = &bytes[start..];
+    let mut out = Vec::with_capacity(2 + contents.len());
+    out.push(0x84);
+    out.push(contents.len() as u8); // at most 8
+    out.extend_from_slice(contents);
+    out
+}
+
+/// `signed_part || associationToken`: what `eimSignature`, `euiccSignEPR` and `euiccSignEPE` cover.
+pub fn signed_input(signed_part: &[u8], association_token: Option<i64>) -> Vec<u8> {
+    let mut input = signed_part.to_vec();
+    input.extend_from_slice(&association_token_do(association_token));
+    input
+}
+
+/// Builds and signs the EuiccPackageRequest for one queue slot; returns its DER (`BF51 …`), stored and sent
+/// as is.
+pub fn sign_euicc_package(
+    keys: &dyn KeyStore,
+    eim_key: &KeyRef,
+    eim_id: &str,
+    slot: &QueueSlot,
+    euicc_package: EuiccPackage,
+) -> Result<Vec<u8>, EimError> {
+    let encode_error =
+        |e: crate::codec::CodecError| EimError::Encode { what: "EuiccPackageRequest", reason: e.to_string() };
+    let euicc_package_signed = EuiccPackageSigned {
+        eim_id: eim_id.to_owned(),
+        eid_value: FixedOctetString::new(slot.eid_value),
+        counter_value: slot.counter_value,
+        eim_transaction_id: Some(TransactionId(OctetString::from(slot.eim_transaction_id.to_vec()))),
+        euicc_package,
+    };
+    let signed = Signed::from_value(euicc_package_signed).map_err(encode_error)?;
+    let eim_signature = keys.sign(eim_key, &signed_input(&signed.raw, slot.association_token))?;
+    encode(&EuiccPackageRequest {
+        euicc_package_signed: signed.value,
+        eim_signature: Signature(OctetString::from(eim_signature.0.to_vec())),
+    })
+    .map_err(encode_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn association_token_data_objects() {
+        assert_eq!(association_token_do(None), [0x84, 0x01, 0x00]);
+        assert_eq!(association_token_do(Some(1)), [0x84, 0x01, 0x01]);
+        assert_eq!(association_token_do(Some(0x80)), [0x84, 0x02, 0x00, 0x80]);
+        assert_eq!(association_token_do(Some(-129)), [0x84, 0x02, 0xFF, 0x7F]);
+    }
+}

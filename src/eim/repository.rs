@@ -1,0 +1,74 @@
+//! [`EimRepository`]: what the eIM domain needs from storage. Implemented for
+//! [`Store`](crate::store::Store) in `store/eim.rs` on SQLite and PostgreSQL.
+//!
+//! Guarantees the implementation gives (and the two-backend tests in `tests/store_eim.rs` check):
+//! - [`EimRepository::queue_package`] takes the next `counterValue` of the eUICC and inserts the signed
+//!   package in **one** transaction, so counters are strictly increasing and never reused, even under
+//!   concurrent queueing on several nodes;
+//! - [`EimRepository::claim_next_queued`] hands out each Queued package once (compare-and-set, `FOR UPDATE
+//!   SKIP LOCKED` on PostgreSQL), lowest counterValue first, skipping expired ones;
+//! - [`EimRepository::apply`] is a compare-and-set: it fails with [`EimError::StateConflict`] when the order
+//!   is no longer in `transition.from`.
+
+use super::error::EimError;
+use super::order::{PackageOrder, Transition};
+use super::registry::{EuiccRecord, KnownProfile, NewEuicc};
+
+/// What [`super::package::sign_euicc_package`] needs from the queueing transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSlot {
+    /// The eUICC's `eidValue`.
+    pub eid_value: [u8; 16],
+    /// The counterValue taken for this package (previous + 1).
+    pub counter_value: i64,
+    pub eim_transaction_id: [u8; 16],
+    pub association_token: Option<i64>,
+}
+
+/// Storage of the eUICC registry and the package queue. All calls block: run them off the async workers.
+pub trait EimRepository: Send + Sync {
+    /// Registers an eUICC; [`EimError::AlreadyRegistered`] when the EID is known.
+    fn register_euicc(&self, new: &NewEuicc) -> Result<EuiccRecord, EimError>;
+
+    /// The eUICC with this EID, if registered.
+    fn find_euicc(&self, eid: &str) -> Result<Option<EuiccRecord>, EimError>;
+
+    /// Records the `associationToken` the eUICC issued (AddInitialEim / addEim response).
+    fn set_association_token(&self, eid: &str, association_token: Option<i64>) -> Result<(), EimError>;
+
+    /// In one transaction: increments the eUICC's counterValue, calls `sign` with the slot, and stores the
+    /// package as a Queued order that expires at `expires_at` (Unix ms) unless dispatched.
+    fn queue_package(
+        &self,
+        eid: &str,
+        eim_transaction_id: [u8; 16],
+        expires_at: i64,
+        sign: &mut dyn FnMut(&QueueSlot) -> Result<Vec<u8>, EimError>,
+    ) -> Result<PackageOrder, EimError>;
+
+    /// Claims the eUICC's oldest live Queued package (not expired at `now`) and moves it to Dispatched with
+    /// the no-show deadline `no_show_deadline` (Unix ms); `None` when there is none.
+    fn claim_next_queued(&self, eid: &str, now: i64, no_show_deadline: i64) -> Result<Option<PackageOrder>, EimError>;
+
+    /// The eUICC's order with this eimTransactionId, in any state.
+    fn find_order_by_transaction(&self, eid: &str, eim_transaction_id: &[u8])
+        -> Result<Option<PackageOrder>, EimError>;
+
+    /// The EID of the order with this eimTransactionId (16 random bytes, unique in practice), for a
+    /// ProvideEimPackageResult without eidValue.
+    fn find_eid_by_transaction(&self, eim_transaction_id: &[u8]) -> Result<Option<String>, EimError>;
+
+    /// An order by id.
+    fn find_order(&self, order_id: i64) -> Result<Option<PackageOrder>, EimError>;
+
+    /// Applies a transition as a compare-and-set at time `now`, with its profile inventory changes in the
+    /// same transaction; returns the updated order.
+    fn apply(&self, transition: &Transition, now: i64) -> Result<PackageOrder, EimError>;
+
+    /// The profiles known on the eUICC, by ICCID.
+    fn known_profiles(&self, eid: &str) -> Result<Vec<KnownProfile>, EimError>;
+
+    /// Expires every Queued / Dispatched order whose deadline is at or before `now` (dispatch and no-show
+    /// timeouts); returns how many.
+    fn expire_due(&self, now: i64) -> Result<usize, EimError>;
+}

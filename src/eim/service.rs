@@ -1,0 +1,156 @@
+//! The eIM's steps, independent of the binding (ASN.1 now, JSON later) — SGP.32 v1.2 §3.5 (eIM package
+//! procedures), §5.14.x / §6.3 (ESipa.GetEimPackage, ESipa.ProvideEimPackageResult):
+//! - [`queue_euicc_package`]: sign an EuiccPackage for one eUICC and queue it (operator side);
+//! - [`get_eim_package`]: the next package for a polling IPA (Queued → Dispatched);
+//! - [`provide_eim_package_result`]: verify a result over the received bytes, match it by (EID,
+//!   eimTransactionId, counterValue) and finish the order (Dispatched → Succeeded | Failed), updating the
+//!   device's profile inventory in the same transaction;
+//! - [`expire_orders`]: dispatch and no-show timeouts (→ Expired).
+//!
+//! All blocking (store, key store): call from `web::block` or a worker thread.
+
+use super::error::EimError;
+use super::inventory::profile_changes;
+use super::order::{LiveOrder, PackageOrder};
+use super::package::sign_euicc_package;
+use super::registry::{eid_from_value, EimContext};
+use super::repository::EimRepository;
+use super::result::{verify_euicc_package_result, PackageOutcome};
+use crate::codec::sgp32::{EuiccPackage, EuiccPackageResult};
+
+/// Unix ms now.
+pub fn now_ms() -> i64 {
+    crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
+}
+
+fn after(now: i64, d: std::time::Duration) -> i64 {
+    now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Signs `euicc_package` for the eUICC `eid` with the next counterValue and a fresh eimTransactionId, and
+/// queues it (SGP.32 v1.2 §2.11.1.1). The order expires unless fetched within the dispatch timeout.
+pub fn queue_euicc_package(
+    repo: &dyn EimRepository,
+    ctx: &EimContext,
+    eid: &str,
+    euicc_package: EuiccPackage,
+    now: i64,
+) -> Result<PackageOrder, EimError> {
+    let euicc = repo.find_euicc(eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.to_owned()))?;
+    let key = EimContext::key(euicc.eim_key_curve);
+    let mut eim_transaction_id = [0u8; 16];
+    openssl::rand::rand_bytes(&mut eim_transaction_id)
+        .map_err(|e| EimError::Encode { what: "eimTransactionId", reason: e.to_string() })?;
+    repo.queue_package(eid, eim_transaction_id, after(now, ctx.dispatch_timeout), &mut |slot| {
+        sign_euicc_package(ctx.keys.as_ref(), &key, &euicc.eim_id, slot, euicc_package.clone())
+    })
+}
+
+/// ESipa.GetEimPackage for the eUICC with `eid_value` (SGP.32 v1.2 §5.14.x): the next Queued package, now
+/// Dispatched, or `None` (answered `noEimPackageAvailable`). An unknown EID is [`EimError::UnknownEuicc`]
+/// (`eidNotFound`).
+///
+/// LATER(issue 6): IpaEuiccDataRequest and ProfileDownloadTriggerRequest orders are handed out here too.
+pub fn get_eim_package(
+    repo: &dyn EimRepository,
+    ctx: &EimContext,
+    eid_value: &[u8],
+    now: i64,
+) -> Result<Option<PackageOrder>, EimError> {
+    let eid = eid_from_value(eid_value)?;
+    if repo.find_euicc(&eid)?.is_none() {
+        return Err(EimError::UnknownEuicc(eid));
+    }
+    repo.claim_next_queued(&eid, now, after(now, ctx.no_show_timeout))
+}
+
+/// What a recorded result leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedResult {
+    /// The order, now final.
+    pub order: PackageOrder,
+    /// The outcome read from the verified result.
+    pub outcome: PackageOutcome,
+    /// True when this exact result had already been recorded (an IPA retry): nothing changed.
+    pub repeated: bool,
+}
+
+/// ESipa.ProvideEimPackageResult with an EuiccPackageResult (SGP.32 v1.2 §5.14.x, §2.11.2.1): verifies
+/// `euicc_package_result` (`BF51 …`, received bytes) with the eUICC's key and association token, matches it to
+/// the eUICC's Dispatched order by (eimTransactionId, counterValue) and finishes that order.
+///
+/// A result that does not verify or matches no order changes nothing (the order keeps waiting for a genuine
+/// result until its no-show timeout). The same verified result sent again is answered as before.
+pub fn provide_eim_package_result(
+    repo: &dyn EimRepository,
+    ctx: &EimContext,
+    eid_value: Option<&[u8]>,
+    euicc_package_result: &[u8],
+    now: i64,
+) -> Result<RecordedResult, EimError> {
+    let eid = match eid_value {
+        Some(v) => eid_from_value(v)?,
+        // eidValue is OPTIONAL in ProvideEimPackageResult: the (unverified) eimTransactionId names the order,
+        // whose eUICC's key then verifies the whole result.
+        None => {
+            let tid = claimed_eim_transaction_id(euicc_package_result).ok_or(EimError::MissingEid)?;
+            repo.find_eid_by_transaction(&tid)?.ok_or(EimError::MissingEid)?
+        }
+    };
+    let euicc = repo.find_euicc(&eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
+    let verified =
+        verify_euicc_package_result(euicc_package_result, &euicc.euicc_public_key()?, euicc.association_token)?;
+    if verified.eim_id != ctx.eim_id && verified.eim_id != euicc.eim_id {
+        return Err(EimError::OtherEim(verified.eim_id));
+    }
+    let no_match = || EimError::NoMatchingPackage {
+        eid: eid.clone(),
+        eim_transaction_id: verified.eim_transaction_id.as_deref().map(hex::encode).unwrap_or_default(),
+        counter_value: verified.counter_value,
+    };
+    let tid = verified.eim_transaction_id.clone().ok_or_else(no_match)?;
+    let order = repo.find_order_by_transaction(&eid, &tid)?.ok_or_else(no_match)?;
+    if !verified.answers(order.counter_value, &order.eim_transaction_id) {
+        return Err(no_match());
+    }
+    match order.live() {
+        Some(LiveOrder::Dispatched(dispatched)) => {
+            let transition = dispatched
+                .complete(&verified.outcome, euicc_package_result.to_vec())
+                .with_profile_changes(profile_changes(&order.package_der, &verified.outcome));
+            match repo.apply(&transition, now) {
+                Ok(order) => Ok(RecordedResult { order, outcome: verified.outcome, repeated: false }),
+                // The same report racing on another connection or node: the winner recorded it.
+                Err(EimError::StateConflict { .. }) => match repo.find_order(order.id)? {
+                    Some(order) if order.result_der.as_deref() == Some(euicc_package_result) => {
+                        Ok(RecordedResult { order, outcome: verified.outcome, repeated: true })
+                    }
+                    _ => Err(no_match()),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        // A retry of a result already recorded: same answer, nothing changes.
+        None if order.result_der.as_deref() == Some(euicc_package_result) => {
+            Ok(RecordedResult { order, outcome: verified.outcome, repeated: true })
+        }
+        // Never dispatched, expired, or a different result for a finished order.
+        _ => Err(no_match()),
+    }
+}
+
+/// The eimTransactionId a result claims, read without verification (only to find the eUICC whose key then
+/// verifies it).
+fn claimed_eim_transaction_id(euicc_package_result: &[u8]) -> Option<Vec<u8>> {
+    let tid = match crate::codec::decode::<EuiccPackageResult>(euicc_package_result).ok()? {
+        EuiccPackageResult::EuiccPackageResultSigned(r) => r.euicc_package_result_data_signed.eim_transaction_id,
+        EuiccPackageResult::EuiccPackageErrorSigned(e) => e.euicc_package_error_data_signed.eim_transaction_id,
+        EuiccPackageResult::EuiccPackageErrorUnsigned(u) => u.eim_transaction_id,
+    };
+    tid.map(|t| t.0.to_vec())
+}
+
+/// Dispatch and no-show timeouts: expires every order past its deadline; returns how many.
+pub fn expire_orders(repo: &dyn EimRepository, now: i64) -> Result<usize, EimError> {
+    repo.expire_due(now)
+}

@@ -1,0 +1,105 @@
+//! The eIM's keys and context, read once at start (SGP.32 v1.2 §2.11.1.1 `eimSignature` with SK.EIM.ECDSA):
+//! per curve the configured `eim.<curve>.key`, else — when the test PKI is enabled — a key generated once
+//! beside the test PKI at [`default_eim_key_path`] (`<pki dir>/eim/<curve>/eim_key.pem`, never for production).
+//! Keys are registered in a [`PemKeyStore`] under [`KeyRole::Eim`]; the eIM expiry job runs the dispatch /
+//! no-show timeouts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::pkey::PKey;
+
+use crate::config::{Config, ConfigError};
+use crate::eim::EimContext;
+use crate::http::esipa_asn1::EimService;
+use crate::pki::keystore::KeyRef;
+use crate::pki::{Curve, PemKeyStore};
+
+use super::StartError;
+
+/// Where the generated test eIM key of `curve` lives under the PKI directory.
+pub fn default_eim_key_path(pki_dir: &Path, curve: Curve) -> PathBuf {
+    pki_dir.join("eim").join(curve.short_name()).join("eim_key.pem")
+}
+
+/// Builds the eIM context: keys per curve (configured, else generated test keys when allowed).
+pub fn build_context(config: &Config) -> Result<EimContext, StartError> {
+    let mut key_files: Vec<(KeyRef, PathBuf)> = Vec::new();
+    for curve in Curve::ALL {
+        let configured = match curve {
+            Curve::NistP256 => &config.eim.nist,
+            Curve::BrainpoolP256r1 => &config.eim.brainpool,
+        };
+        let path = match &configured.key {
+            Some(path) => path.clone(),
+            None if config.pki.generate_test_pki => {
+                let path = default_eim_key_path(&config.pki_dir(), curve);
+                ensure_key(&path, curve)?;
+                path
+            }
+            None => continue,
+        };
+        key_files.push((EimContext::key(curve), path));
+    }
+    if key_files.is_empty() {
+        return Err(ConfigError::invalid("eim.nist.key", "no eIM key configured and no test PKI").into());
+    }
+    let curves = key_files.iter().map(|(k, _)| k.curve).collect();
+    let keys = PemKeyStore::load(&key_files).map_err(|e| ConfigError::invalid("eim", e.to_string()))?;
+    Ok(EimContext {
+        eim_id: config.eim.eim_id.clone(),
+        eim_fqdn: config.eim_fqdn(),
+        keys: Arc::new(keys),
+        curves,
+        dispatch_timeout: Duration::from_secs(config.eim.dispatch_timeout_secs),
+        no_show_timeout: Duration::from_secs(config.eim.no_show_timeout_secs),
+    })
+}
+
+/// Generates a PKCS#8 PEM key on `curve` at `path` unless the file exists (owner-only permissions).
+fn ensure_key(path: &Path, curve: Curve) -> Result<(), StartError> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let io = |e: String| StartError::Io { what: format!("eIM test key {}", path.display()), reason: e };
+    let pem = EcGroup::from_curve_name(curve.nid())
+        .and_then(|g| EcKey::generate(&g))
+        .and_then(PKey::from_ec_key)
+        .and_then(|k| k.private_key_to_pem_pkcs8())
+        .map_err(|e| io(e.to_string()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+    }
+    write_private(path, &pem).map_err(|e| io(e.to_string()))?;
+    tracing::debug!(path = %path.display(), %curve, "generated a test eIM key");
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Applies the dispatch and no-show timeouts every `interval`.
+pub async fn expire_orders(svc: EimService, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let store = svc.store.clone();
+        match web::block(move || crate::eim::service::expire_orders(&store, crate::eim::service::now_ms())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "eIM order expiry failed"),
+            Err(e) => tracing::warn!(error = %e, "eIM order expiry not run"),
+        }
+    }
+}
