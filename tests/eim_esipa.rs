@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::postgres::SchemaGuard;
-use common::{ServerProcess, TestDir};
+use common::{backends, database, free_port, open_store, test_pki_client, ServerProcess, TestDir};
 use rasn::types::FixedOctetString;
 use rsp_conformance::euicc::profiles::{InstalledProfile, ProfileState};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
@@ -33,7 +33,7 @@ use rspd::eim::{service, EimContext, EimRepository, NewEuicc, OrderState, Packag
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::pki::{Curve, PemKeyStore};
 use rspd::server::default_eim_key_path;
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::{DatabaseUrl, Store};
 
 const EIM_ID: &str = "eim.rspd.test";
 const ICCID_A: &str = "89000123456789012341";
@@ -51,14 +51,6 @@ struct Env {
     _schema: Option<SchemaGuard>,
 }
 
-fn backends() -> Vec<Option<String>> {
-    let mut b = vec![None];
-    if let Ok(url) = std::env::var("RSPD_TEST_POSTGRES_URL") {
-        b.push(Some(url));
-    }
-    b
-}
-
 impl Env {
     fn start(postgres: Option<&str>) -> Env {
         Env::start_with(postgres, "")
@@ -67,29 +59,15 @@ impl Env {
     /// `eim_extra`: more keys of the `[eim]` table.
     fn start_with(postgres: Option<&str>, eim_extra: &str) -> Env {
         let dir = TestDir::new();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let address = format!("localhost:{port}");
         let schema = postgres.map(SchemaGuard::create);
-        let db_url = match &schema {
-            Some(s) => DatabaseUrl::Postgres { url: s.url() },
-            None => DatabaseUrl::Sqlite { path: dir.data_dir().join("rspd.db") },
-        };
-        let db_line = match &schema {
-            Some(s) => format!("[database]\nurl = \"{}\"\n", s.url()),
-            None => String::new(),
-        };
+        let (db_url, db_line) = database(&dir, schema.as_ref());
         let config = dir.write_config(&format!(
             "{db_line}[eim]\neim_id = \"{EIM_ID}\"\n{eim_extra}\n[device]\nlisten = \"127.0.0.1:{port}\"\n"
         ));
         let server = ServerProcess::start(&dir, &config, &[]);
-        let ci = TestPkiPaths::new(dir.data_dir().join("pki")).ci_cert(Curve::NistP256);
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ci).unwrap()).unwrap())
-            .resolve("localhost", server.device)
-            .build()
-            .unwrap();
+        let client = test_pki_client(&dir.data_dir(), server.device).build().unwrap();
         Env { dir, config, _server: server, address, client, db_url, _schema: schema }
     }
 
@@ -107,13 +85,7 @@ impl Env {
     }
 
     fn store(&self) -> Store {
-        Store::open_for_command(&DatabaseSettings {
-            url: self.db_url.clone(),
-            pool_size: 2,
-            connect_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
-        })
-        .unwrap()
+        open_store(&self.db_url)
     }
 
     /// The operator side's view of rspd's eIM: the same eimId and the key rspd generated at start.

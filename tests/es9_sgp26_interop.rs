@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::postgres::SchemaGuard;
-use common::{ServerProcess, TestDir};
+use common::{backends, database, free_port, open_store, ServerProcess, TestDir};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rsp_conformance::lpa::{download_profile, DownloadRequest, Es9Client, Es9Options, TrustAnchors};
 use rspd::pki::test_pki::TEST_OPERATOR_ID;
 use rspd::pki::Curve;
 use rspd::profile::{Iccid, ProfilePackage};
 use rspd::smdp::{DownloadRepository, ProfileState};
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::{DatabaseUrl, Store};
 
 /// The host name of the SGP.26 CERT.DP.TLS (its only DNS SAN).
 const HOST: &str = "testsmdpplus1.example.com";
@@ -36,41 +36,6 @@ fn interop() -> Option<PathBuf> {
         eprintln!("SKIP: SGP.26 credentials / TS.48 profiles not found under {}", dir.display());
         None
     }
-}
-
-fn backends() -> Vec<Option<String>> {
-    let mut b = vec![None];
-    if let Ok(url) = std::env::var("RSPD_TEST_POSTGRES_URL") {
-        b.push(Some(url));
-    }
-    b
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn luhn_iccid(n: u32) -> String {
-    let body = format!("8988247000000{n:06}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
 }
 
 /// `rspd serve` configured with the SGP.26 SM-DP+ credentials.
@@ -90,10 +55,7 @@ impl Sgp26Server {
         let port = free_port();
         let address = format!("{HOST}:{port}");
         let schema = postgres.map(SchemaGuard::create);
-        let (db_url, db_line) = match &schema {
-            Some(s) => (DatabaseUrl::Postgres { url: s.url() }, format!("[database]\nurl = \"{}\"\n", s.url())),
-            None => (DatabaseUrl::Sqlite { path: dir.data_dir().join("rspd.db") }, String::new()),
-        };
+        let (db_url, db_line) = database(&dir, schema.as_ref());
         // The device listener wants a PEM chain; SGP.26 ships CERT.DP.TLS as DER.
         let tls_der = std::fs::read(sgp26.join("DPtls/CERT_S_SM_DP_VARO_TLS_NIST.der")).unwrap();
         let tls_pem = dir.path().join("dp_tls_nist.pem");
@@ -138,13 +100,7 @@ impl Sgp26Server {
     }
 
     fn store(&self) -> Store {
-        Store::open_for_command(&DatabaseSettings {
-            url: self.db_url.clone(),
-            pool_size: 2,
-            connect_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
-        })
-        .unwrap()
+        open_store(&self.db_url)
     }
 
     fn wait_for_state(&self, matching_id: &str, want: ProfileState) {
@@ -169,7 +125,7 @@ fn ts48_downloads_on_both_curves(interop: &Path, ts48: &Path, postgres: Option<&
     assert!(imported.contains(&template), "{imported}");
 
     for (k, curve) in [Curve::NistP256, Curve::BrainpoolP256r1].into_iter().enumerate() {
-        let iccid = luhn_iccid(n * 10 + k as u32);
+        let iccid = common::iccid("8988247000000", n * 10 + k as u32);
         let mut args = vec!["order", "create", "--template", &template, "--iccid", &iccid];
         if curve == Curve::BrainpoolP256r1 {
             // The full personalization set once per profile: IMSI, Ki/OPc.

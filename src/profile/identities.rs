@@ -47,6 +47,15 @@ impl Iccid {
         Ok(Iccid { ef_iccid, digit_count: digits.len() as u8 })
     }
 
+    /// The Luhn (E.118) check digit that completes the ICCID digits `body` (without its check digit); None
+    /// when `body` holds anything but decimal digits.
+    pub fn luhn_check_digit(body: &str) -> Option<u8> {
+        if !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(((10 - luhn_sum(body, 0) % 10) % 10) as u8)
+    }
+
     /// Reads EF.ICCID content (nibble-swapped BCD, 'F' padding), checking the ICCID rules of [`Iccid::new`].
     pub fn from_ef_iccid(bytes: &[u8]) -> Result<Self, ProfileError> {
         let digits = bcd_digits(bytes, true)?;
@@ -119,13 +128,19 @@ fn bcd_digits(bytes: &[u8], swapped: bool) -> Result<String, ProfileError> {
 
 /// Luhn (mod 10) check over all digits, the last one being the check digit.
 fn luhn_valid(digits: &str) -> bool {
-    let sum: u32 = digits
+    luhn_sum(digits, 1) % 10 == 0
+}
+
+/// The Luhn weighted digit sum of `digits` (ASCII decimal digits), doubling every second digit from the
+/// right, the first doubled one at index `first_doubled` (0 or 1) counted from the right.
+fn luhn_sum(digits: &str, first_doubled: usize) -> u32 {
+    digits
         .bytes()
         .rev()
         .enumerate()
         .map(|(i, b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 1 {
+            if i % 2 == first_doubled {
                 let dd = d * 2;
                 if dd > 9 {
                     dd - 9
@@ -136,8 +151,7 @@ fn luhn_valid(digits: &str) -> bool {
                 d
             }
         })
-        .sum();
-    sum % 10 == 0
+        .sum()
 }
 
 /// An International Mobile Subscriber Identity: 6 to 15 decimal digits (3GPP TS 23.003 §2.2; TS 31.102 §4.2.2
@@ -247,6 +261,15 @@ mod tests {
         assert_eq!(iccid.to_ef_iccid()[9] >> 4, 0xF);
         assert_eq!(iccid.to_header_bytes()[9] & 0x0F, 0xF);
         assert_eq!(Iccid::from_ef_iccid(&iccid.to_ef_iccid()).unwrap().digits(), digits);
+    }
+
+    #[test]
+    fn luhn_check_digit_completes_a_valid_iccid() {
+        for body in ["8988239000000000001", "894400000000000001", "8901260000000000000"] {
+            let d = Iccid::luhn_check_digit(body).unwrap();
+            assert!(luhn_valid(&format!("{body}{d}")), "{body}{d}");
+        }
+        assert_eq!(Iccid::luhn_check_digit("89x"), None);
     }
 
     #[test]

@@ -175,3 +175,56 @@ pub fn stderr_line(out: &Output) -> String {
     assert_eq!(text.lines().count(), 1, "expected exactly one line on stderr, got:\n{text}");
     text
 }
+
+/// A free TCP port on 127.0.0.1 (bound once, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The backends to run on: SQLite always (None), PostgreSQL when `RSPD_TEST_POSTGRES_URL` is set.
+pub fn backends() -> Vec<Option<String>> {
+    let mut b = vec![None];
+    if let Ok(url) = std::env::var("RSPD_TEST_POSTGRES_URL") {
+        b.push(Some(url));
+    }
+    b
+}
+
+/// The database of a test server: its URL and the config lines that select it (a `[database]` table for a
+/// PostgreSQL schema, nothing for the default SQLite file in `dir`'s data dir).
+pub fn database(dir: &TestDir, schema: Option<&postgres::SchemaGuard>) -> (rspd::store::DatabaseUrl, String) {
+    match schema {
+        Some(s) => {
+            (rspd::store::DatabaseUrl::Postgres { url: s.url() }, format!("[database]\nurl = \"{}\"\n", s.url()))
+        }
+        None => (rspd::store::DatabaseUrl::Sqlite { path: dir.data_dir().join("rspd.db") }, String::new()),
+    }
+}
+
+/// The store at `url`, opened as an operator command would (pool of 2, 5 s timeouts).
+pub fn open_store(url: &rspd::store::DatabaseUrl) -> rspd::store::Store {
+    rspd::store::Store::open_for_command(&rspd::store::DatabaseSettings {
+        url: url.clone(),
+        pool_size: 2,
+        connect_timeout: Duration::from_secs(5),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    })
+    .unwrap()
+}
+
+/// An HTTPS client builder that trusts only the test PKI's NIST CI of `data_dir` and resolves `localhost` to
+/// `device`.
+pub fn test_pki_client(data_dir: &Path, device: SocketAddr) -> reqwest::ClientBuilder {
+    let ci = rspd::pki::test_pki::TestPkiPaths::new(data_dir.join("pki")).ci_cert(rspd::pki::Curve::NistP256);
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ci).unwrap()).unwrap())
+        .resolve("localhost", device)
+}
+
+/// An ICCID (`prefix` + `n` in 6 digits + its Luhn check digit).
+pub fn iccid(prefix: &str, n: u32) -> String {
+    let body = format!("{prefix}{n:06}");
+    format!("{body}{}", rspd::profile::Iccid::luhn_check_digit(&body).unwrap())
+}

@@ -1,4 +1,4 @@
-//! Shared by `es9_negative.rs` and `es9_crash.rs`: the real `rspd serve` binary on SQLite or PostgreSQL, an
+//! Shared by `es9_download.rs`, `es9_negative.rs` and `es9_crash.rs`: the real `rspd serve` binary on SQLite or PostgreSQL, an
 //! LPA driven here in JSON (SGP.22 v2.5 §6.5) whose ES10 side is the soft eUICC of `rsp-conformance`, direct
 //! database access for what a test must arrange (session expiry) and crafted eUICC/EUM certificates (another
 //! EID, a past validity) re-signed with the test PKI's own CI/EUM keys.
@@ -22,27 +22,16 @@ use rspd::pki::test_pki::TestPkiPaths;
 use rspd::pki::Curve;
 use rspd::profile::{Iccid, Personalization, ProfilePackage};
 use rspd::smdp::{DownloadRepository, OrderRecord, ProfileState};
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::{DatabaseUrl, Store};
 use serde_json::{json, Value};
 
 use crate::common::postgres::SchemaGuard;
-use crate::common::{ServerProcess, TestDir};
+use crate::common::{database, open_store, test_pki_client, ServerProcess, TestDir};
 
 pub const TS48: &str = "TS48v5_SAIP2.3_NoBERTLV.der";
 pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.2.2";
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The backends to run on: SQLite always, PostgreSQL when `RSPD_TEST_POSTGRES_URL` is set.
-pub fn backends() -> Vec<Option<String>> {
-    let mut b = vec![None];
-    if let Ok(url) = std::env::var("RSPD_TEST_POSTGRES_URL") {
-        b.push(Some(url));
-    }
-    b
-}
+pub use crate::common::{backends, free_port};
 
 pub fn backend_name(pg: &Option<String>) -> &'static str {
     if pg.is_some() {
@@ -79,28 +68,22 @@ pub struct Env {
 
 impl Env {
     pub fn start(postgres: Option<&str>) -> Env {
+        Env::start_with(postgres, |_| String::new())
+    }
+
+    /// `smdp_extra(data_dir)`: more keys of the `[smdp]` table.
+    pub fn start_with(postgres: Option<&str>, smdp_extra: impl Fn(&Path) -> String) -> Env {
         let dir = TestDir::new();
         let port = free_port();
         let address = format!("localhost:{port}");
         let schema = postgres.map(SchemaGuard::create);
-        let db_url = match &schema {
-            Some(s) => DatabaseUrl::Postgres { url: s.url() },
-            None => DatabaseUrl::Sqlite { path: dir.data_dir().join("rspd.db") },
-        };
-        let db_line = match &schema {
-            Some(s) => format!("[database]\nurl = \"{}\"\n", s.url()),
-            None => String::new(),
-        };
+        let (db_url, db_line) = database(&dir, schema.as_ref());
         let config = dir.write_config(&format!(
-            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n\n[device]\nlisten = \"127.0.0.1:{port}\"\n"
+            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n{}\n[device]\nlisten = \"127.0.0.1:{port}\"\n",
+            smdp_extra(&dir.data_dir())
         ));
         let server = ServerProcess::start(&dir, &config, &[]);
-        let ci = TestPkiPaths::new(dir.data_dir().join("pki")).ci_cert(Curve::NistP256);
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ci).unwrap()).unwrap())
-            .resolve("localhost", server.device)
+        let client = test_pki_client(&dir.data_dir(), server.device)
             // No pooled connection outlives a killed server.
             .pool_max_idle_per_host(0)
             .build()
@@ -175,6 +158,13 @@ impl Env {
         iccids
     }
 
+    /// Imports a TS.48 profile personalized with ICCID number `n`; returns the ICCID, or None (the test skips)
+    /// without the TS.48 template.
+    pub fn import_profile(&self, n: u32) -> Option<String> {
+        let template = ts48_template()?;
+        Some(self.import_profiles(&template, n..n + 1).remove(0))
+    }
+
     /// `rspd order create`; returns the matchingId of the printed activation code.
     pub fn create_order(&self, iccid: &str, extra: &[&str]) -> String {
         let mut args = vec!["order", "create", "--profile", iccid];
@@ -188,13 +178,7 @@ impl Env {
     }
 
     pub fn store(&self) -> Store {
-        Store::open_for_command(&DatabaseSettings {
-            url: self.db_url.clone(),
-            pool_size: 2,
-            connect_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
-        })
-        .unwrap()
+        open_store(&self.db_url)
     }
 
     pub fn order(&self, matching_id: &str) -> OrderRecord {
@@ -260,31 +244,8 @@ impl Env {
     }
 }
 
-fn luhn(body: &str) -> u32 {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
-}
-
 pub fn iccid(n: u32) -> String {
-    let body = format!("8988239000001{n:06}");
-    format!("{body}{}", luhn(&body))
+    crate::common::iccid("8988239000001", n)
 }
 
 pub fn b64(v: &Value, field: &str) -> Vec<u8> {
@@ -293,6 +254,14 @@ pub fn b64(v: &Value, field: &str) -> Vec<u8> {
 
 pub fn status(v: &Value) -> &str {
     v["header"]["functionExecutionStatus"]["status"].as_str().unwrap_or("")
+}
+
+/// `(subjectCode, reasonCode)` of a Failed response (with a readable message).
+pub fn codes(v: &Value) -> (String, String) {
+    assert_eq!(status(v), "Failed", "{v}");
+    let d = &v["header"]["functionExecutionStatus"]["statusCodeData"];
+    assert!(!d["message"].as_str().unwrap_or("").is_empty(), "a readable message: {v}");
+    (d["subjectCode"].as_str().unwrap().to_owned(), d["reasonCode"].as_str().unwrap().to_owned())
 }
 
 /// What a response says, as one comparable string: `Executed-Success`, `Failed s/r`, `HTTP n`.
@@ -350,6 +319,11 @@ pub async fn authenticate_client(env: &Env, tx: &str, asr: &[u8]) -> (u16, Value
     env.post("authenticateClient", json!({ "transactionId": tx, "authenticateServerResponse": B64.encode(asr) })).await
 }
 
+/// AuthenticateClient's answer body, whatever its HTTP status.
+pub async fn authenticate_client_body(env: &Env, tx: &str, asr: &[u8]) -> Value {
+    authenticate_client(env, tx, asr).await.1
+}
+
 /// PrepareDownload on an AuthenticateClient answer → the PrepareDownloadResponse DER.
 pub fn prepare_with(euicc: &mut SoftEuicc, ac: &Value, cc: Option<&str>) -> Vec<u8> {
     euicc
@@ -367,6 +341,11 @@ pub async fn prepare(env: &Env, euicc: &mut SoftEuicc, tx: &str, asr: &[u8], cc:
 
 pub async fn get_bpp(env: &Env, tx: &str, pdr: &[u8]) -> (u16, Value) {
     env.post("getBoundProfilePackage", json!({ "transactionId": tx, "prepareDownloadResponse": B64.encode(pdr) })).await
+}
+
+/// GetBoundProfilePackage's answer body, whatever its HTTP status.
+pub async fn get_bpp_body(env: &Env, tx: &str, pdr: &[u8]) -> Value {
+    get_bpp(env, tx, pdr).await.1
 }
 
 pub async fn handle_notification(env: &Env, pending: &[u8]) -> (u16, Value) {
