@@ -19,12 +19,19 @@ use rspd::profile::{Iccid, ProfilePackage};
 const RSP_CONFORMANCE: &str = env!("CARGO_BIN_EXE_rsp-conformance");
 const TEMPLATE: &str = "TS48v5_SAIP2.3_NoBERTLV.der";
 
-/// `<target>/<profile>/rspd`, built (or found up to date) by cargo.
+/// `<target>/<profile>/rspd`: the binary `cargo test --workspace` already built for rspd's own integration
+/// tests, or — when it is missing or older than rspd's sources (e.g. `cargo test -p rsp-conformance` alone after
+/// an edit) — built here by cargo. Building only when needed matters: `cargo build -p rspd` resolves features
+/// without the test build's dev-dependencies and would compile a second copy of the dependency tree.
 fn rspd_binary() -> PathBuf {
     // This test runs as <target>/<profile>/deps/<name>-<hash>.
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>").to_path_buf();
     let target_dir = profile_dir.parent().expect("<target>").to_path_buf();
+    let rspd = profile_dir.join(format!("rspd{}", std::env::consts::EXE_SUFFIX));
+    if is_up_to_date(&rspd) {
+        return rspd;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
     let mut build = Command::new(cargo);
     build
@@ -43,9 +50,27 @@ fn rspd_binary() -> PathBuf {
     }
     let status = build.status().expect("run cargo build -p rspd");
     assert!(status.success(), "cargo build -p rspd failed: {status}");
-    let rspd = profile_dir.join(format!("rspd{}", std::env::consts::EXE_SUFFIX));
     assert!(rspd.is_file(), "{} missing after cargo build", rspd.display());
     rspd
+}
+
+/// The binary exists and is newer than every file of rspd's package that goes into it.
+fn is_up_to_date(binary: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else { return false };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut pending: Vec<PathBuf> =
+        ["src", "migrations", "Cargo.toml", "Cargo.lock", "build.rs"].iter().map(|p| root.join(p)).collect();
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                pending.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+            }
+        } else if meta.modified().map_or(true, |m| m > built) {
+            return false;
+        }
+    }
+    true
 }
 
 fn free_port() -> u16 {
