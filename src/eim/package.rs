@@ -17,33 +17,7 @@ use crate::pki::keystore::{KeyRef, KeyStore};
 use super::error::EimError;
 use super::repository::QueueSlot;
 
-/// The `associationToken` data object `84 L v` (`[4] INTEGER`, minimal two's complement contents);
-/// `84 01 00` when there is none (SGP.32 v1.2 §2.11.1.1).
-pub fn association_token_do(association_token: Option<i64>) -> Vec<u8> {
-    let bytes = association_token.unwrap_or(0).to_be_bytes();
-    let mut start = 0;
-    while start < bytes.len() - 1 {
-        let (b, next) = (bytes[start], bytes[start + 1]);
-        if (b == 0x00 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    let contents = &bytes[start..];
-    let mut out = Vec::with_capacity(2 + contents.len());
-    out.push(0x84);
-    out.push(contents.len() as u8); // at most 8
-    out.extend_from_slice(contents);
-    out
-}
-
-/// `signed_part || associationToken`: what `eimSignature`, `euiccSignEPR` and `euiccSignEPE` cover.
-pub fn signed_input(signed_part: &[u8], association_token: Option<i64>) -> Vec<u8> {
-    let mut input = signed_part.to_vec();
-    input.extend_from_slice(&association_token_do(association_token));
-    input
-}
+pub use crate::codec::sgp32::{association_token_do, signed_input};
 
 /// Builds and signs the EuiccPackageRequest for one queue slot; returns its DER (`BF51 …`), stored and sent
 /// as is.
@@ -70,17 +44,4 @@ pub fn sign_euicc_package(
         eim_signature: Signature(OctetString::from(eim_signature.0.to_vec())),
     })
     .map_err(encode_error)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn association_token_data_objects() {
-        assert_eq!(association_token_do(None), [0x84, 0x01, 0x00]);
-        assert_eq!(association_token_do(Some(1)), [0x84, 0x01, 0x01]);
-        assert_eq!(association_token_do(Some(0x80)), [0x84, 0x02, 0x00, 0x80]);
-        assert_eq!(association_token_do(Some(-129)), [0x84, 0x02, 0xFF, 0x7F]);
-    }
 }

@@ -42,6 +42,7 @@ pub mod eim_result;
 pub mod esipa;
 pub mod esipa_download;
 pub mod ipa_data;
+pub mod signed_input;
 
 pub use common::*;
 pub use download_trigger::*;
@@ -51,6 +52,7 @@ pub use eim_result::*;
 pub use esipa::*;
 pub use esipa_download::*;
 pub use ipa_data::*;
+pub use signed_input::{association_token_do, signed_input};
 
 #[cfg(test)]
 mod tests;
