@@ -56,6 +56,16 @@ struct NewProfileRow<'a> {
     updated_at: i64,
 }
 
+/// The result of a compare-and-set update: the changed row, or — when no row changed — the state the
+/// profile is actually in (`StateConflict`), or nothing at all for this operator (`NotFound`).
+fn compare_and_set_outcome(outcome: Result<ProfileRow, Option<String>>) -> Result<ProfileRecord, RepoError> {
+    match outcome {
+        Ok(row) => row.into_record(),
+        Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),
+        Err(None) => Err(RepoError::NotFound),
+    }
+}
+
 fn parse_state(stored: &str) -> Result<ProfileState, RepoError> {
     stored.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
 }
@@ -143,11 +153,7 @@ impl ProfileRepository for Store {
                 }
             })
         })?;
-        match outcome {
-            Ok(row) => row.into_record(),
-            Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),
-            Err(None) => Err(RepoError::NotFound),
-        }
+        compare_and_set_outcome(outcome)
     }
 
     fn reserve_profile(&self, operator_id: &str, iccid: &str, eid: Option<&str>) -> Result<ProfileRecord, RepoError> {
@@ -177,11 +183,7 @@ impl ProfileRepository for Store {
                 }
             })
         })?;
-        match outcome {
-            Ok(row) => row.into_record(),
-            Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),
-            Err(None) => Err(RepoError::NotFound),
-        }
+        compare_and_set_outcome(outcome)
     }
 
     fn claim_available_profile(
