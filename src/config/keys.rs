@@ -67,6 +67,8 @@ pub const KEYS: &[ConfigKey] = &[
     key("metrics.listen", ValueKind::String),
     key("pki.dir", ValueKind::String),
     key("pki.generate_test_pki", ValueKind::Bool),
+    key("secrets.master_key_file", ValueKind::String),
+    key("secrets.master_key", ValueKind::String),
 ];
 
 /// `database.url` → `RSPD_DATABASE_URL`.

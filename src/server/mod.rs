@@ -36,6 +36,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("test PKI: {0}")]
     TestPki(#[from] TestPkiError),
+    #[error("{0}")]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error("{what}: {reason}")]
     Io { what: String, reason: String },
 }
@@ -44,7 +46,7 @@ impl StartError {
     /// 2 for configuration problems (bad value, unreadable file), 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Config(_) => 2,
+            StartError::Config(_) | StartError::Secrets(crate::secrets::SecretsError::KeySource { .. }) => 2,
             _ => 1,
         }
     }
@@ -89,6 +91,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     })?;
 
     let tls = tls_material::resolve(&config)?;
+    let secrets = crate::secrets::master_key::load_or_create(&config.secrets_settings())?;
 
     // ES9+ keys and certificates: parsed once, here.
     let test_pki_paths = match &tls.test_pki {
@@ -100,13 +103,31 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let eim_context = eim_keys::build_context(&config)?;
 
     let settings = config.database_settings();
-    let (store, applied) = web::block(move || -> Result<_, StoreError> {
-        let store = Store::open(&settings)?;
+    let keyring = secrets.keyring.clone();
+    let (store, applied, in_use) = web::block(move || -> Result<_, StoreError> {
+        let store = Store::open(&settings)?.with_keyring(keyring);
         let applied = store.migrate()?;
-        Ok((store, applied))
+        let in_use = store.key_ids_in_use().map_err(|e| StoreError::Migration {
+            url: store.url().to_string(),
+            message: format!("reading the sealed rows' key ids: {e}"),
+        })?;
+        Ok((store, applied, in_use))
     })
     .await
     .map_err(|e| StartError::Io { what: "database".into(), reason: e.to_string() })??;
+    // A wrong master key is refused here, not at the first download.
+    let missing: Vec<String> = in_use.into_iter().filter(|id| !secrets.keyring.contains(id)).collect();
+    if !missing.is_empty() {
+        return Err(crate::secrets::SecretsError::KeySource {
+            source_name: secrets.source.to_string(),
+            reason: format!(
+                "the database has rows sealed under master key id(s) {} which this key source does not hold \
+                 (wrong key, or an old key removed before `rspd keys rotate` finished)",
+                missing.join(", ")
+            ),
+        }
+        .into());
+    }
 
     let metrics = Metrics::new(store.backend_name())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
@@ -201,7 +222,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         servers.push(server);
     }
 
-    let banner = Banner::new(&config, &applied, device_addr, operator_addr, metrics_addr, tls.test_pki.as_ref());
+    let mut banner = Banner::new(&config, &applied, device_addr, operator_addr, metrics_addr, tls.test_pki.as_ref());
+    banner.push(format!(
+        "  secrets master key {} (active key id {}){}",
+        secrets.source,
+        secrets.keyring.active().id(),
+        if secrets.created { " — generated now, mode 0600: back it up, sealed profiles need it" } else { "" }
+    ));
     Ok(RunningServer { device_addr, operator_addr, metrics_addr, banner, servers, jobs })
 }
 

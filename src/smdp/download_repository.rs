@@ -68,7 +68,20 @@ pub trait DownloadRepository {
     /// A known ICCID gives [`RepoError::Conflict`].
     fn import_profile_package(&self, package: &ProfilePackageRecord, profile_type: &str) -> Result<(), RepoError>;
 
+    /// The package to bind for this profile: a prepared one (unsealed), or — for a template-backed profile —
+    /// generated now from its template and personalization row. StoreMetadata fields left empty by the package
+    /// are filled from its profile type.
     fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError>;
+
+    /// The profile type's metadata for this profile (profile policy rules and notification configuration for
+    /// StoreMetadataRequest, SGP.22 v2.5 §5.5.3); `None` when the type has no definition.
+    fn profile_type_metadata(
+        &self,
+        _operator_id: &str,
+        _iccid: &str,
+    ) -> Result<Option<super::inventory::ProfileMetadata>, RepoError> {
+        Ok(None)
+    }
 
     // ---- orders ----
 

@@ -14,6 +14,7 @@ pub mod download_repository;
 pub mod es2;
 pub mod es9;
 pub mod ids;
+pub mod inventory;
 pub mod order;
 pub mod profile_repository;
 pub mod profile_state;

@@ -10,27 +10,13 @@ use diesel::result::Error as DieselError;
 
 use super::connection::{dispatch, write_transaction};
 use super::error::StoreError;
-use super::schema::{
-    download_sessions as ds, notifications as nt, orders as od, profile_packages as pp, profiles as pr,
-};
+use super::schema::{download_sessions as ds, notifications as nt, orders as od, profiles as pr};
 use super::Store;
 use crate::smdp::download_repository::{
     BindError, DownloadRepository, InstallOutcome, OrderOutcome, ProfilePackageRecord, StoredNotification,
 };
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError};
-
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = pp)]
-struct PackageRow {
-    iccid: String,
-    operator_id: String,
-    package_der: Vec<u8>,
-    service_provider_name: String,
-    profile_name: String,
-    profile_class: i64,
-    created_at: i64,
-}
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = od)]
@@ -156,51 +142,25 @@ impl Store {
 
 impl DownloadRepository for Store {
     fn import_profile_package(&self, package: &ProfilePackageRecord, profile_type: &str) -> Result<(), RepoError> {
-        let now = now_ms();
-        let row = PackageRow {
-            iccid: package.iccid.clone(),
-            operator_id: package.operator_id.clone(),
-            package_der: package.package_der.clone(),
-            service_provider_name: package.service_provider_name.clone(),
-            profile_name: package.profile_name.clone(),
-            profile_class: package.profile_class,
-            created_at: now,
-        };
-        self.write(|conn| {
-            write_transaction!(conn, c => {
-                diesel::insert_into(pr::table)
-                    .values((
-                        pr::operator_id.eq(&package.operator_id),
-                        pr::iccid.eq(&package.iccid),
-                        pr::profile_type.eq(profile_type),
-                        pr::state.eq(ProfileState::Available.as_str()),
-                        pr::created_at.eq(now),
-                        pr::updated_at.eq(now),
-                    ))
-                    .execute(c)?;
-                diesel::insert_into(pp::table).values(&row).execute(c)
-            })
-        })?;
-        Ok(())
+        use crate::smdp::inventory::InventoryRepository;
+        match self.import_packages(std::slice::from_ref(package), profile_type, true)?.pop() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(reason)) if reason.ends_with("already exists") => Err(RepoError::Conflict),
+            Some(Err(reason)) => Err(RepoError::Backend(reason)),
+            None => Err(RepoError::Backend("nothing imported".into())),
+        }
     }
 
     fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError> {
-        let mut conn = self.conn()?;
-        let row = dispatch!(&mut *conn, c => pp::table
-            .filter(pp::operator_id.eq(operator_id))
-            .filter(pp::iccid.eq(iccid))
-            .select(PackageRow::as_select())
-            .first(c)
-            .optional())
-        .map_err(StoreError::from)?;
-        Ok(row.map(|r| ProfilePackageRecord {
-            iccid: r.iccid,
-            operator_id: r.operator_id,
-            package_der: r.package_der,
-            service_provider_name: r.service_provider_name,
-            profile_name: r.profile_name,
-            profile_class: r.profile_class,
-        }))
+        self.load_profile_package(operator_id, iccid)
+    }
+
+    fn profile_type_metadata(
+        &self,
+        operator_id: &str,
+        iccid: &str,
+    ) -> Result<Option<crate::smdp::inventory::ProfileMetadata>, RepoError> {
+        self.load_profile_type_metadata(operator_id, iccid)
     }
 
     // ES2+ ConfirmOrder (§5.3.2). The caller checked `from` ∈ {Allocated, Linked}; the CAS re-checks it.

@@ -17,6 +17,8 @@ pub mod connection;
 mod downloads;
 mod eim;
 pub mod error;
+mod inventory;
+mod key_rotation;
 pub mod migrations;
 mod profiles;
 pub mod schema;
@@ -35,6 +37,7 @@ use error::one_line;
 
 pub use connection::DbConnection;
 pub use error::StoreError;
+pub use key_rotation::RotationReport;
 pub use settings::{DatabaseSettings, DatabaseUrl};
 
 /// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.
@@ -45,6 +48,9 @@ const SERIALIZATION_ATTEMPTS: u32 = 4;
 pub struct Store {
     pool: connection::DbPool,
     url: Arc<DatabaseUrl>,
+    /// The master keys sealing packages, templates and personalization data (`crate::secrets`); without it,
+    /// those rows can be neither written nor read.
+    keyring: Option<Arc<crate::secrets::Keyring>>,
 }
 
 /// Pool gauges for metrics.
@@ -101,7 +107,22 @@ impl Store {
             .build(manager)
             .map_err(|e| StoreError::Pool { url: url.clone(), message: one_line(&e.to_string()) })?;
         tracing::debug!(url = %settings.url, pool_size = settings.pool_size, "database pool open");
-        Ok(Store { pool, url: Arc::new(settings.url.clone()) })
+        Ok(Store { pool, url: Arc::new(settings.url.clone()), keyring: None })
+    }
+
+    /// This store, sealing and opening secrets with `keyring`.
+    pub fn with_keyring(mut self, keyring: crate::secrets::Keyring) -> Store {
+        self.keyring = Some(Arc::new(keyring));
+        self
+    }
+
+    /// The keyring, or the error every sealed read or write gives without one.
+    pub(crate) fn keyring(&self) -> Result<&crate::secrets::Keyring, crate::smdp::RepoError> {
+        self.keyring.as_deref().ok_or_else(|| {
+            crate::smdp::RepoError::Backend(
+                "no secrets master key loaded: sealed data cannot be read or written".into(),
+            )
+        })
     }
 
     /// Applies the pending embedded migrations; returns the versions applied (empty when up to date).
@@ -167,6 +188,10 @@ impl Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.url).field("pool", &self.pool_state()).finish()
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("pool", &self.pool_state())
+            .field("keyring", &self.keyring.as_ref().map(|k| k.active().id().to_string()))
+            .finish()
     }
 }

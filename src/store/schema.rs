@@ -25,6 +25,8 @@ diesel::table! {
         profile_name -> Text,
         profile_class -> BigInt,
         created_at -> BigInt,
+        /// Master key id when `package_der` is sealed (rspd::secrets); NULL for rows from before sealing.
+        key_id -> Nullable<Text>,
     }
 }
 
@@ -121,5 +123,58 @@ diesel::table! {
         state -> Text,
         fallback_attribute -> Bool,
         last_seen -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Profile types per operator with their StoreMetadata (SGP.22 v2.5 §5.5.3) and low-stock threshold.
+    profile_types (operator_id, name) {
+        operator_id -> Text,
+        name -> Text,
+        service_provider_name -> Text,
+        profile_name -> Text,
+        profile_class -> BigInt,
+        profile_policy_rules -> Nullable<Text>,
+        notification_configuration_info -> Nullable<Text>,
+        low_stock_threshold -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// SAIP templates, sealed; never orderable themselves.
+    profile_templates (operator_id, name) {
+        operator_id -> Text,
+        name -> Text,
+        profile_type -> Text,
+        key_id -> Text,
+        package_sealed -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Personalization batches (one upload).
+    personalization_batches (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        template -> Text,
+        profile_type -> Text,
+        row_count -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Sealed personalization data of template-backed profiles.
+    profile_personalizations (iccid) {
+        iccid -> Text,
+        operator_id -> Text,
+        template -> Text,
+        batch_id -> Nullable<BigInt>,
+        key_id -> Text,
+        data_sealed -> Binary,
+        created_at -> BigInt,
     }
 }

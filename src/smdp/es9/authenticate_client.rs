@@ -124,7 +124,9 @@ fn authenticate(
     let package = repo
         .find_profile_package(&order.operator_id, &order.iccid)?
         .ok_or_else(|| Es9Error::ProfileNotAvailable(format!("no profile package for ICCID {}", order.iccid)))?;
-    let profile_metadata = encode(&store_metadata_request(&package)?).map_err(Es9Error::internal)?;
+    let type_metadata = repo.profile_type_metadata(&order.operator_id, &order.iccid)?;
+    let profile_metadata =
+        encode(&store_metadata_request(&package, type_metadata.as_ref())?).map_err(Es9Error::internal)?;
 
     // smdpSigned2 and smdpSignature2 over smdpSigned2 || 5F37 40 euiccSignature1 (§5.6.3).
     let credentials = ctx

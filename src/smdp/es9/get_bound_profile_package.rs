@@ -137,7 +137,9 @@ fn bind_profile(
     let package = repo
         .find_profile_package(&session.operator_id, &session.iccid)?
         .ok_or_else(|| Es9Error::ProfileNotAvailable(format!("no profile package for ICCID {}", session.iccid)))?;
-    let store_metadata = encode(&store_metadata_request(&package)?).map_err(Es9Error::internal)?;
+    let type_metadata = repo.profile_type_metadata(&session.operator_id, &session.iccid)?;
+    let store_metadata =
+        encode(&store_metadata_request(&package, type_metadata.as_ref())?).map_err(Es9Error::internal)?;
     let configure_isdp = encode(&ConfigureIsdpRequest { dp_proprietary_data: None }).map_err(Es9Error::internal)?;
     let dppb_key = crate::pki::keystore::KeyRef { role: crate::pki::keystore::KeyRole::DpPb, curve: session.curve };
     let (otsk, otpk_dp) = ctx.keys.generate_one_time_key(session.curve).map_err(Es9Error::internal)?;
@@ -166,8 +168,13 @@ fn bind_profile(
     })
 }
 
-/// The StoreMetadataRequest (profileMetadata, §5.5.3) of a stored package.
-pub(crate) fn store_metadata_request(package: &ProfilePackageRecord) -> Result<StoreMetadataRequest, Es9Error> {
+/// The StoreMetadataRequest (profileMetadata, §5.5.3) of a stored package: name, service provider and class as
+/// resolved by the store (package override, else the profile type's), profile policy rules and notification
+/// configuration from the profile type.
+pub(crate) fn store_metadata_request(
+    package: &ProfilePackageRecord,
+    type_metadata: Option<&crate::smdp::inventory::ProfileMetadata>,
+) -> Result<StoreMetadataRequest, Es9Error> {
     let iccid = crate::profile::Iccid::new(&package.iccid).map_err(Es9Error::internal)?;
     Ok(StoreMetadataRequest {
         iccid: Iccid(iccid.to_ef_iccid().into()),
@@ -176,9 +183,9 @@ pub(crate) fn store_metadata_request(package: &ProfilePackageRecord) -> Result<S
         icon_type: None,
         icon: None,
         profile_class: package.profile_class,
-        notification_configuration_info: None,
+        notification_configuration_info: type_metadata.and_then(|m| m.notification_configuration_info()),
         profile_owner: None,
-        profile_policy_rules: None,
+        profile_policy_rules: type_metadata.and_then(|m| m.ppr_ids()),
         service_specific_data_stored_in_euicc: None,
         service_specific_data_not_stored_in_euicc: None,
     })
