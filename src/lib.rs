@@ -20,6 +20,7 @@ pub mod bsp;
 pub mod cli;
 pub mod cli_download;
 pub mod cli_eim;
+pub mod cli_inventory;
 pub mod codec;
 pub mod config;
 pub mod eim;

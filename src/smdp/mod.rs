@@ -15,6 +15,7 @@ pub mod es2;
 pub mod es9;
 pub mod ids;
 pub mod inventory;
+pub mod inventory_service;
 pub mod order;
 pub mod profile_repository;
 pub mod profile_state;
