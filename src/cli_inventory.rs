@@ -191,11 +191,12 @@ pub fn stock(config: &Config, args: StockArgs) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Key rotation: (1) unless rows under an older key remain (an unfinished rotation), a new key is appended to the
-/// key file and becomes active — written before any row changes, so a crash loses nothing; (2) every sealed row is
-/// re-encrypted under the active key in batches; (3) keys no row uses any more are dropped from the file (the
-/// active one stays). With `secrets.master_key` (environment) rspd cannot edit the keys: put the new key last,
-/// keep the old ones, run this, then remove them.
+/// Key rotation: (1) unless rows under an older key remain (an unfinished rotation, resumed instead), the keys no
+/// row uses any more are dropped from the key file and a new key is appended and becomes active — written before
+/// any row changes, so a crash loses nothing; (2) every sealed row is re-encrypted under the active key in
+/// batches. The previous key stays in the file until the next rotation (a running `rspd serve` re-reads the file
+/// within `smdp.expiry_interval_secs` and may seal with the previous key until then). With `secrets.master_key`
+/// (environment) rspd cannot edit the keys: put the new key last, keep the old ones, run this, then drop them.
 pub fn keys_rotate(config: &Config, args: KeysRotateArgs) -> Result<(), StartError> {
     let settings = config.secrets_settings();
     let loaded = crate::secrets::master_key::load_or_create(&settings)?;
@@ -205,19 +206,28 @@ pub fn keys_rotate(config: &Config, args: KeysRotateArgs) -> Result<(), StartErr
     let probe = store.clone().with_keyring(loaded.keyring.clone());
     let in_use = probe.key_ids_in_use().map_err(|e| fail(e.to_string()))?;
     let active = loaded.keyring.active().id().to_string();
-    let unfinished =
-        in_use.iter().any(|id| *id != active) || probe.clear_package_count().map_err(|e| fail(e.to_string()))? > 0;
+    let clear = probe.clear_package_count().map_err(|e| fail(e.to_string()))?;
+    let unfinished = in_use.iter().any(|id| *id != active) || clear > 0;
     let keyring = match (&loaded.source, unfinished) {
         (KeySource::File(path), false) => {
-            let mut keys = read_key_file(path)?;
+            let old = read_key_file(path)?;
+            let dropped = old.len() - 1;
+            let mut keys: Vec<MasterKey> = old.into_iter().filter(|k| k.id().as_str() == active).collect();
             let new = MasterKey::generate()?;
-            println!("new master key {} added to {} (active now)", new.id(), path.display());
+            println!(
+                "new master key {} added to {} (active now; previous key {active} kept)",
+                new.id(),
+                path.display()
+            );
+            if dropped > 0 {
+                println!("{dropped} older key(s) no row uses any more removed");
+            }
             keys.push(new);
             write_key_file(path, &keys)?;
             Keyring::new(keys)?
         }
         (KeySource::File(_), true) => {
-            println!("resuming: rows remain under older keys; re-encrypting them under {active}");
+            println!("resuming: rows remain under older keys or in clear; re-encrypting them under {active}");
             loaded.keyring.clone()
         }
         (KeySource::Value, _) => {
@@ -236,20 +246,11 @@ pub fn keys_rotate(config: &Config, args: KeysRotateArgs) -> Result<(), StartErr
         println!("  {table}: {n} row(s) re-encrypted");
     }
     let still = store.key_ids_in_use().map_err(|e| fail(e.to_string()))?;
-    let active = keyring.active().id().clone();
     println!(
-        "{} row(s) re-encrypted; active key {active}; keys in use: {}",
+        "{} row(s) re-encrypted; active key {}; keys in use: {}",
         report.total(),
+        keyring.active().id(),
         still.iter().cloned().collect::<Vec<_>>().join(", ")
     );
-    if let KeySource::File(path) = &loaded.source {
-        let keep: Vec<MasterKey> =
-            keyring.keys().iter().filter(|k| *k.id() == active || still.contains(k.id().as_str())).cloned().collect();
-        let dropped = keyring.keys().len() - keep.len();
-        if dropped > 0 {
-            write_key_file(path, &keep)?;
-            println!("{dropped} old key(s) no row uses any more removed from {}", path.display());
-        }
-    }
     Ok(())
 }

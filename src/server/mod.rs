@@ -7,6 +7,7 @@
 mod background;
 mod banner;
 mod eim_keys;
+mod inventory_jobs;
 mod smdp_keys;
 mod tls_material;
 
@@ -104,8 +105,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
 
     let settings = config.database_settings();
     let keyring = secrets.keyring.clone();
+    let key_file = match &secrets.source {
+        crate::secrets::master_key::KeySource::File(path) => Some(path.clone()),
+        crate::secrets::master_key::KeySource::Value => None,
+    };
     let (store, applied, in_use) = web::block(move || -> Result<_, StoreError> {
-        let store = Store::open(&settings)?.with_keyring(keyring);
+        let store = Store::open(&settings)?.with_keyring_file(keyring, key_file);
         let applied = store.migrate()?;
         let in_use = store.key_ids_in_use().map_err(|e| StoreError::Migration {
             url: store.url().to_string(),
@@ -139,7 +144,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
     let eim = crate::http::esipa_asn1::EimService { ctx: eim_context, store: store.clone() };
-    let jobs = vec![
+    let mut jobs = vec![
         actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
         actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),
         actix_web::rt::spawn(eim_keys::expire_orders(
@@ -147,6 +152,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),
         )),
     ];
+    jobs.push(actix_web::rt::spawn(inventory_jobs::run(store.clone(), metrics.clone(), interval)));
     let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);

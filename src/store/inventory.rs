@@ -225,10 +225,9 @@ impl Store {
         if let Some(r) = prepared {
             drop(conn);
             let package_der = match &r.key_id {
-                Some(key_id) => self
-                    .keyring()?
-                    .open(RowBinding { table: PACKAGES, primary_key: &r.iccid }, key_id, &r.package_der)
-                    .map_err(secrets_error)?,
+                Some(key_id) => {
+                    self.open_sealed(RowBinding { table: PACKAGES, primary_key: &r.iccid }, key_id, &r.package_der)?
+                }
                 // Written before sealing existed; `rspd keys rotate` seals it.
                 None => r.package_der,
             };
@@ -252,10 +251,8 @@ impl Store {
         .map_err(StoreError::from)?;
         drop(conn);
         let Some(p) = personalization else { return Ok(None) };
-        let data = self
-            .keyring()?
-            .open(RowBinding { table: PERSONALIZATIONS, primary_key: &p.iccid }, &p.key_id, &p.data_sealed)
-            .map_err(secrets_error)?;
+        let data =
+            self.open_sealed(RowBinding { table: PERSONALIZATIONS, primary_key: &p.iccid }, &p.key_id, &p.data_sealed)?;
         let row: BatchRow = serde_json::from_slice(&data)
             .map_err(|e| RepoError::Backend(format!("personalization of {iccid}: {}", e.classify_name())))?;
         let template = self
@@ -273,6 +270,19 @@ impl Store {
             profile_class: -1,
         })
         .map(Some)
+    }
+
+    /// Operators that have profiles or profile types (for the stock metrics).
+    pub fn operators_with_profiles(&self) -> Result<Vec<String>, RepoError> {
+        let mut conn = self.conn()?;
+        let mut ids = dispatch!(&mut *conn, c => pr::table.select(pr::operator_id).distinct().load::<String>(c))
+            .map_err(StoreError::from)?;
+        let types = dispatch!(&mut *conn, c => ty::table.select(ty::operator_id).distinct().load::<String>(c))
+            .map_err(StoreError::from)?;
+        ids.extend(types);
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// [`crate::smdp::DownloadRepository::profile_type_metadata`].
@@ -467,10 +477,8 @@ impl InventoryRepository for Store {
         drop(conn);
         let Some(r) = row else { return Ok(None) };
         let key = template_key(&r.operator_id, &r.name);
-        let package_der = self
-            .keyring()?
-            .open(RowBinding { table: TEMPLATES, primary_key: &key }, &r.key_id, &r.package_sealed)
-            .map_err(secrets_error)?;
+        let package_der =
+            self.open_sealed(RowBinding { table: TEMPLATES, primary_key: &key }, &r.key_id, &r.package_sealed)?;
         Ok(Some(TemplateRecord {
             operator_id: r.operator_id,
             name: r.name,
