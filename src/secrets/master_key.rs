@@ -72,7 +72,7 @@ pub fn load_or_create(settings: &SecretsSettings) -> Result<LoadedKeyring, Secre
         }
         let key = MasterKey::generate()?;
         write_key_file(path, std::slice::from_ref(&key))?;
-        tracing::info!(file = %path.display(), key_id = %key.id(), "generated a new secrets master key");
+        tracing::debug!(file = %path.display(), key_id = %key.id(), "generated a new secrets master key");
         return Ok(LoadedKeyring { keyring: Keyring::new(vec![key])?, source, created: true });
     }
     let keys = read_key_file(path)?;
