@@ -97,8 +97,13 @@ async fn csv_and_json_batches_validate_every_row() {
         let ops = Operators::new(&env);
         ops.call(&ops.a, "PUT", "/api/v1/profile-types/gen", Some(json!({ "serviceProviderName": "Gen" }))).await;
         let (code, t) = ops
-            .call(&ops.a, "POST", "/api/v1/templates", Some(json!({ "name": "ts48", "profileType": "gen",
-                "package": b64(&template) })))
+            .call(
+                &ops.a,
+                "POST",
+                "/api/v1/templates",
+                Some(json!({ "name": "ts48", "profileType": "gen",
+                "package": b64(&template) })),
+            )
             .await;
         assert_eq!(code, 201, "{t}");
         let again = json!({ "name": "ts48", "profileType": "gen", "package": b64(&template) });
@@ -173,8 +178,7 @@ async fn operators_cannot_see_or_use_each_others_inventory() {
     for pg in backends() {
         let env = start(pg.as_deref());
         let ops = Operators::new(&env);
-        ops.call(&ops.a, "PUT", "/api/v1/profile-types/shared-name", Some(json!({ "serviceProviderName": "A" })))
-            .await;
+        ops.call(&ops.a, "PUT", "/api/v1/profile-types/shared-name", Some(json!({ "serviceProviderName": "A" }))).await;
         let body = json!({ "name": "tpl", "profileType": "shared-name", "package": b64(&template) });
         assert_eq!(ops.call(&ops.a, "POST", "/api/v1/templates", Some(body)).await.0, 201);
         let rows = json!({ "rows": [{ "iccid": iccid(301) }] });
@@ -194,8 +198,7 @@ async fn operators_cannot_see_or_use_each_others_inventory() {
         let body = json!({ "profileType": "shared-name", "profiles": [{ "package": b64(&prepared(&template, &iccid(303))) }] });
         assert_eq!(ops.call(&ops.b, "POST", "/api/v1/profiles", Some(body)).await.0, 404);
         // B's own type of the same name is B's alone.
-        ops.call(&ops.b, "PUT", "/api/v1/profile-types/shared-name", Some(json!({ "serviceProviderName": "B" })))
-            .await;
+        ops.call(&ops.b, "PUT", "/api/v1/profile-types/shared-name", Some(json!({ "serviceProviderName": "B" }))).await;
         let (_, a_type) = ops.call(&ops.a, "GET", "/api/v1/profile-types/shared-name", None).await;
         assert_eq!(a_type["serviceProviderName"], "A");
         // Nor can B order A's template-backed profile (the CLI acts for one operator at a time).

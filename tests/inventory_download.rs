@@ -44,7 +44,8 @@ fn log_text(env: &Env) -> String {
 async fn template_backed_profile_downloads_with_the_rows_values_then_after_key_rotation() {
     let Some(template) = ts48_template() else { return };
     for pg in backends() {
-        let env = start(pg.as_deref());
+        // Debug logging: the grep below must hold for everything rspd may log.
+        let env = Env::start_with(pg.as_deref(), |_| format!("{}\n[log]\nlevel = \"debug\"\n", identities()));
         let ops = Operators::new(&env);
         let metadata = json!({ "serviceProviderName": "Inventory SP", "profileName": "Generated",
             "profileClass": "operational",
@@ -169,7 +170,8 @@ async fn cli_bulk_import_of_a_directory_and_stock() {
 
         // All or nothing: the good file is not written either.
         std::fs::write(dir.join("a.der"), prepared(&template, &iccid(603))).unwrap();
-        let out = env.rspd(&["profile", "import", "--dir", dir.to_str().unwrap(), "--type", "bulk", "--all-or-nothing"]);
+        let out =
+            env.rspd(&["profile", "import", "--dir", dir.to_str().unwrap(), "--type", "bulk", "--all-or-nothing"]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("0 imported, 3 failed"));
 
         let out = env.rspd(&["stock"]);

@@ -6,6 +6,8 @@
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - `inventory`, `package_lookup`: [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) (types,
+//!   bulk packages, templates, batches, stock) and the package a download binds; `key_rotation`: `rspd keys rotate`.
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
@@ -20,6 +22,7 @@ pub mod error;
 mod inventory;
 mod key_rotation;
 pub mod migrations;
+mod package_lookup;
 mod profiles;
 pub mod schema;
 mod settings;

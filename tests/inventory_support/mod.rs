@@ -100,8 +100,8 @@ impl Operators {
 fn operator_b_identity(ca_cert: &Path, ca_key: &Path) -> Vec<u8> {
     let ca = X509::from_pem(&std::fs::read(ca_cert).unwrap()).unwrap();
     let ca_key = PKey::private_key_from_pem(&std::fs::read(ca_key).unwrap()).unwrap();
-    let key = PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
-        .unwrap();
+    let key =
+        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_nid(Nid::COMMONNAME, "operator-b").unwrap();
     let name = name.build();
