@@ -119,6 +119,20 @@ impl Store {
         }
     }
 
+    /// Sets the device lock of an operator's profile (`rspd order create --allowed-imei/--allowed-tac`).
+    pub fn set_device_lock(&self, operator_id: &str, iccid: &str, lock: &DeviceLock) -> Result<(), RepoError> {
+        let (imeis, tacs) = (DeviceLock::stored(&lock.imeis), DeviceLock::stored(&lock.tacs));
+        let changed = self.write(|conn| {
+            write_transaction!(conn, c => diesel::update(pr::table.filter(pr::operator_id.eq(operator_id)).filter(pr::iccid.eq(iccid)))
+                .set((pr::allowed_imeis.eq(&imeis), pr::allowed_tacs.eq(&tacs)))
+                .execute(c))
+        })?;
+        if changed == 0 {
+            return Err(RepoError::NotFound);
+        }
+        Ok(())
+    }
+
     /// The device lock of an operator's profile (ES9+ AuthenticateClient, §5.6.3).
     pub(crate) fn profile_device_lock(&self, operator_id: &str, iccid: &str) -> Result<DeviceLock, RepoError> {
         let mut conn = self.conn()?;
