@@ -269,3 +269,22 @@ async fn two_concurrent_orders_for_the_last_profile_get_one_profile_and_one_stoc
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_call_sent_twice_at_once_has_one_effect_and_one_answer() {
+    let Some(template) = ts48_template() else { return };
+    for pg in backends() {
+        let backend = backend_name(&pg);
+        let t = Es2Env::start(pg.as_deref());
+        let iccids = import(&t.env, &template, 700..703, OPERATOR_A, "default");
+        for round in 0..3 {
+            let body = json!({ "header": header(&format!("twin-{round}")), "profileType": "default" }).to_string();
+            let ((x, _), (y, _)) =
+                tokio::join!(t.call_raw(&t.a, "downloadOrder", body.clone()), t.call_raw(&t.a, "downloadOrder", body));
+            assert_eq!(x, y, "{backend}: both copies get the one answer");
+            assert!(x.contains("Executed-Success"), "{backend}: {x}");
+        }
+        let taken = iccids.iter().filter(|i| state(&t.env, OPERATOR_A, i) == ProfileState::Allocated).count();
+        assert_eq!(taken, 3, "{backend}: one profile per call, not per copy");
+    }
+}
