@@ -8,6 +8,8 @@
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `inventory`, `package_lookup`: [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) (types,
 //!   bulk packages, templates, batches, stock) and the package a download binds; `key_rotation`: `rspd keys rotate`.
+//! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
+//!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
@@ -21,6 +23,7 @@ mod eim;
 pub mod error;
 mod inventory;
 mod key_rotation;
+mod es2;
 pub mod migrations;
 mod package_lookup;
 mod profiles;
