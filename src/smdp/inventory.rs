@@ -396,12 +396,6 @@ impl StockLevel {
 /// One item of a bulk write (upload or batch): the ICCID, or the reason it was not written.
 pub type ItemOutcome = Result<(), String>;
 
-/// A template-backed profile to add: its personalization row (sealed by the store).
-#[derive(Debug, Clone)]
-pub struct NewTemplateProfile {
-    pub row: BatchRow,
-}
-
 /// Inventory storage (profile types, bulk packages, templates, batches, stock). Every call is scoped by operator.
 pub trait InventoryRepository {
     /// Creates or replaces a profile type.
@@ -471,6 +465,44 @@ mod tests {
         let bad_luhn = BatchRow { iccid: "89882390000000000012".into(), ..BatchRow::default() };
         assert!(bad_luhn.to_personalization().unwrap_err().contains("Luhn"));
         assert!(!format!("{row:?}").contains("0BADC0FFEE"));
+    }
+
+    /// Secrets never reach Debug output: a known Ki through every type that carries one.
+    #[test]
+    fn debug_output_never_shows_a_ki() {
+        const KI: &str = "C0FFEE00112233445566778899AABBCC";
+        let ki = hex::decode(KI).unwrap();
+        let row = BatchRow {
+            iccid: "89882390000000000011".into(),
+            ki: Some(KI.into()),
+            opc: Some(KI.into()),
+            pin1: Some("1234".into()),
+            ..BatchRow::default()
+        };
+        let record = ProfilePackageRecord {
+            iccid: row.iccid.clone(),
+            operator_id: "op".into(),
+            package_der: ki.clone(),
+            service_provider_name: String::new(),
+            profile_name: String::new(),
+            profile_class: 2,
+        };
+        let template = TemplateRecord {
+            operator_id: "op".into(),
+            name: "t".into(),
+            profile_type: "x".into(),
+            package_der: ki.clone(),
+            created_at: 0,
+        };
+        let keyring = crate::secrets::Keyring::new(vec![crate::secrets::MasterKey::new(
+            [ki.clone(), ki.clone()].concat().try_into().unwrap(),
+        )])
+        .unwrap();
+        let shown = format!("{row:?} {:?} {record:?} {template:?} {keyring:?}", row.to_personalization().unwrap());
+        let upper = shown.to_uppercase();
+        assert!(!upper.contains(KI) && !upper.contains(&KI[..8]), "{shown}");
+        assert!(!shown.contains("192, 255, 238"), "{shown}");
+        assert!(!shown.contains("1234"), "{shown}");
     }
 
     #[test]

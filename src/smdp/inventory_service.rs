@@ -53,13 +53,21 @@ impl BulkReport {
 }
 
 /// A prepared package to upload, with optional package-level StoreMetadata overrides (empty / -1: the type's).
-#[derive(Debug, Clone)]
+/// `Debug` shows the package's length only.
+#[derive(Clone)]
 pub struct UploadItem {
     /// The DER, or why the item could not even be read (bad base64, unreadable file).
     pub der: Result<Vec<u8>, String>,
     pub service_provider_name: String,
     pub profile_name: String,
     pub profile_class: i64,
+}
+
+impl std::fmt::Debug for UploadItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let der = self.der.as_ref().map(|d| format!("<{} bytes, redacted>", d.len()));
+        f.debug_struct("UploadItem").field("der", &der).field("profile_name", &self.profile_name).finish()
+    }
 }
 
 const NOT_WRITTEN: &str = "not written: another item failed and allOrNothing is set";
