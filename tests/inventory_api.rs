@@ -73,6 +73,22 @@ async fn bulk_upload_reports_per_item_partial_and_all_or_nothing() {
         assert_eq!((iot["available"].as_i64(), iot["low"].as_bool()), (Some(2), Some(true)), "{stock}");
         assert_eq!(iot["lowStockThreshold"], 5);
 
+        // The stock gauges follow within the job interval (1 s here).
+        let want = "rspd_profile_stock_low{operator=\"test-operator\",profile_type=\"iot\"} 1";
+        let mut metrics = String::new();
+        for _ in 0..50 {
+            metrics = match ops.call(&ops.a, "GET", "/metrics", None).await.1 {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            if metrics.contains(want) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(metrics.contains(want), "{metrics}");
+        assert!(metrics.contains("rspd_profile_stock{operator=\"test-operator\",profile_type=\"iot\",state=\"available\"} 2"));
+
         // The package is sealed: neither its header ICCID nor its bulk appears in the row.
         let header_iccid = &prepared(&template, &good1)[..];
         for sealed in blobs(&env, "profile_packages", "package_der") {

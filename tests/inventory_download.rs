@@ -23,6 +23,32 @@ const OPC: &str = "DEADBEEF0102030405060708090A0B0C";
 /// Orders `iccid` through the CLI and downloads it with a fresh soft eUICC; returns the installed profile.
 async fn download(env: &Env, iccid: &str) -> rsp_conformance::euicc::InstalledProfile {
     let matching_id = env.create_order(iccid, &[]);
+    download_order(env, iccid, &matching_id).await
+}
+
+/// ES2+ DownloadOrder by profileType then ConfirmOrder with releaseFlag (SGP.22 §5.3.1–§5.3.2), as an operator
+/// back end does; returns the ICCID taken from the pool and the matchingId.
+async fn order_over_es2(ops: &Operators, profile_type: &str) -> (String, String) {
+    let call = |function: &str, mut body: serde_json::Value| {
+        body["header"] = json!({ "functionRequesterIdentifier": "inventory-test", "functionCallIdentifier": function });
+        ops.a
+            .post(format!("{}/gsma/rsp2/es2plus/{function}", ops.base))
+            .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
+            .json(&body)
+            .send()
+    };
+    let r: serde_json::Value =
+        call("downloadOrder", json!({ "profileType": profile_type })).await.unwrap().json().await.unwrap();
+    assert_eq!(r["header"]["functionExecutionStatus"]["status"], "Executed-Success", "{r}");
+    let iccid = r["iccid"].as_str().unwrap().to_owned();
+    let r: serde_json::Value =
+        call("confirmOrder", json!({ "iccid": iccid, "releaseFlag": true })).await.unwrap().json().await.unwrap();
+    assert_eq!(r["header"]["functionExecutionStatus"]["status"], "Executed-Success", "{r}");
+    (iccid, r["matchingId"].as_str().unwrap().to_owned())
+}
+
+async fn download_order(env: &Env, iccid: &str, matching_id: &str) -> rsp_conformance::euicc::InstalledProfile {
+    let matching_id = matching_id.to_owned();
     let mut euicc = env.euicc(Curve::NistP256);
     let (tx, asr) = initiate(env, &mut euicc, &matching_id).await;
     let pdr = prepare(env, &mut euicc, &tx, &asr, None).await;
@@ -93,8 +119,15 @@ async fn template_backed_profile_downloads_with_the_rows_values_then_after_key_r
         assert!(out.status.success() && stdout2.contains("older key(s) no row uses any more removed"), "{stdout2}");
         assert_eq!(std::fs::read_to_string(&key_file).unwrap().lines().filter(|l| !l.starts_with('#')).count(), 2);
 
-        let installed = download(&env, &second).await;
-        assert_eq!(ProfilePackage::parse(&installed.profile_package).unwrap().iccid().digits(), second);
+        // ES2+ by profileType takes the template-backed profile from the pool like a prepared one.
+        let (taken, matching_id) = order_over_es2(&ops, "gen").await;
+        assert_eq!(taken, second);
+        let installed = download_order(&env, &second, &matching_id).await;
+        let package = ProfilePackage::parse(&installed.profile_package).unwrap();
+        assert_eq!(
+            (package.iccid().digits(), package.imsi().map(|i| i.digits())),
+            (second.clone(), Some("001019990000402"))
+        );
 
         let stock = ops.call(&ops.a, "GET", "/api/v1/stock", None).await.1;
         let gen = stock_of(&stock, "gen").unwrap();
