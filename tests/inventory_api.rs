@@ -87,7 +87,8 @@ async fn bulk_upload_reports_per_item_partial_and_all_or_nothing() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(metrics.contains(want), "{metrics}");
-        assert!(metrics.contains("rspd_profile_stock{operator=\"test-operator\",profile_type=\"iot\",state=\"available\"} 2"));
+        assert!(metrics
+            .contains("rspd_profile_stock{operator=\"test-operator\",profile_type=\"iot\",state=\"available\"} 2"));
 
         // The package is sealed: neither its header ICCID nor its bulk appears in the row.
         let header_iccid = &prepared(&template, &good1)[..];
