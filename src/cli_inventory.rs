@@ -13,8 +13,8 @@ use crate::secrets::master_key::{read_key_file, write_key_file, KeySource};
 use crate::secrets::{Keyring, MasterKey};
 use crate::server::StartError;
 use crate::smdp::inventory::{
-    batch_rows_from_json, check_profile_type, parse_batch_csv, BatchRow, InventoryRepository, ProfileMetadata,
-    ProfileType,
+    batch_rows_from_json, check_profile_type, parse_batch_csv, BatchRow, InventoryRepository, NumberedRows,
+    ProfileMetadata, ProfileType,
 };
 use crate::smdp::inventory_service;
 use crate::smdp::ProfileState;
@@ -161,7 +161,7 @@ pub fn template(config: &Config, command: TemplateCommand) -> Result<(), StartEr
 }
 
 /// `{"rows": [...]}` or a bare array of rows. The error names the position, never a value.
-fn batch_from_json(text: &str) -> Result<Vec<(usize, Result<BatchRow, String>)>, String> {
+fn batch_from_json(text: &str) -> Result<NumberedRows, String> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum Batch {

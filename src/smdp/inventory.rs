@@ -271,10 +271,13 @@ impl BatchRow {
     }
 }
 
+/// Batch rows as read, numbered (CSV: line number; JSON: position from 1): the row, or why it is unreadable.
+pub type NumberedRows = Vec<(usize, Result<BatchRow, String>)>;
+
 /// A batch read from CSV: a header line naming [`BATCH_COLUMNS`] (any order, `iccid` required), then one row
 /// per line. Cells are plain (no quoting needed: every value is hex or digits); blank lines and lines starting
 /// with `#` are skipped. Returns per line: its 1-based line number and the row, or why the line is unreadable.
-pub fn parse_batch_csv(text: &str) -> Result<Vec<(usize, Result<BatchRow, String>)>, String> {
+pub fn parse_batch_csv(text: &str) -> Result<NumberedRows, String> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     let (_, header) = lines.next().ok_or("empty CSV: a header line is required")?;
     let columns: Vec<String> = header.split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
@@ -312,7 +315,7 @@ pub fn parse_batch_csv(text: &str) -> Result<Vec<(usize, Result<BatchRow, String
 }
 
 /// JSON batch rows (objects with [`BATCH_COLUMNS`] fields), numbered from 1.
-pub fn batch_rows_from_json(rows: Vec<BatchRow>) -> Vec<(usize, Result<BatchRow, String>)> {
+pub fn batch_rows_from_json(rows: Vec<BatchRow>) -> NumberedRows {
     rows.into_iter().enumerate().map(|(i, r)| (i + 1, Ok(r.normalized()))).collect()
 }
 
@@ -340,10 +343,7 @@ fn generate_from(template: &ProfilePackage, row: &BatchRow) -> Result<Vec<u8>, S
 
 /// Validates batch rows: each parses, personalizes the template, and has an ICCID unique in the batch.
 /// Returns, per row, its number and ICCID (as given) and the row or the one-line reason it is refused.
-pub fn validate_batch(
-    template: &ProfilePackage,
-    rows: Vec<(usize, Result<BatchRow, String>)>,
-) -> Vec<(usize, String, Result<BatchRow, String>)> {
+pub fn validate_batch(template: &ProfilePackage, rows: NumberedRows) -> Vec<(usize, String, Result<BatchRow, String>)> {
     let mut seen = BTreeSet::new();
     rows.into_iter()
         .map(|(n, row)| match row {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::download_repository::ProfilePackageRecord;
 use super::inventory::{
-    check_type_name, prepared_package, validate_batch, BatchRow, InventoryRepository, TemplateRecord,
+    check_type_name, prepared_package, validate_batch, BatchRow, InventoryRepository, NumberedRows, TemplateRecord,
 };
 use super::profile_repository::RepoError;
 use crate::profile::ProfilePackage;
@@ -180,7 +180,7 @@ pub fn upload_batch(
     repo: &dyn InventoryRepository,
     operator_id: &str,
     template_name: &str,
-    rows: Vec<(usize, Result<BatchRow, String>)>,
+    rows: NumberedRows,
     all_or_nothing: bool,
 ) -> Result<BulkReport, InventoryError> {
     let template = repo
