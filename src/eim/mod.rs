@@ -18,7 +18,9 @@
 //! relay to the SM-DP+, ProfileDownloadTriggerRequest, IpaEuiccDataRequest, orders/campaigns over REST.
 
 pub mod error;
+pub mod indirect;
 pub mod inventory;
+pub mod ipa_result;
 pub mod order;
 pub mod package;
 pub mod registry;
@@ -27,7 +29,7 @@ pub mod result;
 pub mod service;
 
 pub use error::EimError;
-pub use order::{FailureReason, OrderState, PackageOrder};
+pub use order::{FailureReason, OrderState, PackageKind, PackageOrder};
 pub use registry::{EimContext, EuiccRecord, KnownProfile, NewEuicc};
 pub use repository::{EimRepository, QueueSlot};
 pub use result::{PackageOutcome, VerifiedResult};

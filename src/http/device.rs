@@ -3,12 +3,13 @@
 
 use actix_web::web;
 
-use super::{es9, esipa_asn1, health, not_found};
+use super::{es9, esipa_asn1, esipa_json, health, not_found};
 
 /// Routes of the device listener.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz)).route("/readyz", web::get().to(health::readyz));
     es9::configure(cfg);
     esipa_asn1::configure(cfg);
+    esipa_json::configure(cfg);
     cfg.default_service(web::to(not_found));
 }
