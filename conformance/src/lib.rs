@@ -9,4 +9,5 @@
 #![forbid(unsafe_code)]
 
 pub mod euicc;
+pub mod ipa;
 pub mod lpa;
