@@ -64,12 +64,22 @@ pub enum EimPackage {
     ProfileDownloadTriggerRequest(Vec<u8>),
 }
 
+/// One request and its response body, as sent and received (see [`EsipaClient::record_exchanges`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The ESipa function (`GetEimPackage`, `initiateAuthentication`, …).
+    pub function: &'static str,
+    pub request: Vec<u8>,
+    pub response: Vec<u8>,
+}
+
 /// An ESipa client for one eIM.
 pub struct EsipaClient {
     http: reqwest::blocking::Client,
     /// `https://host[:port]`.
     base: String,
     binding: Binding,
+    recorded: Option<std::sync::Mutex<Vec<Exchange>>>,
 }
 
 const ASN1: &str = "application/x-gsma-rsp-asn1";
@@ -87,11 +97,35 @@ impl EsipaClient {
             .map_err(|e| EsipaError::TlsConfig(e.to_string()))?;
         let base = eim.trim_end_matches('/');
         let base = if base.starts_with("https://") { base.to_owned() } else { format!("https://{base}") };
-        Ok(EsipaClient { http, base, binding })
+        Ok(EsipaClient { http, base, binding, recorded: None })
     }
 
     pub fn binding(&self) -> Binding {
         self.binding
+    }
+
+    /// Keeps every request/response pair from now on (tests check the eIM's raw answers).
+    pub fn record_exchanges(mut self) -> Self {
+        self.recorded = Some(std::sync::Mutex::new(Vec::new()));
+        self
+    }
+
+    /// The exchanges recorded so far (empty unless [`Self::record_exchanges`]).
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.recorded.as_ref().map(|r| r.lock().map(|v| v.clone()).unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn record(&self, function: &'static str, request: &[u8], response: &[u8]) {
+        if let Some(r) = &self.recorded {
+            if let Ok(mut v) = r.lock() {
+                v.push(Exchange { function, request: request.to_vec(), response: response.to_vec() });
+            }
+        }
+    }
+
+    /// Sends one raw ASN.1-binding body (`POST /gsma/rsp2/asn1`); the response body (empty for 204).
+    pub fn send_asn1(&self, body: Vec<u8>) -> Result<Vec<u8>, EsipaError> {
+        self.post_asn1("raw", body)
     }
 
     /// ESipa.GetEimPackage (§5.14.5): the next package, `None` for noEimPackageAvailable.
@@ -193,10 +227,12 @@ impl EsipaClient {
             .post(format!("{}/gsma/rsp2/asn1", self.base))
             .header(reqwest::header::CONTENT_TYPE, ASN1)
             .header("X-Admin-Protocol", ADMIN_PROTOCOL)
-            .body(body)
+            .body(body.clone())
             .send()
             .map_err(|e| EsipaError::Transport { function, detail: e.to_string() })?;
-        read(function, response)
+        let bytes = read(function, response)?;
+        self.record(function, &body, &bytes);
+        Ok(bytes)
     }
 
     /// POSTs a JSON body; the parsed response (`{}` for 204).
@@ -210,6 +246,7 @@ impl EsipaClient {
             .send()
             .map_err(|e| EsipaError::Transport { function, detail: e.to_string() })?;
         let bytes = read(function, response)?;
+        self.record(function, body.to_string().as_bytes(), &bytes);
         if bytes.is_empty() {
             return Ok(json!({}));
         }

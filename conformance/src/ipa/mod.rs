@@ -19,7 +19,6 @@
 
 pub mod esipa_client;
 
-use rasn::types::OctetString;
 use rspd::codec::sgp22::TransactionId;
 use rspd::codec::sgp32::{
     ProfileDownloadData, ProfileDownloadError, ProfileDownloadTriggerRequest, ProfileDownloadTriggerResult,
@@ -28,7 +27,7 @@ use rspd::codec::sgp32::{
 use rspd::codec::tlv::{self, Tag};
 use rspd::codec::{decode, encode};
 
-pub use esipa_client::{Binding, EimPackage, EsipaClient, EsipaError, IndirectEs9};
+pub use esipa_client::{Binding, EimPackage, EsipaClient, EsipaError, Exchange, IndirectEs9};
 
 use crate::euicc::SoftEuicc;
 use crate::lpa::{download_profile, ActivationCode, DownloadRequest, Es9Client, Es9Options, TrustAnchors};
@@ -93,6 +92,15 @@ impl Ipa {
 
     pub fn euicc(&self) -> &SoftEuicc {
         &self.euicc
+    }
+
+    /// How the next ProfileDownloadTriggerRequests run.
+    pub fn set_download_mode(&mut self, mode: DownloadMode) {
+        self.mode = mode;
+    }
+
+    pub fn esipa(&self) -> &EsipaClient {
+        &self.esipa
     }
 
     pub fn euicc_mut(&mut self) -> &mut SoftEuicc {
@@ -242,9 +250,4 @@ impl Ipa {
         }
         sent
     }
-}
-
-/// An `OctetString` transaction id (for callers building requests).
-pub fn transaction_id(bytes: &[u8]) -> TransactionId {
-    TransactionId(OctetString::from(bytes.to_vec()))
 }
