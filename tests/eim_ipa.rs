@@ -371,3 +371,62 @@ fn asn1play_decodes_rspd_esipa_responses() {
         }
     }
 }
+
+#[tokio::test]
+async fn json_binding_answers_errors_with_status_codes_never_500() {
+    let env = Env::start(None);
+    let url = |f: &str| format!("https://{}/gsma/rsp2/esipa/{f}", env.address);
+    let post = |f: &'static str, body: String| {
+        let request = env.client.post(url(f)).header("Content-Type", "application/json").body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (status, serde_json::from_str::<serde_json::Value>(&text).unwrap_or(serde_json::Value::Null))
+        }
+    };
+    let codes = |v: &serde_json::Value| {
+        let d = &v["header"]["functionExecutionStatus"];
+        (
+            d["status"].as_str().unwrap_or_default().to_owned(),
+            format!(
+                "{}/{}",
+                d["statusCodeData"]["subjectCode"].as_str().unwrap_or_default(),
+                d["statusCodeData"]["reasonCode"].as_str().unwrap_or_default()
+            ),
+        )
+    };
+    let unknown = "89049032123451234512345678901235";
+    for (function, body, expected) in [
+        ("getEimPackage", format!("{{\"eidValue\":\"{unknown}\"}}"), None),
+        ("getEimPackage", "{\"eidValue\":\"12AB\"}".to_owned(), Some("8.1.1/2.1")),
+        ("getEimPackage", "{}".to_owned(), Some("8.1.1/2.2")),
+        ("getEimPackage", "not json".to_owned(), Some("1.6/2.1")),
+        ("provideEimPackageResult", "{\"eimPackageResult\":\"***\"}".to_owned(), Some("1.6/2.1")),
+        ("provideEimPackageResult", "{\"eimPackageResult\":\"vlEA\"}".to_owned(), Some("1.6/2.1")),
+        (
+            "initiateAuthentication",
+            "{\"euiccChallenge\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"smdpAddress\":\"elsewhere.example\"}".to_owned(),
+            Some("8.8.1/3.8"),
+        ),
+        (
+            "authenticateClient",
+            "{\"transactionId\":\"00112233\",\"authenticateServerResponse\":\"vzgA\"}".to_owned(),
+            None,
+        ),
+        ("getBoundProfilePackage", "{\"transactionId\":\"zz\"}".to_owned(), Some("1.6/2.1")),
+        ("cancelSession", "{}".to_owned(), Some("1.6/2.2")),
+    ] {
+        let (status, v) = post(function, body.clone()).await;
+        assert_eq!(status, 200, "{function} {body}");
+        let (state, code) = codes(&v);
+        assert_eq!(state, "Failed", "{function} {body}: {v}");
+        if let Some(expected) = expected {
+            assert_eq!(code, expected, "{function} {body}: {v}");
+        }
+    }
+    // An unknown (well-formed) EID is eidNotFound 8.1.1/3.9 or, with bad check digits, invalidEid 8.1.1/2.1.
+    let (_, v) = post("getEimPackage", format!("{{\"eidValue\":\"{unknown}\"}}")).await;
+    assert!(["8.1.1/3.9", "8.1.1/2.1"].contains(&codes(&v).1.as_str()), "{v}");
+    assert!(v["eimPackageError"].is_i64(), "{v}");
+}
