@@ -1,4 +1,4 @@
-//! The eIM's steps, independent of the binding (ASN.1 now, JSON later) — SGP.32 v1.2 §3.5 (eIM package
+//! The eIM's steps, independent of the binding (ASN.1 and JSON) — SGP.32 v1.2 §3.5 (eIM package
 //! procedures), §5.14.x / §6.3 (ESipa.GetEimPackage, ESipa.ProvideEimPackageResult):
 //! - [`queue_euicc_package`]: sign an EuiccPackage for one eUICC and queue it (operator side);
 //! - [`get_eim_package`]: the next package for a polling IPA (Queued → Dispatched);
@@ -94,8 +94,8 @@ fn fresh_transaction_id() -> Result<[u8; 16], EimError> {
 /// ESipa.GetEimPackage for the eUICC with `eid_value` (SGP.32 v1.2 §5.14.x): the next Queued package, now
 /// Dispatched, or `None` (answered `noEimPackageAvailable`). An unknown EID is [`EimError::UnknownEuicc`]
 /// (`eidNotFound`).
-///
-/// LATER(issue 6): IpaEuiccDataRequest and ProfileDownloadTriggerRequest orders are handed out here too.
+/// Every package kind is handed out here (EuiccPackageRequest, IpaEuiccDataRequest,
+/// ProfileDownloadTriggerRequest), oldest counterValue first.
 pub fn get_eim_package(
     repo: &dyn EimRepository,
     ctx: &EimContext,
