@@ -430,3 +430,20 @@ async fn json_binding_answers_errors_with_status_codes_never_500() {
     assert!(["8.1.1/3.9", "8.1.1/2.1"].contains(&codes(&v).1.as_str()), "{v}");
     assert!(v["eimPackageError"].is_i64(), "{v}");
 }
+
+#[test]
+fn transfer_eim_package_response_records_the_result() {
+    let env = Env::start(None);
+    let (mut euicc, eid) = device(&env, Curve::NistP256, false);
+    let id = queue(&env, &eid, &["--psmo", "list-profiles"]);
+    let esipa = EsipaClient::new(&format!("https://{}", env.address), &anchors(&env), Binding::Asn1).unwrap();
+    let Some(rsp_conformance::ipa::EimPackage::EuiccPackageRequest(request)) = esipa.get_eim_package(&eid).unwrap()
+    else {
+        panic!("a package")
+    };
+    let result = euicc.load_euicc_package(&request).unwrap();
+    // TransferEimPackageResponse `BF4E` (EXPLICIT CHOICE) carrying the euiccPackageResult: answered 204.
+    let answer = esipa.send_asn1(tlv::encode(Tag(0xBF4E), &result)).unwrap();
+    assert!(answer.is_empty());
+    assert_succeeded(&env, &[id]);
+}

@@ -309,3 +309,51 @@ fn plain(status: StatusCode, message: String) -> HttpResponse {
         .content_type("text/plain")
         .body(message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_data_objects_are_minimal() {
+        assert_eq!(integer_do(0x81, 1), [0x81, 0x01, 0x01]);
+        assert_eq!(integer_do(0x81, 127), [0x81, 0x01, 0x7F]);
+        assert_eq!(integer_do(0x81, 128), [0x81, 0x02, 0x00, 0x80]);
+        assert_eq!(integer_do(0x81, 0), [0x81, 0x01, 0x00]);
+        assert_eq!(integer_do(0x81, -1), [0x81, 0x01, 0xFF]);
+    }
+
+    #[test]
+    fn ok_responses_wrap_their_parts_in_a0() {
+        assert_eq!(ok_esipa(0xBF41, &[]), [0xBF, 0x41, 0x02, 0xA0, 0x00]);
+        assert_eq!(ok_esipa(0xBF3A, &[&[0x80, 0x01, 0x07]]), [0xBF, 0x3A, 0x05, 0xA0, 0x03, 0x80, 0x01, 0x07]);
+    }
+
+    #[test]
+    fn eim_package_result_alternatives_are_told_apart() {
+        let epr = [0xBF, 0x51, 0x00];
+        let bf50 = tlv::encode_constructed(Tag(0xBF50), [&[0x5A, 0x01, 0x00][..], &epr]);
+        let top = tlv::parse_single(&bf50).unwrap();
+        assert_eq!(eim_package_result_of_bf50(&top).unwrap(), ReceivedResult::EuiccPackageResult(epr.to_vec()));
+        let wrapped = tlv::encode(Tag(0x30), &epr);
+        assert_eq!(
+            ReceivedResult::from_eim_package_result(&wrapped).unwrap(),
+            ReceivedResult::EuiccPackageResult(epr.to_vec())
+        );
+        for (der, kind) in [
+            (vec![0xBF, 0x52, 0x00], "ipa"),
+            (vec![0xBF, 0x54, 0x00], "trigger"),
+            (vec![0xA0, 0x03, 0x02, 0x01, 0x01], "error"),
+        ] {
+            let r = ReceivedResult::from_eim_package_result(&der).unwrap();
+            let matches = match kind {
+                "ipa" => matches!(r, ReceivedResult::IpaEuiccDataResponse(_)),
+                "trigger" => matches!(r, ReceivedResult::ProfileDownloadTriggerResult(_)),
+                _ => matches!(r, ReceivedResult::ResponseError(_)),
+            };
+            assert!(matches, "{kind}: {r:?}");
+        }
+        assert!(ReceivedResult::from_eim_package_result(&[0x04, 0x00]).is_err());
+        assert!(ReceivedResult::from_eim_package_result(&[0xBF]).is_err());
+    }
+}
