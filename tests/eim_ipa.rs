@@ -45,13 +45,22 @@ fn rspd_ok(env: &Env, args: &[&str]) -> String {
 /// The test PKI eUICC of `curve`, optionally with profile A enabled and B disabled, registered with rspd's eIM
 /// and associated (AddInitialEim with `rspd eim config`, associationToken recorded with `rspd eim associate`).
 fn device(env: &Env, curve: Curve, seed: bool) -> (SoftEuicc, String) {
-    let mut euicc = env.euicc(curve);
+    associate(env, env.euicc(curve), seed)
+}
+
+/// [`device`] for a given eUICC (its certificate registered with its EUM chain verified).
+fn associate(env: &Env, mut euicc: SoftEuicc, seed: bool) -> (SoftEuicc, String) {
     if seed {
         euicc.seed_profile(InstalledProfile::seeded(ICCID_A, 0x10, EuiccProfileState::Enabled).unwrap()).unwrap();
         euicc.seed_profile(InstalledProfile::seeded(ICCID_B, 0x11, EuiccProfileState::Disabled).unwrap()).unwrap();
     }
-    let cert = env.pki().euicc_cert(curve);
-    let eid = rspd_ok(env, &["eim", "register", "--cert", cert.to_str().unwrap()]).trim().to_owned();
+    let cert = env.dir.path().join(format!("euicc-{}.der", euicc.eid()));
+    std::fs::write(&cert, &euicc.credentials().euicc_cert_der).unwrap();
+    let eum = env.dir.path().join(format!("eum-{}.der", euicc.eid()));
+    std::fs::write(&eum, &euicc.credentials().eum_cert_der).unwrap();
+    let eid = rspd_ok(env, &["eim", "register", "--cert", cert.to_str().unwrap(), "--eum-cert", eum.to_str().unwrap()])
+        .trim()
+        .to_owned();
     assert_eq!(eid, euicc.eid());
     let cfg = env.dir.path().join(format!("cfg-{eid}.der"));
     rspd_ok(env, &["eim", "config", "--eid", &eid, "--out", cfg.to_str().unwrap()]);
@@ -446,4 +455,29 @@ fn transfer_eim_package_response_records_the_result() {
     let answer = esipa.send_asn1(tlv::encode(Tag(0xBF4E), &result)).unwrap();
     assert!(answer.is_empty());
     assert_succeeded(&env, &[id]);
+}
+
+#[test]
+fn issued_test_euiccs_are_distinct_devices_of_one_fleet() {
+    let env = Env::start(None);
+    let mut ids = Vec::new();
+    let mut devices = Vec::new();
+    for serial in 2..5u64 {
+        let credentials =
+            rsp_conformance::euicc::EuiccCredentials::issue_from_test_pki(&env.pki(), Curve::NistP256, serial).unwrap();
+        let (euicc, eid) = associate(&env, SoftEuicc::new(credentials), false);
+        ids.push(queue(&env, &eid, &["--psmo", "list-profiles"]));
+        devices.push(ipa(
+            &env,
+            euicc,
+            if serial % 2 == 0 { Binding::Asn1 } else { Binding::Json },
+            DownloadMode::Direct,
+        ));
+    }
+    let eids: std::collections::BTreeSet<_> = devices.iter().map(|d| d.euicc().eid().to_owned()).collect();
+    assert_eq!(eids.len(), 3, "{eids:?}");
+    for device in &mut devices {
+        assert_eq!(device.run(3).unwrap().len(), 1);
+    }
+    assert_succeeded(&env, &ids);
 }

@@ -50,6 +50,10 @@ pub enum EuiccCommand {
         pki: PathBuf,
         #[arg(long, default_value = "nist")]
         curve: Curve,
+        /// Issue a new eUICC (EID serial N ≥ 2) with the PKI's EUM instead of copying its sample eUICC: one
+        /// directory per simulated device.
+        #[arg(long, value_name = "N")]
+        serial: Option<u64>,
     },
     /// ES10b.AddInitialEim with an AddInitialEimRequest (`rspd eim config` output: DER file or hex text);
     /// prints the associationToken the eUICC issued.
@@ -108,7 +112,7 @@ pub fn euicc(command: EuiccCommand) -> ExitCode {
 
 fn run_euicc(command: EuiccCommand) -> Result<(), String> {
     match command {
-        EuiccCommand::Init { dir, pki, curve } => {
+        EuiccCommand::Init { dir, pki, curve, serial } => {
             let source = TestPkiPaths::new(&pki);
             let target = TestPkiPaths::new(&dir);
             if dir.join("euicc.json").exists() {
@@ -121,8 +125,18 @@ fn run_euicc(command: EuiccCommand) -> Result<(), String> {
                 }
             }
             copy(&source.eum_cert(curve), &target.eum_cert(curve))?;
-            copy(&source.euicc_cert(curve), &target.euicc_cert(curve))?;
-            copy(&source.euicc_key(curve), &target.euicc_key(curve))?;
+            match serial {
+                Some(serial) => {
+                    let issued =
+                        rspd::pki::test_pki::issue_test_euicc(&source, curve, serial).map_err(|e| e.to_string())?;
+                    std::fs::write(target.euicc_cert(curve), &issued.certificate_pem).map_err(|e| e.to_string())?;
+                    std::fs::write(target.euicc_key(curve), &issued.private_key_pem).map_err(|e| e.to_string())?;
+                }
+                None => {
+                    copy(&source.euicc_cert(curve), &target.euicc_cert(curve))?;
+                    copy(&source.euicc_key(curve), &target.euicc_key(curve))?;
+                }
+            }
             std::fs::write(dir.join("euicc.json"), format!("{{\"curve\":\"{}\"}}\n", curve.short_name()))
                 .map_err(|e| e.to_string())?;
             let euicc = load_euicc(&dir)?;
