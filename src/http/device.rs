@@ -1,5 +1,6 @@
 //! The device listener's app: what LPAs (ES9+, SGP.22 §5.6) and IPAs (ESipa, SGP.32 §6) reach:
-//! the probes, the ES9+ JSON binding ([`super::es9`]) and the ESipa ASN.1 binding ([`super::esipa_asn1`]).
+//! the probes, the ES9+ JSON binding ([`super::es9`]) and the ESipa ASN.1 and JSON bindings ([`super::esipa_asn1`],
+//! [`super::esipa_json`]).
 
 use actix_web::web;
 
