@@ -9,7 +9,9 @@
 pub mod device;
 pub mod es2;
 pub mod es9;
+pub mod esipa;
 pub mod esipa_asn1;
+pub mod esipa_json;
 pub mod health;
 pub mod identity;
 pub mod inventory;
