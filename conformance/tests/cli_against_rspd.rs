@@ -252,7 +252,7 @@ fn rsp_conformance_ipa_against_rspd_serve_readme_walkthrough() {
     let token = token.trim().strip_prefix("associationToken ").expect("an associationToken").to_owned();
     rspd_ok(&["eim", "associate", "--eid", &eid, "--association-token", &token]);
 
-    rspd_ok(&["profile", "import", ts48.to_str().unwrap()]);
+    rspd_ok(&["template", "upload", ts48.to_str().unwrap(), "--type", "default"]);
     let template = ProfilePackage::parse(&std::fs::read(&ts48).unwrap()).unwrap().iccid().digits();
     let eim = format!("https://localhost:{port}");
     for (binding, iccid) in [("asn1", "89882390000000009939"), ("json", "89882390000000009947")] {
