@@ -53,6 +53,18 @@ pub enum InstallOutcome {
     AlreadyFinal(ProfileState),
 }
 
+/// A session that [`DownloadRepository::expire_sessions_reporting`] moved to Expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredSession {
+    pub transaction_id: String,
+    /// The state it was in.
+    pub state: SessionState,
+    /// Set once AuthenticateClient matched an order.
+    pub operator_id: Option<String>,
+    pub iccid: Option<String>,
+    pub eid: Option<String>,
+}
+
 /// A notification in the durable inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredNotification {
@@ -61,7 +73,8 @@ pub struct StoredNotification {
     pub received_at: i64,
 }
 
-pub trait DownloadRepository {
+/// Every download store is also the progress outbox, so the ES9+ steps can emit ES2+ progress events (§5.3.5).
+pub trait DownloadRepository: super::progress::ProgressOutbox {
     // ---- profile packages (rspd profile import) ----
 
     /// Stores a package and adds its profile to the inventory as Available, in one transaction.
@@ -134,7 +147,12 @@ pub trait DownloadRepository {
 
     /// Sessions past `expires_at` (Unix ms) that are still open → Expired; orders of sessions that had no
     /// BPP yet are released for a new attempt. Returns how many sessions expired.
-    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError>;
+    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError> {
+        Ok(self.expire_sessions_reporting(now_ms)?.len())
+    }
+
+    /// As [`DownloadRepository::expire_sessions`], returning the sessions that expired.
+    fn expire_sessions_reporting(&self, now_ms: i64) -> Result<Vec<ExpiredSession>, RepoError>;
 
     // ---- notification inbox ----
 

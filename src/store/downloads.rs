@@ -15,7 +15,8 @@ use super::schema::{
 };
 use super::Store;
 use crate::smdp::download_repository::{
-    BindError, DownloadRepository, InstallOutcome, OrderOutcome, ProfilePackageRecord, StoredNotification,
+    BindError, DownloadRepository, ExpiredSession, InstallOutcome, OrderOutcome, ProfilePackageRecord,
+    StoredNotification,
 };
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError};
@@ -543,31 +544,38 @@ impl DownloadRepository for Store {
         }
     }
 
-    fn expire_sessions(&self, now: i64) -> Result<usize, RepoError> {
-        let expired = self.write(|conn| {
+    fn expire_sessions_reporting(&self, now: i64) -> Result<Vec<ExpiredSession>, RepoError> {
+        type Due = (String, String, Option<String>, Option<String>, Option<String>);
+        let expired: Vec<Due> = self.write(|conn| {
             write_transaction!(conn, c => {
-                let due: Vec<(String, String)> = ds::table
+                let due: Vec<Due> = ds::table
                     .filter(ds::state.eq_any(OPEN_STATES))
                     .filter(ds::expires_at.le(now))
-                    .select((ds::transaction_id, ds::state))
+                    .select((ds::transaction_id, ds::state, ds::operator_id, ds::iccid, ds::eid))
                     .load(c)?;
                 if due.is_empty() {
-                    return Ok::<_, DieselError>(0);
+                    return Ok::<_, DieselError>(due);
                 }
-                let ids: Vec<&str> = due.iter().map(|(t, _)| t.as_str()).collect();
-                let count = diesel::update(ds::table.filter(ds::transaction_id.eq_any(&ids)).filter(ds::state.eq_any(OPEN_STATES)))
+                let ids: Vec<&str> = due.iter().map(|d| d.0.as_str()).collect();
+                diesel::update(ds::table.filter(ds::transaction_id.eq_any(&ids)).filter(ds::state.eq_any(OPEN_STATES)))
                     .set((ds::state.eq(SessionState::Expired.as_str()), ds::updated_at.eq(now)))
                     .execute(c)?;
                 // Orders of sessions without a BPP go back to the pool of claimable orders (profile stays Released).
                 let unbound: Vec<&str> =
-                    due.iter().filter(|(_, s)| s != SessionState::BppDelivered.as_str()).map(|(t, _)| t.as_str()).collect();
+                    due.iter().filter(|d| d.1 != SessionState::BppDelivered.as_str()).map(|d| d.0.as_str()).collect();
                 diesel::update(od::table.filter(od::session_id.eq_any(&unbound)))
                     .set((od::session_id.eq(None::<String>), od::updated_at.eq(now)))
                     .execute(c)?;
-                Ok::<_, DieselError>(count)
+                Ok::<_, DieselError>(due)
             })
         })?;
-        Ok(expired)
+        expired
+            .into_iter()
+            .map(|(transaction_id, state, operator_id, iccid, eid)| {
+                let state = state.parse().map_err(|e| RepoError::Backend(format!("download_sessions.state: {e}")))?;
+                Ok(ExpiredSession { transaction_id, state, operator_id, iccid, eid })
+            })
+            .collect()
     }
 
     fn insert_notification(&self, pending_notification: &[u8]) -> Result<i64, RepoError> {

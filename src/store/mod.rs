@@ -7,6 +7,7 @@
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
+//! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
@@ -19,6 +20,7 @@ mod eim;
 pub mod error;
 pub mod migrations;
 mod profiles;
+mod progress;
 pub mod schema;
 mod settings;
 

@@ -6,6 +6,9 @@
 //! challenge is single-use: the session leaves Initiated whatever the outcome); match the download order by
 //! MatchingID (or by EID when there is none) and check its EID binding; generate smdpSigned2 with
 //! ccRequiredFlag and sign `smdpSigned2 || euiccSignature1 DO` with SK.DPpb.ECDSA.
+//!
+//! Once an order is matched, the operator is told the outcome of the "eligibility and retry limit check"
+//! (ES2+.HandleDownloadProgressInfo notification point 1, §5.3.5), success or refusal.
 
 use rasn::types::OctetString;
 use time::OffsetDateTime;
@@ -22,6 +25,7 @@ use crate::codec::{decode, encode, Signed};
 use crate::pki::verify_euicc_chain;
 use crate::smdp::download_repository::{BindError, OrderOutcome};
 use crate::smdp::ids::{same_smdp_address, TransactionId};
+use crate::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent};
 use crate::smdp::session::{AuthenticatedUpdate, Initiated, SessionState};
 use crate::smdp::{DownloadRepository, OrderRecord, ProfileState};
 
@@ -51,16 +55,35 @@ pub fn authenticate_client(
         .find_session(&tx)?
         .ok_or_else(|| Es9Error::UnknownTransactionId { detail: "no such session".into() })?
         .into_initiated(now)?;
-    match authenticate(ctx, repo, session, authenticate_server_response, now) {
-        Ok(ok) => Ok(ok),
-        Err(e) => {
-            // The serverChallenge is single-use: a failed attempt ends the session (a no-op if it moved on).
-            if !matches!(e, Es9Error::Internal(_)) {
-                repo.end_session(&tx, &[SessionState::Initiated], SessionState::Cancelled, OrderOutcome::Keep)?;
-            }
-            Err(e)
+    // The order and EID, once matched: the operator hears of the outcome from then on.
+    let mut matched: Option<(OrderRecord, String)> = None;
+    let result = authenticate(ctx, repo, session, authenticate_server_response, now, &mut matched);
+    if let Err(e) = &result {
+        // The serverChallenge is single-use: a failed attempt ends the session (a no-op if it moved on).
+        if !matches!(e, Es9Error::Internal(_)) {
+            repo.end_session(&tx, &[SessionState::Initiated], SessionState::Cancelled, OrderOutcome::Keep)?;
         }
     }
+    if let Some((order, eid)) = &matched {
+        let status = match &result {
+            Ok(_) => Some(PointStatus::Success),
+            Err(Es9Error::Internal(_)) => None,
+            Err(e) => Some(PointStatus::failed(e.status_code(), e.to_string())),
+        };
+        if let Some(status) = status {
+            let point = NotificationPoint::EligibilityAndRetryLimitCheck;
+            let event = ProgressEvent::new(
+                &order.operator_id,
+                &order.iccid,
+                Some(eid),
+                point,
+                status,
+                format!("eligibility:{tx}"),
+            );
+            ctx.progress.emit_logged(repo, event);
+        }
+    }
+    result
 }
 
 fn authenticate(
@@ -69,6 +92,7 @@ fn authenticate(
     session: Initiated,
     authenticate_server_response: &[u8],
     now: OffsetDateTime,
+    matched: &mut Option<(OrderRecord, String)>,
 ) -> Result<AuthenticateClientOk, Es9Error> {
     let invalid = |e: crate::codec::CodecError| Es9Error::InvalidField {
         field: "authenticateServerResponse",
@@ -119,6 +143,7 @@ fn authenticate(
             .ok_or_else(|| Es9Error::MatchingIdRefused(matching_id.to_owned()))?,
         None => repo.find_order_for_eid(&euicc.eid)?.ok_or_else(|| Es9Error::NoOrderForEid(euicc.eid.clone()))?,
     };
+    *matched = Some((order.clone(), euicc.eid.clone()));
     check_order(&order, &euicc.eid)?;
 
     let package = repo
