@@ -143,10 +143,11 @@ impl ProgressDelivery {
                     Vec::new()
                 }
             };
-            let full = batch.len() as i64 == BATCH;
+            // After a round with work, look again at once: the next event of a delivered ICCID is due now.
+            let idle = batch.is_empty();
             futures_util::future::join_all(batch.into_iter().map(|entry| self.deliver(&store, entry))).await;
             self.update_gauges(&store).await;
-            if !full {
+            if idle {
                 let _ = tokio::time::timeout(self.poll_interval, self.wake.notified()).await;
             }
         }
