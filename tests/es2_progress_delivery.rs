@@ -183,3 +183,94 @@ async fn exhausted_confirmation_code_attempts_tell_the_operator() {
         mock.stop().await;
     }
 }
+
+/// An enable/disable/delete notification (`bit` of NotificationEvent) for `iccid`, signed by the eUICC (§3.5).
+fn other_notification(env: &Env, iccid: &str, bit: usize, seq: i64) -> Vec<u8> {
+    use rasn::types::{Any, BitString, FixedOctetString, OctetString};
+    use rspd::codec::sgp22::{Iccid, NotificationMetadata, OtherSignedNotification, PendingNotification, Signature};
+    let creds = env.credentials(Curve::NistP256);
+    let mut operation = BitString::repeat(false, 4);
+    operation.set(bit, true);
+    let ef = rspd::profile::Iccid::new(iccid).unwrap().to_ef_iccid();
+    let tbs = NotificationMetadata {
+        seq_number: seq,
+        profile_management_operation: operation,
+        notification_address: env.address.as_str().into(),
+        iccid: Some(Iccid(FixedOctetString::from(ef))),
+    };
+    let signature = rspd::pki::ecdsa::sign(&creds.euicc_key, &rspd::codec::encode(&tbs).unwrap()).unwrap();
+    rspd::codec::encode(&PendingNotification::OtherSignedNotification(OtherSignedNotification {
+        tbs_other_notification: tbs,
+        euicc_notification_signature: Signature(OctetString::from(signature.0.to_vec())),
+        euicc_certificate: Any::new(creds.euicc_cert_der.clone()),
+        eum_certificate: Any::new(creds.eum_cert_der.clone()),
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn cancel_expiry_and_later_notifications_reach_the_operator() {
+    for pg in backends() {
+        let scratch = tempfile::tempdir().unwrap();
+        let mock = MockOperator::start(scratch.path()).await;
+        let env = Env::start_with(pg.as_deref(), |_| mock.config(OPERATOR));
+        let Some(template) = ts48_template() else { return };
+        let iccids = env.import_profiles(&template, 6..8);
+        let (iccid, never_downloaded) = (&iccids[0], &iccids[1]);
+        let es2 = es2_iccid(iccid);
+        let matching_id = env.create_order(iccid, &[]);
+        let mut euicc = env.euicc(Curve::NistP256);
+
+        // The end user declines after authenticateClient: CancelSession before the BPP.
+        let (tx, asr) = initiate(&env, &mut euicc, &matching_id).await;
+        let _ = prepare(&env, &mut euicc, &tx, &asr, None).await;
+        let csr = euicc.cancel_session(&hex::decode(&tx).unwrap(), 0).unwrap();
+        assert_eq!(cancel(&env, &tx, &csr).await.1["header"]["functionExecutionStatus"]["status"], "Executed-Success");
+        mock.wait_accepted(&es2, 2).await;
+
+        // The LPA goes silent: the session times out.
+        let (tx, asr) = initiate(&env, &mut euicc, &matching_id).await;
+        let _ = prepare(&env, &mut euicc, &tx, &asr, None).await;
+        env.expire_session(&tx);
+        mock.wait_accepted(&es2, 4).await;
+
+        // A new attempt succeeds; later the device deletes the profile.
+        let eid = download(&env, &matching_id).await;
+        assert_eq!(handle_notification(&env, &other_notification(&env, iccid, 3, 900)).await.0, 204);
+        // A (validly signed) notification about an ICCID this SM-DP+ never delivered to this eUICC tells no one.
+        assert_eq!(handle_notification(&env, &other_notification(&env, never_downloaded, 3, 901)).await.0, 204);
+
+        let calls = mock.wait_accepted(&es2, 8).await;
+        let seen: Vec<(u64, String, String)> = calls
+            .iter()
+            .map(|c| {
+                let s = &c["notificationPointStatus"];
+                let code = format!(
+                    "{}/{}",
+                    s["statusCodeData"]["subjectCode"].as_str().unwrap_or(""),
+                    s["statusCodeData"]["reasonCode"].as_str().unwrap_or("")
+                );
+                (c["notificationPointId"].as_u64().unwrap(), s["status"].as_str().unwrap().to_owned(), code)
+            })
+            .collect();
+        let p = |id: u64, status: &str, code: &str| (id, status.to_owned(), code.to_owned());
+        assert_eq!(
+            seen,
+            vec![
+                p(1, "Executed-Success", "/"),
+                p(3, "Failed", "8.1/4.2"),
+                p(1, "Executed-Success", "/"),
+                p(3, "Expired", "8.10.1/3.9"),
+                p(1, "Executed-Success", "/"),
+                p(3, "Executed-Success", "/"),
+                p(4, "Executed-Success", "/"),
+                p(5, "Executed-Success", "/"),
+            ]
+        );
+        assert_eq!(calls[7]["eid"], eid.as_str());
+        assert_eq!(&base64_decode(calls[7]["resultData"].as_str().unwrap())[..1], &[0x30]);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(mock.attempts(&es2_iccid(never_downloaded)).is_empty());
+        mock.stop().await;
+    }
+}
