@@ -29,6 +29,9 @@ use crate::smdp::session::unix_ms;
 use crate::smdp::ProgressNotifier;
 use crate::store::Store;
 
+/// How often the pending/stuck gauges are counted in the database.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Events claimed per round (each a different ICCID, sent concurrently).
 const BATCH: i64 = 32;
 
@@ -126,6 +129,7 @@ impl ProgressDelivery {
 
     /// Delivers due events until the server stops: when woken by a new event, and every poll interval.
     pub async fn run(self, store: Store) {
+        let mut gauges_at: Option<tokio::time::Instant> = None;
         loop {
             let claimed = {
                 let store = store.clone();
@@ -146,7 +150,10 @@ impl ProgressDelivery {
             // After a round with work, look again at once: the next event of a delivered ICCID is due now.
             let idle = batch.is_empty();
             futures_util::future::join_all(batch.into_iter().map(|entry| self.deliver(&store, entry))).await;
-            self.update_gauges(&store).await;
+            if gauges_at.is_none_or(|at| at.elapsed() >= GAUGE_INTERVAL) {
+                self.update_gauges(&store).await;
+                gauges_at = Some(tokio::time::Instant::now());
+            }
             if idle {
                 let _ = tokio::time::timeout(self.poll_interval, self.wake.notified()).await;
             }
