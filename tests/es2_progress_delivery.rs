@@ -274,3 +274,28 @@ async fn cancel_expiry_and_later_notifications_reach_the_operator() {
         mock.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_device_refused_by_the_imei_lock_is_reported() {
+    for pg in backends() {
+        let scratch = tempfile::tempdir().unwrap();
+        let mock = MockOperator::start(scratch.path()).await;
+        let env = Env::start_with(pg.as_deref(), |_| mock.config(OPERATOR));
+        let Some(iccid) = env.import_profile(9) else { return };
+        // The harness's device has TAC 35290611 and no IMEI.
+        let matching_id = env.create_order(&iccid, &["--allowed-tac", "12345678"]);
+        let mut euicc = env.euicc(Curve::NistP256);
+        let (tx, asr) = initiate(&env, &mut euicc, &matching_id).await;
+        assert_eq!(codes(&authenticate_client_body(&env, &tx, &asr).await), ("8.2.5".into(), "4.3".into()));
+
+        let calls = mock.wait_accepted(&es2_iccid(&iccid), 1).await;
+        let status = &calls[0]["notificationPointStatus"];
+        assert_eq!((calls[0]["notificationPointId"].as_u64(), status["status"].as_str()), (Some(1), Some("Failed")));
+        assert_eq!(
+            (status["statusCodeData"]["subjectCode"].as_str(), status["statusCodeData"]["reasonCode"].as_str()),
+            (Some("8.2.5"), Some("4.3"))
+        );
+        assert_eq!(calls[0]["eid"], env.credentials(Curve::NistP256).eid.as_str());
+        mock.stop().await;
+    }
+}

@@ -6,6 +6,8 @@
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
+//!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
@@ -18,6 +20,7 @@ pub mod connection;
 mod downloads;
 mod eim;
 pub mod error;
+mod es2;
 pub mod migrations;
 mod profiles;
 mod progress;
