@@ -51,7 +51,15 @@ async fn a_download_reaches_the_operator_point_by_point() {
     for pg in backends() {
         let scratch = tempfile::tempdir().unwrap();
         let mock = MockOperator::start(scratch.path()).await;
-        let env = Env::start_with(pg.as_deref(), |_| mock.config(OPERATOR));
+        let metrics_port = free_port();
+        let env = Env::start_with(pg.as_deref(), |_| {
+            format!(
+                "{}
+[metrics]
+listen = \"127.0.0.1:{metrics_port}\"\n",
+                mock.config(OPERATOR)
+            )
+        });
         let Some(iccid) = env.import_profile(1) else { return };
         let matching_id = env.create_order(&iccid, &[]);
         let eid = download(&env, &matching_id).await;
@@ -77,6 +85,10 @@ async fn a_download_reaches_the_operator_point_by_point() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(mock.calls().len(), 3, "each event once");
         assert_eq!(undelivered(&env), 0);
+        let metrics =
+            reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("rspd_es2_progress_delivered_total{operator=\"test-operator\"} 3"), "{metrics}");
+        assert!(metrics.contains("rspd_es2_progress_pending"), "{metrics}");
         mock.stop().await;
     }
 }
