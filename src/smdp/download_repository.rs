@@ -5,6 +5,7 @@
 
 use super::order::{NewOrder, OrderRecord};
 use super::profile_repository::RepoError;
+use super::progress::ProgressEvent;
 use super::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use super::ProfileState;
 
@@ -105,7 +106,18 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
 
     /// One wrong confirmation code: attempts − 1; at 0 the profile moves Released → Error and the order is
     /// released from its session. Returns the attempts left.
-    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError>;
+    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError> {
+        self.record_confirmation_code_failure_reporting(operator_id, order_id, &|_| None)
+    }
+
+    /// As [`DownloadRepository::record_confirmation_code_failure`], enqueueing `progress(attempts_left)` (an ES2+
+    /// progress event, §5.3.5) in the same transaction.
+    fn record_confirmation_code_failure_reporting(
+        &self,
+        operator_id: &str,
+        order_id: i64,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError>;
 
     // ---- sessions ----
 
@@ -121,6 +133,17 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
         transaction_id: &str,
         order: &OrderRecord,
         update: &AuthenticatedUpdate,
+    ) -> Result<(), BindError> {
+        self.bind_session_to_order_reporting(transaction_id, order, update, None)
+    }
+
+    /// As [`DownloadRepository::bind_session_to_order`], enqueueing `progress` in the same transaction.
+    fn bind_session_to_order_reporting(
+        &self,
+        transaction_id: &str,
+        order: &OrderRecord,
+        update: &AuthenticatedUpdate,
+        progress: Option<&ProgressEvent>,
     ) -> Result<(), BindError>;
 
     /// Authenticated → BppDelivered storing otPK.EUICC and the BPP; the profile Released → Downloaded.
@@ -132,6 +155,19 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
         iccid: &str,
         otpk_euicc: &[u8],
         bpp: &[u8],
+    ) -> Result<bool, RepoError> {
+        self.store_bpp_reporting(transaction_id, operator_id, iccid, otpk_euicc, bpp, None)
+    }
+
+    /// As [`DownloadRepository::store_bpp`], enqueueing `progress` in the same transaction when the BPP is stored.
+    fn store_bpp_reporting(
+        &self,
+        transaction_id: &str,
+        operator_id: &str,
+        iccid: &str,
+        otpk_euicc: &[u8],
+        bpp: &[u8],
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError>;
 
     /// Ends a session that is in one of `from` (compare-and-set), applying `outcome` to its order.

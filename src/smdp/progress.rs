@@ -22,13 +22,17 @@
 //! Points 1–4 are the spec's download procedure points. Points 5–7 follow the numbering the operator back ends
 //! we know use for the eUICC's other notifications (§3.5); re-check them against the spec text.
 //!
-//! **Enqueueing.** The ES9+ steps enqueue *right after* their state change (the state changes are single
-//! compare-and-set transactions inside the store; threading an event through each would couple every
-//! repository method to the outbox). Every event carries an [`ProgressEvent::event_key`] unique per operator, so
-//! enqueueing again is a no-op: the notification inbox is marked processed only after its events are enqueued,
-//! so a crash in between re-processes the notification and enqueues each event exactly once. On the request
-//! path (AuthenticateClient, GetBoundProfilePackage, CancelSession) a crash between the state change and the
-//! enqueue loses that one event; an enqueue failure there is logged, never turned into an LPA error.
+//! **Enqueueing.** Every event carries an [`ProgressEvent::event_key`] unique per operator: enqueueing it again
+//! is a no-op.
+//! - In the same transaction as the state change it reports (the `*_reporting` repository methods): the order
+//!   claimed by AuthenticateClient (point 1 success), the BPP stored (point 3 success), a confirmation code
+//!   failure (point 2, including the one that blocks the order).
+//! - Right after, idempotently: the notification inbox is marked processed only after its event is enqueued, so
+//!   a crash in between re-processes the notification and the key makes the second enqueue a no-op (point 4,
+//!   5–7); session expiry likewise (the expiry job's events are keyed by transactionId).
+//! - Right after, best effort: refusals (point 1/3 Failed) and CancelSession, which end in a state that no retry
+//!   revisits; a crash between the state change and the enqueue loses that one event, and an enqueue failure is
+//!   logged, never turned into an LPA error.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -208,6 +212,19 @@ impl ProgressNotifier {
         self.operators.contains(operator_id)
     }
 
+    /// `event` when its operator has an endpoint, for a repository method that enqueues it in the same
+    /// transaction as its state change; call [`ProgressNotifier::wake`] after that method succeeded.
+    pub fn for_transaction(&self, event: ProgressEvent) -> Option<ProgressEvent> {
+        self.is_enabled(&event.operator_id).then_some(event)
+    }
+
+    /// Tells the delivery worker that an event was enqueued.
+    pub fn wake(&self) {
+        if let Some(wake) = &self.wake {
+            wake();
+        }
+    }
+
     /// Enqueues `event` when its operator has an endpoint. Idempotent by `event_key`.
     pub fn emit<R: ProgressOutbox + ?Sized>(&self, repo: &R, event: ProgressEvent) -> Result<(), RepoError> {
         if !self.is_enabled(&event.operator_id) {
@@ -216,9 +233,7 @@ impl ProgressNotifier {
         if repo.enqueue_progress(&event)? {
             tracing::debug!(operator = %event.operator_id, iccid = %event.iccid, point = event.point.id(),
                 status = event.status.status(), "ES2+ progress event queued");
-            if let Some(wake) = &self.wake {
-                wake();
-            }
+            self.wake();
         }
         Ok(())
     }

@@ -4,12 +4,14 @@
 //! Every state change is compare-and-set (`UPDATE … WHERE state = <expected>`) inside one write
 //! transaction (`BEGIN IMMEDIATE` on SQLite), so two devices racing for one matchingId or two nodes
 //! serving one transactionId get exactly one success. An order's state is its profile's `profiles.state`.
+//! The ES2+ progress event of a change (§5.3.5), when the caller gives one, is inserted in the same transaction.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::connection::{dispatch, write_transaction};
 use super::error::StoreError;
+use super::progress::insert_progress;
 use super::schema::{
     download_sessions as ds, notifications as nt, orders as od, profile_packages as pp, profiles as pr,
 };
@@ -18,6 +20,7 @@ use crate::smdp::download_repository::{
     BindError, DownloadRepository, ExpiredSession, InstallOutcome, OrderOutcome, ProfilePackageRecord,
     StoredNotification,
 };
+use crate::smdp::progress::ProgressEvent;
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError};
 
@@ -298,7 +301,12 @@ impl DownloadRepository for Store {
         Ok(None)
     }
 
-    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError> {
+    fn record_confirmation_code_failure_reporting(
+        &self,
+        operator_id: &str,
+        order_id: i64,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError> {
         let now = now_ms();
         let left = self.write(|conn| {
             write_transaction!(conn, c => {
@@ -309,6 +317,9 @@ impl DownloadRepository for Store {
                 if left <= 0 {
                     let iccid: String = od::table.find(order_id).select(od::iccid).first(c)?;
                     move_profile!(c, operator_id, &iccid, [ProfileState::Released.as_str()], ProfileState::Error.as_str(), now)?;
+                }
+                if let Some(event) = progress(left) {
+                    insert_progress!(c, &event)?;
                 }
                 Ok::<_, DieselError>(left)
             })
@@ -349,11 +360,12 @@ impl DownloadRepository for Store {
         row.map(SessionRow::into_record).transpose()
     }
 
-    fn bind_session_to_order(
+    fn bind_session_to_order_reporting(
         &self,
         transaction_id: &str,
         order: &OrderRecord,
         u: &AuthenticatedUpdate,
+        progress: Option<&ProgressEvent>,
     ) -> Result<(), BindError> {
         let now = now_ms();
         let outcome = self.write(|conn| {
@@ -427,6 +439,9 @@ impl DownloadRepository for Store {
                     // Undo the claim: the session was used or ended meanwhile.
                     return Err(DieselError::RollbackTransaction);
                 }
+                if let Some(event) = progress {
+                    insert_progress!(c, event)?;
+                }
                 Ok::<_, DieselError>(Ok(()))
             })
         });
@@ -440,13 +455,14 @@ impl DownloadRepository for Store {
         }
     }
 
-    fn store_bpp(
+    fn store_bpp_reporting(
         &self,
         transaction_id: &str,
         operator_id: &str,
         iccid: &str,
         otpk_euicc: &[u8],
         bpp: &[u8],
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError> {
         let now = now_ms();
         let stored = self.write(|conn| {
@@ -463,6 +479,9 @@ impl DownloadRepository for Store {
                 .execute(c)?;
                 if moved == 1 {
                     move_profile!(c, operator_id, iccid, [ProfileState::Released.as_str()], ProfileState::Downloaded.as_str(), now)?;
+                    if let Some(event) = progress {
+                        insert_progress!(c, event)?;
+                    }
                 }
                 Ok::<_, DieselError>(moved == 1)
             })

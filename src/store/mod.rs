@@ -23,7 +23,7 @@ pub mod error;
 mod es2;
 pub mod migrations;
 mod profiles;
-mod progress;
+pub(crate) mod progress;
 pub mod schema;
 mod settings;
 

@@ -6,12 +6,12 @@
 //! claiming at the same moment take different rows instead of waiting for each other.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use diesel::sql_types::BigInt;
 
 use super::connection::{dispatch, write_transaction, DbConnection};
 use super::error::StoreError;
-use super::schema::{download_sessions as ds, es2_progress_outbox as ob, profiles as pr};
+use super::schema::{download_sessions as ds, es2_progress_outbox as ob};
 use super::Store;
 use crate::smdp::progress::{OutboxEntry, ProgressBacklog, ProgressEvent, ProgressOutbox};
 use crate::smdp::RepoError;
@@ -48,48 +48,47 @@ struct OutboxRow {
     attempts: i32,
 }
 
+/// The stored form of an event (its JSON), as a diesel error when it cannot be made (inside a transaction).
+pub(super) fn event_json(event: &ProgressEvent) -> Result<String, DieselError> {
+    serde_json::to_string(event).map_err(|e| DieselError::SerializationError(Box::new(e)))
+}
+
+/// Inserts an event inside the caller's write transaction (so it commits with the state change it reports);
+/// an event whose (operator, key) is stored already is skipped. Yields the rows inserted (0 or 1).
+macro_rules! insert_progress {
+    ($c:expr, $event:expr) => {{
+        let event: &$crate::smdp::progress::ProgressEvent = $event;
+        let json = $crate::store::progress::event_json(event)?;
+        let profile_type: String = $crate::store::schema::profiles::table
+            .filter($crate::store::schema::profiles::operator_id.eq(&event.operator_id))
+            .filter($crate::store::schema::profiles::iccid.eq(&event.iccid))
+            .select($crate::store::schema::profiles::profile_type)
+            .first::<String>($c)
+            .optional()?
+            .unwrap_or_default();
+        use $crate::store::schema::es2_progress_outbox as outbox;
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::operator_id.eq(&event.operator_id),
+                outbox::iccid.eq(&event.iccid),
+                outbox::profile_type.eq(&profile_type),
+                outbox::event_key.eq(&event.event_key),
+                outbox::event.eq(&json),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(event.timestamp_ms),
+                outbox::created_at.eq(event.timestamp_ms),
+            ))
+            .on_conflict_do_nothing()
+            .execute($c)
+    }};
+}
+
+pub(crate) use insert_progress;
+
 impl ProgressOutbox for Store {
     fn enqueue_progress(&self, event: &ProgressEvent) -> Result<bool, RepoError> {
-        let json = serde_json::to_string(event).map_err(|e| RepoError::Backend(format!("progress event: {e}")))?;
-        let now = event.timestamp_ms;
-        let outcome = self.write(|conn| {
-            write_transaction!(conn, c => {
-                let exists: i64 = ob::table
-                    .filter(ob::operator_id.eq(&event.operator_id))
-                    .filter(ob::event_key.eq(&event.event_key))
-                    .count()
-                    .get_result(c)?;
-                if exists > 0 {
-                    return Ok::<_, DieselError>(false);
-                }
-                let profile_type: String = pr::table
-                    .filter(pr::operator_id.eq(&event.operator_id))
-                    .filter(pr::iccid.eq(&event.iccid))
-                    .select(pr::profile_type)
-                    .first(c)
-                    .optional()?
-                    .unwrap_or_default();
-                diesel::insert_into(ob::table)
-                    .values((
-                        ob::operator_id.eq(&event.operator_id),
-                        ob::iccid.eq(&event.iccid),
-                        ob::profile_type.eq(&profile_type),
-                        ob::event_key.eq(&event.event_key),
-                        ob::event.eq(&json),
-                        ob::attempts.eq(0),
-                        ob::next_attempt_at.eq(now),
-                        ob::created_at.eq(now),
-                    ))
-                    .execute(c)?;
-                Ok::<_, DieselError>(true)
-            })
-        });
-        match outcome {
-            Ok(inserted) => Ok(inserted),
-            // Two nodes enqueueing the same event at once: the other one won.
-            Err(StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        let inserted = self.write(|conn| write_transaction!(conn, c => insert_progress!(c, event)))?;
+        Ok(inserted == 1)
     }
 
     fn downloaded_profile_owner(&self, iccid: &str, eid: &str) -> Result<Option<String>, RepoError> {

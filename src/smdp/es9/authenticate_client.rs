@@ -70,26 +70,20 @@ pub fn authenticate_client(
             repo.end_session(&tx, &[SessionState::Initiated], SessionState::Cancelled, OrderOutcome::Keep)?;
         }
     }
-    if let Some((order, eid)) = &matched {
-        let status = match &result {
-            Ok(_) => Some(PointStatus::Success),
-            Err(Es9Error::Internal(_)) => None,
-            Err(e) => Some(PointStatus::failed(e.status_code(), e.to_string())),
-        };
-        if let Some(status) = status {
-            let point = NotificationPoint::EligibilityAndRetryLimitCheck;
-            let event = ProgressEvent::new(
-                &order.operator_id,
-                &order.iccid,
-                Some(eid),
-                point,
-                status,
-                format!("eligibility:{tx}"),
-            );
-            ctx.progress.emit_logged(repo, event);
+    // A refusal once the order was known (the success was enqueued with the binding).
+    if let (Some((order, eid)), Err(e)) = (&matched, &result) {
+        if !matches!(e, Es9Error::Internal(_)) {
+            let status = PointStatus::failed(e.status_code(), e.to_string());
+            ctx.progress.emit_logged(repo, eligibility_event(order, eid, &tx, status));
         }
     }
     result
+}
+
+/// Notification point 1, "eligibility and retry limit check", of one session (one event per session).
+fn eligibility_event(order: &OrderRecord, eid: &str, tx: &str, status: PointStatus) -> ProgressEvent {
+    let point = NotificationPoint::EligibilityAndRetryLimitCheck;
+    ProgressEvent::new(&order.operator_id, &order.iccid, Some(eid), point, status, format!("eligibility:{tx}"))
 }
 
 fn authenticate(
@@ -182,8 +176,10 @@ fn authenticate(
         smdp_signature2: smdp_signature2.clone(),
         cc_required: order.cc_required(),
     };
-    match repo.bind_session_to_order(&session.transaction_id.to_hex(), &order, &update) {
-        Ok(()) => {}
+    let tx = session.transaction_id.to_hex();
+    let progress = ctx.progress.for_transaction(eligibility_event(&order, &euicc.eid, &tx, PointStatus::Success));
+    match repo.bind_session_to_order_reporting(&tx, &order, &update, progress.as_ref()) {
+        Ok(()) => ctx.progress.wake(),
         Err(BindError::SessionGone) => {
             return Err(Es9Error::UnknownTransactionId { detail: "the serverChallenge was already used".into() })
         }

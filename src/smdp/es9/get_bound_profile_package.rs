@@ -57,28 +57,22 @@ pub fn get_bound_profile_package(
         ) => return result,
         Err(e) => PointStatus::failed(e.status_code(), e.to_string()),
     };
-    // One success per session (a retried request gets the same BPP and finds the key taken); one failure per
-    // session and status code (the LPA may retry a refused request and then succeed).
-    let key = match &status {
-        PointStatus::Failed { subject_code, reason_code, .. } => format!("bpp:{tx}:{subject_code}/{reason_code}"),
-        _ => format!("bpp:{tx}"),
-    };
-    emit(ctx, repo, authenticated, NotificationPoint::BppDownload, status, key);
+    // The success went in with the BPP (one per session); one failure per session and status code (the LPA may
+    // retry a refused request and then succeed).
+    if let PointStatus::Failed { subject_code, reason_code, .. } = &status {
+        let key = format!("bpp:{tx}:{subject_code}/{reason_code}");
+        ctx.progress.emit_logged(repo, download_event(authenticated, status.clone(), key));
+    }
     result
 }
 
-/// Sends one progress event about the session's order (logged, never failing the request).
-fn emit(
-    ctx: &SmdpContext,
-    repo: &dyn DownloadRepository,
-    session: &Authenticated,
-    point: NotificationPoint,
-    status: PointStatus,
-    key: String,
-) {
-    let event =
-        ProgressEvent::new(&session.operator_id, &session.iccid, Some(session.eid.as_str()), point, status, key);
-    ctx.progress.emit_logged(repo, event);
+/// A progress event at point 3 "BPP download" about the session's order.
+fn download_event(session: &Authenticated, status: PointStatus, key: String) -> ProgressEvent {
+    session_event(session, NotificationPoint::BppDownload, status, key)
+}
+
+fn session_event(session: &Authenticated, point: NotificationPoint, status: PointStatus, key: String) -> ProgressEvent {
+    ProgressEvent::new(&session.operator_id, &session.iccid, Some(session.eid.as_str()), point, status, key)
 }
 
 /// §5.6.2 for a session in Authenticated (or BppDelivered: a retry).
@@ -130,7 +124,11 @@ fn download(
     }
 
     let bpp = bind_profile(ctx, repo, authenticated, &otpk_euicc)?;
-    if repo.store_bpp(&tx, &authenticated.operator_id, &authenticated.iccid, &otpk_euicc, &bpp)? {
+    let progress =
+        ctx.progress.for_transaction(download_event(authenticated, PointStatus::Success, format!("bpp:{tx}")));
+    let (operator_id, iccid) = (&authenticated.operator_id, &authenticated.iccid);
+    if repo.store_bpp_reporting(&tx, operator_id, iccid, &otpk_euicc, &bpp, progress.as_ref())? {
+        ctx.progress.wake();
         tracing::info!(transaction_id = %tx, iccid = %authenticated.iccid, "ES9+ GetBoundProfilePackage: BPP delivered");
         return Ok(bpp);
     }
@@ -162,31 +160,38 @@ fn check_confirmation_code(
         return Ok(());
     };
     let end = |outcome| repo.end_session(&tx, &[SessionState::Authenticated], SessionState::Cancelled, outcome);
-    let confirmation_failure = |e: &Es9Error| {
+    // Notification point 2 (§5.3.5): each wrong or missing code; 6.4 when the last attempt blocks the order
+    // (issue 4 left "tell the operator" of a blocked order to this event).
+    let failure_event = |e: &Es9Error| {
         let status = PointStatus::failed(e.status_code(), e.to_string());
-        emit(ctx, repo, session, NotificationPoint::ConfirmationFailure, status, format!("cc:{tx}"));
+        session_event(session, NotificationPoint::ConfirmationFailure, status, format!("cc:{tx}"))
     };
     let Some(hash_cc) = hash_cc else {
         end(OrderOutcome::Release)?;
         let e = Es9Error::ConfirmationCodeMissing;
-        confirmation_failure(&e);
+        ctx.progress.emit_logged(repo, failure_event(&e));
         return Err(e);
     };
     if confirmation_code_matches(stored, session.transaction_id.as_bytes(), hash_cc) {
         return Ok(());
     }
-    let attempts_left = repo.record_confirmation_code_failure(&session.operator_id, session.order_id)?;
-    end(OrderOutcome::Release)?;
-    let e = if attempts_left <= 0 {
-        tracing::warn!(operator = %session.operator_id, iccid = %session.iccid, order = session.order_id,
-            "confirmation code attempts exhausted: order blocked, profile in Error");
-        Es9Error::ConfirmationCodeAttemptsExceeded
-    } else {
-        Es9Error::ConfirmationCodeRefused { attempts_left }
+    let refusal = |attempts_left: i32| {
+        if attempts_left <= 0 {
+            Es9Error::ConfirmationCodeAttemptsExceeded
+        } else {
+            Es9Error::ConfirmationCodeRefused { attempts_left }
+        }
     };
-    // Issue 4 left "tell the operator" of a blocked order to this event (reason 6.4).
-    confirmation_failure(&e);
-    Err(e)
+    let progress = |left: i32| ctx.progress.for_transaction(failure_event(&refusal(left)));
+    let attempts_left =
+        repo.record_confirmation_code_failure_reporting(&session.operator_id, session.order_id, &progress)?;
+    ctx.progress.wake();
+    end(OrderOutcome::Release)?;
+    if attempts_left <= 0 {
+        tracing::warn!(operator = %session.operator_id, iccid = %session.iccid, order = session.order_id,
+            "confirmation code attempts exhausted: order blocked, profile in Error; operator told");
+    }
+    Err(refusal(attempts_left))
 }
 
 /// §3.1.3 steps 4–6: one-time key pair in the key store, ECKA with otPK.EUICC.ECKA, session keys, BPP.
