@@ -9,6 +9,7 @@
 //! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
 //!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
+//! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
@@ -22,6 +23,7 @@ pub mod error;
 mod es2;
 pub mod migrations;
 mod profiles;
+pub(crate) mod progress;
 pub mod schema;
 mod settings;
 
