@@ -88,6 +88,11 @@ impl Metrics {
         self.profile_stock_low.with_label_values(&[operator_id, &level.profile_type]).set(i64::from(level.is_low()));
     }
 
+    /// The registry, for metrics that live with their subsystem (e.g. the ES2+ progress outbox).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     fn observe(&self, listener: &str, function: &str, status: u16, seconds: f64) {
         self.requests.with_label_values(&[listener, function, &status.to_string()]).inc();
         self.latency.with_label_values(&[listener, function]).observe(seconds);
