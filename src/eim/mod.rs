@@ -12,14 +12,19 @@
 //!   listProfileInfo);
 //! - [`order`]: the eIM order state machine Queued → Dispatched → Succeeded | Failed | Expired;
 //! - [`service`]: the ESipa functions GetEimPackage / ProvideEimPackageResult (§5.14.x, §6.3) as domain steps;
+//! - [`intent`], [`orders`], [`campaign`]: operator orders (composite intents expanded into packages run in
+//!   sequence) and campaigns over many eUICCs with a release rate;
 //! - [`repository`]: the storage trait; [`error`]: [`EimError`].
 //!
 //! Later slices (hooks marked `LATER(issue 6)`): the JSON binding, TransferEimPackage, the indirect download
 //! relay to the SM-DP+, ProfileDownloadTriggerRequest, IpaEuiccDataRequest, orders/campaigns over REST.
 
+pub mod campaign;
 pub mod error;
+pub mod intent;
 pub mod inventory;
 pub mod order;
+pub mod orders;
 pub mod package;
 pub mod registry;
 pub mod repository;

@@ -7,6 +7,7 @@
 mod background;
 mod banner;
 mod eim_keys;
+mod eim_orders;
 mod smdp_keys;
 mod tls_material;
 
@@ -125,6 +126,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             eim.clone(),
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),
         )),
+        actix_web::rt::spawn(eim_orders::run(
+            eim.clone(),
+            std::time::Duration::from_millis(config.eim.orders_interval_ms),
+        )),
     ];
     let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
@@ -163,10 +168,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d) = (store_data.clone(), metrics_data.clone(), directory.clone());
+    let (s, m, d, i) = (store_data.clone(), metrics_data.clone(), directory.clone(), eim_data.clone());
     let operator_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
+            .app_data(i.clone())
             .app_data(m.clone())
             .app_data(d.clone())
             .app_data(ListenerName("operator"))

@@ -7,6 +7,7 @@
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
+//! - `eim_campaigns`: [`OrderRepository`](crate::eim::campaign::OrderRepository) for [`Store`] (eIM orders, campaigns).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
@@ -16,6 +17,7 @@
 pub mod connection;
 mod downloads;
 mod eim;
+mod eim_campaigns;
 pub mod error;
 pub mod migrations;
 mod profiles;

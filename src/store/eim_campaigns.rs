@@ -1,0 +1,857 @@
+//! [`OrderRepository`] for [`Store`]: eUICC ownership, eIM orders (`eim_orders`, `eim_order_steps`) and
+//! campaigns (`eim_campaigns`).
+//!
+//! - Every operator-facing query filters on `operator_id`.
+//! - Creates are one transaction (campaign + all its orders); an idempotency key already used returns the
+//!   first row (a racing duplicate hits the unique index and reads the winner).
+//! - A step's package is inserted, its counterValue taken and the order pointed at it in one transaction,
+//!   guarded by the order's `version` (PostgreSQL: the order row claimed `FOR UPDATE SKIP LOCKED`).
+//! - Campaign release claims the campaign row (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so two nodes never
+//!   release for one campaign at once and the rate holds cluster-wide.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::connection::{dispatch, write_transaction, DbConnection};
+use super::eim::PackageRow;
+use super::error::StoreError;
+use super::schema::{
+    eim_campaigns as ec, eim_euiccs as ee, eim_order_steps as es, eim_orders as eo, eim_packages as ep,
+};
+use super::Store;
+use crate::eim::campaign::{
+    release_allowance, CampaignRecord, CampaignState, EuiccFilter, ImportOutcome, NewCampaign, NewOrder, OrderRecord,
+    OrderRepository, OrderStatus, OwnedEuicc, ProgressCounts, StepRecord,
+};
+use crate::eim::orders::CANCELLED;
+use crate::eim::{EimError, NewEuicc, OrderState as PackageState, PackageOrder, QueueSlot};
+
+/// At most this many orders leave Pending per campaign and tick.
+const RELEASE_BATCH: i64 = 5_000;
+/// Rows per multi-row INSERT / IN list (SQLite's variable limit).
+const CHUNK: usize = 500;
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = eo)]
+struct OrderRow {
+    id: i64,
+    operator_id: String,
+    eid: String,
+    campaign_id: Option<i64>,
+    intent: String,
+    step_count: i64,
+    state: String,
+    current_step: i64,
+    current_package_id: Option<i64>,
+    version: i64,
+    failure_reason: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl OrderRow {
+    fn into_record(self) -> Result<OrderRecord, EimError> {
+        Ok(OrderRecord {
+            status: self.state.parse().map_err(|e| EimError::Store(format!("eim_orders.state: {e}")))?,
+            id: self.id,
+            operator_id: self.operator_id,
+            eid: self.eid,
+            campaign_id: self.campaign_id,
+            intent: self.intent,
+            step_count: self.step_count,
+            current_step: self.current_step,
+            current_package_id: self.current_package_id,
+            version: self.version,
+            failure_reason: self.failure_reason,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = ec)]
+struct CampaignRow {
+    id: i64,
+    operator_id: String,
+    name: String,
+    intent: String,
+    state: String,
+    rate_per_minute: i64,
+    max_in_flight: i64,
+    window_start: i64,
+    window_released: i64,
+    device_count: i64,
+    created_at: i64,
+    updated_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl CampaignRow {
+    fn into_record(self) -> Result<CampaignRecord, EimError> {
+        Ok(CampaignRecord {
+            state: self.state.parse().map_err(|e| EimError::Store(format!("eim_campaigns.state: {e}")))?,
+            id: self.id,
+            operator_id: self.operator_id,
+            name: self.name,
+            intent: self.intent,
+            rate_per_minute: self.rate_per_minute,
+            max_in_flight: self.max_in_flight,
+            window_start: self.window_start,
+            window_released: self.window_released,
+            device_count: self.device_count,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = eo)]
+struct NewOrderRow<'a> {
+    operator_id: &'a str,
+    eid: &'a str,
+    campaign_id: Option<i64>,
+    intent: &'a str,
+    step_count: i64,
+    state: &'static str,
+    current_step: i64,
+    version: i64,
+    idempotency_key: Option<&'a str>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn owned(row: (String, Option<String>, i64, Option<i64>, i64)) -> OwnedEuicc {
+    let (eid, label, counter_value, token, created_at) = row;
+    OwnedEuicc { eid, label, counter_value, associated: token.is_some(), created_at }
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
+}
+
+fn package_state(s: Option<String>) -> Option<PackageState> {
+    s.and_then(|s| s.parse().ok())
+}
+
+const FINAL_PACKAGE_STATES: [&str; 3] = ["succeeded", "failed", "expired"];
+
+impl Store {
+    fn order_by_key(&self, operator_id: &str, key: &str) -> Result<Option<OrderRecord>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => eo::table
+            .filter(eo::operator_id.eq(operator_id))
+            .filter(eo::idempotency_key.eq(key))
+            .select(OrderRow::as_select())
+            .first(c)
+            .optional())?;
+        row.map(OrderRow::into_record).transpose()
+    }
+
+    fn campaign_by_key(&self, operator_id: &str, key: &str) -> Result<Option<CampaignRecord>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => ec::table
+            .filter(ec::operator_id.eq(operator_id))
+            .filter(ec::idempotency_key.eq(key))
+            .select(CampaignRow::as_select())
+            .first(c)
+            .optional())?;
+        row.map(CampaignRow::into_record).transpose()
+    }
+}
+
+/// The body of one campaign's release, inside its transaction with the campaign row claimed.
+macro_rules! release_one {
+    ($c:expr, $campaign:expr, $now:expr) => {{
+        let campaign: CampaignRecord = match $campaign.map(CampaignRow::into_record).transpose() {
+            Ok(Some(c)) => c,
+            _ => return Ok(0),
+        };
+        let in_flight: i64 = eo::table
+            .filter(eo::campaign_id.eq(Some(campaign.id)))
+            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .count()
+            .get_result($c)?;
+        let (allowance, window_start, released) = release_allowance(&campaign, in_flight, $now);
+        let mut n = 0i64;
+        if allowance > 0 {
+            let ids: Vec<i64> = eo::table
+                .filter(eo::campaign_id.eq(Some(campaign.id)))
+                .filter(eo::state.eq(OrderStatus::Pending.as_str()))
+                .order(eo::id.asc())
+                .limit(allowance.min(RELEASE_BATCH))
+                .select(eo::id)
+                .load($c)?;
+            for chunk in ids.chunks(CHUNK) {
+                n += diesel::update(
+                    eo::table.filter(eo::id.eq_any(chunk)).filter(eo::state.eq(OrderStatus::Pending.as_str())),
+                )
+                .set((
+                    eo::state.eq(OrderStatus::Running.as_str()),
+                    eo::version.eq(eo::version + 1),
+                    eo::updated_at.eq($now),
+                ))
+                .execute($c)? as i64;
+            }
+        }
+        diesel::update(ec::table.find(campaign.id))
+            .set((ec::window_start.eq(window_start), ec::window_released.eq(released + n)))
+            .execute($c)?;
+        Ok::<i64, DieselError>(n)
+    }};
+}
+
+/// The body of [`OrderRepository::queue_order_step`] once the order is claimed.
+macro_rules! queue_step_body {
+    ($c:expr, $o:expr, $step:expr, $kind:expr, $tid:expr, $expires:expr, $build:expr, $err:expr, $now:expr) => {{
+        let eid_value = crate::eim::registry::eid_value(&$o.eid).map_err(|_| DieselError::RollbackTransaction)?;
+        let Some((counter_value, association_token)) = diesel::update(ee::table.find(&$o.eid))
+            .set((ee::counter_value.eq(ee::counter_value + 1), ee::updated_at.eq($now)))
+            .returning((ee::counter_value, ee::association_token))
+            .get_result::<(i64, Option<i64>)>($c)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let slot = QueueSlot { eid_value, counter_value, eim_transaction_id: $tid, association_token };
+        let package_der = match $build(&slot) {
+            Ok(der) => der,
+            Err(e) => {
+                *$err = Some(e);
+                return Err(DieselError::RollbackTransaction);
+            }
+        };
+        let package_id: i64 = diesel::insert_into(ep::table)
+            .values((
+                ep::eid.eq(&$o.eid),
+                ep::state.eq(PackageState::Queued.as_str()),
+                ep::counter_value.eq(counter_value),
+                ep::eim_transaction_id.eq($tid.to_vec()),
+                ep::package_der.eq(package_der),
+                ep::expires_at.eq(Some($expires)),
+                ep::created_at.eq($now),
+                ep::updated_at.eq($now),
+            ))
+            .returning(ep::id)
+            .get_result($c)?;
+        diesel::insert_into(es::table)
+            .values((
+                es::order_id.eq($o.id),
+                es::step_index.eq($step),
+                es::kind.eq($kind),
+                es::package_id.eq(package_id),
+            ))
+            .execute($c)?;
+        let moved = diesel::update(eo::table.find($o.id).filter(eo::version.eq($o.version)))
+            .set((
+                eo::state.eq(OrderStatus::Running.as_str()),
+                eo::current_step.eq($step),
+                eo::current_package_id.eq(Some(package_id)),
+                eo::version.eq(eo::version + 1),
+                eo::updated_at.eq($now),
+            ))
+            .execute($c)?;
+        if moved != 1 {
+            return Err(DieselError::RollbackTransaction);
+        }
+        Ok(Some(package_id))
+    }};
+}
+
+impl OrderRepository for Store {
+    fn import_euicc(&self, new: &NewEuicc, operator_id: &str, label: Option<&str>) -> Result<ImportOutcome, EimError> {
+        let now = crate::eim::service::now_ms();
+        let attempt = self.write(|conn| {
+            write_transaction!(conn, c => {
+                let existing: Option<String> =
+                    ee::table.find(&new.eid).select(ee::operator_id).first(c).optional()?;
+                if let Some(owner) = existing {
+                    return Ok::<_, DieselError>(if owner == operator_id { ImportOutcome::AlreadyRegistered } else { ImportOutcome::Refused });
+                }
+                diesel::insert_into(ee::table)
+                    .values((
+                        ee::eid.eq(&new.eid),
+                        ee::euicc_certificate.eq(&new.euicc_certificate),
+                        ee::eim_id.eq(&new.eim_id),
+                        ee::eim_key_curve.eq(new.eim_key_curve.short_name()),
+                        ee::counter_value.eq(new.counter_value),
+                        ee::association_token.eq(new.association_token),
+                        ee::created_at.eq(now),
+                        ee::updated_at.eq(now),
+                        ee::operator_id.eq(operator_id),
+                        ee::label.eq(label),
+                    ))
+                    .execute(c)?;
+                Ok(ImportOutcome::Registered)
+            })
+        });
+        match attempt {
+            Err(e) if is_unique_violation(&e) => match self.owned_euicc(operator_id, &new.eid)? {
+                Some(_) => Ok(ImportOutcome::AlreadyRegistered),
+                None => Ok(ImportOutcome::Refused),
+            },
+            other => Ok(other?),
+        }
+    }
+
+    fn assign_operator(&self, eid: &str, operator_id: &str, label: Option<&str>) -> Result<(), EimError> {
+        let now = crate::eim::service::now_ms();
+        let changed = self.write(|conn| {
+            write_transaction!(conn, c => diesel::update(
+                ee::table.find(eid).filter(ee::operator_id.eq("").or(ee::operator_id.eq(operator_id))),
+            )
+            .set((ee::operator_id.eq(operator_id), ee::label.eq(label), ee::updated_at.eq(now)))
+            .execute(c))
+        })?;
+        if changed == 0 {
+            return Err(EimError::AlreadyRegistered(format!("{eid} (to another operator, or not at all)")));
+        }
+        Ok(())
+    }
+
+    fn owned_euicc(&self, operator_id: &str, eid: &str) -> Result<Option<OwnedEuicc>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => ee::table
+            .find(eid)
+            .filter(ee::operator_id.eq(operator_id))
+            .select((ee::eid, ee::label, ee::counter_value, ee::association_token, ee::created_at))
+            .first(c)
+            .optional())?;
+        Ok(row.map(owned))
+    }
+
+    fn list_euiccs(
+        &self,
+        operator_id: &str,
+        filter: &EuiccFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OwnedEuicc>, EimError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => {
+            let mut q = ee::table
+                .filter(ee::operator_id.eq(operator_id))
+                .select((ee::eid, ee::label, ee::counter_value, ee::association_token, ee::created_at))
+                .order(ee::eid.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(after) = after {
+                q = q.filter(ee::eid.gt(after));
+            }
+            if let Some(prefix) = &filter.eid_prefix {
+                // Digits only (checked by the caller): no LIKE wildcard can slip in.
+                q = q.filter(ee::eid.like(format!("{prefix}%")));
+            }
+            if let Some(label) = &filter.label {
+                q = q.filter(ee::label.eq(label));
+            }
+            q.load::<(String, Option<String>, i64, Option<i64>, i64)>(c)
+        })?;
+        Ok(rows.into_iter().map(owned).collect())
+    }
+
+    fn owned_eids(&self, operator_id: &str, eids: &[String]) -> Result<Vec<String>, EimError> {
+        let mut conn = self.conn()?;
+        let mut found = Vec::new();
+        for chunk in eids.chunks(CHUNK) {
+            let rows: Vec<String> = dispatch!(&mut *conn, c => ee::table
+                .filter(ee::operator_id.eq(operator_id))
+                .filter(ee::eid.eq_any(chunk))
+                .select(ee::eid)
+                .load(c))?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    fn create_order(&self, new: &NewOrder, now: i64) -> Result<(OrderRecord, bool), EimError> {
+        if let Some(key) = &new.idempotency_key {
+            if let Some(existing) = self.order_by_key(&new.operator_id, key)? {
+                return Ok((existing, false));
+            }
+        }
+        let row = NewOrderRow {
+            operator_id: &new.operator_id,
+            eid: &new.eid,
+            campaign_id: None,
+            intent: &new.intent,
+            step_count: new.step_count,
+            state: OrderStatus::Running.as_str(),
+            current_step: 0,
+            version: 0,
+            idempotency_key: new.idempotency_key.as_deref(),
+            created_at: now,
+            updated_at: now,
+        };
+        let inserted = self.write(|conn| {
+            write_transaction!(conn, c => diesel::insert_into(eo::table)
+                .values(&row)
+                .returning(OrderRow::as_returning())
+                .get_result::<OrderRow>(c))
+        });
+        match (inserted, &new.idempotency_key) {
+            (Ok(row), _) => Ok((row.into_record()?, true)),
+            (Err(e), Some(key)) if is_unique_violation(&e) => {
+                self.order_by_key(&new.operator_id, key)?.map(|o| (o, false)).ok_or_else(|| e.into())
+            }
+            (Err(e), _) => Err(e.into()),
+        }
+    }
+
+    fn find_eim_order(&self, operator_id: &str, order_id: i64) -> Result<Option<OrderRecord>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => eo::table
+            .find(order_id)
+            .filter(eo::operator_id.eq(operator_id))
+            .select(OrderRow::as_select())
+            .first(c)
+            .optional())?;
+        row.map(OrderRow::into_record).transpose()
+    }
+
+    fn order_steps(&self, order_id: i64) -> Result<Vec<StepRecord>, EimError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => es::table
+            .inner_join(ep::table.on(es::package_id.eq(ep::id)))
+            .filter(es::order_id.eq(order_id))
+            .order(es::step_index.asc())
+            .select((es::step_index, es::kind, PackageRow::as_select()))
+            .load::<(i64, String, PackageRow)>(c))?;
+        rows.into_iter()
+            .map(|(step_index, kind, p)| Ok(StepRecord { step_index, kind, package: p.into_order()? }))
+            .collect()
+    }
+
+    fn list_orders(
+        &self,
+        operator_id: &str,
+        campaign_id: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(OrderRecord, Option<PackageState>)>, EimError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => {
+            let mut q = eo::table
+                .left_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
+                .filter(eo::operator_id.eq(operator_id))
+                .order(eo::id.asc())
+                .limit(limit)
+                .select((OrderRow::as_select(), ep::state.nullable()))
+                .into_boxed();
+            if let Some(campaign_id) = campaign_id {
+                q = q.filter(eo::campaign_id.eq(Some(campaign_id)));
+            }
+            if let Some(after) = after {
+                q = q.filter(eo::id.gt(after));
+            }
+            q.load::<(OrderRow, Option<String>)>(c)
+        })?;
+        rows.into_iter().map(|(o, s)| Ok((o.into_record()?, package_state(s)))).collect()
+    }
+
+    fn create_campaign(
+        &self,
+        new: &NewCampaign,
+        eids: &[String],
+        now: i64,
+    ) -> Result<(CampaignRecord, bool), EimError> {
+        if let Some(key) = &new.idempotency_key {
+            if let Some(existing) = self.campaign_by_key(&new.operator_id, key)? {
+                return Ok((existing, false));
+            }
+        }
+        let inserted = self.write(|conn| {
+            write_transaction!(conn, c => {
+                let campaign = diesel::insert_into(ec::table)
+                    .values((
+                        ec::operator_id.eq(&new.operator_id),
+                        ec::name.eq(&new.name),
+                        ec::intent.eq(&new.intent),
+                        ec::state.eq(CampaignState::Running.as_str()),
+                        ec::rate_per_minute.eq(new.rate_per_minute),
+                        ec::max_in_flight.eq(new.max_in_flight),
+                        ec::window_start.eq(0i64),
+                        ec::window_released.eq(0i64),
+                        ec::device_count.eq(eids.len() as i64),
+                        ec::idempotency_key.eq(new.idempotency_key.as_deref()),
+                        ec::created_at.eq(now),
+                        ec::updated_at.eq(now),
+                    ))
+                    .returning(CampaignRow::as_returning())
+                    .get_result::<CampaignRow>(c)?;
+                for chunk in eids.chunks(CHUNK) {
+                    let rows: Vec<NewOrderRow<'_>> = chunk
+                        .iter()
+                        .map(|eid| NewOrderRow {
+                            operator_id: &new.operator_id,
+                            eid,
+                            campaign_id: Some(campaign.id),
+                            intent: &new.intent,
+                            step_count: new.step_count,
+                            state: OrderStatus::Pending.as_str(),
+                            current_step: 0,
+                            version: 0,
+                            idempotency_key: None,
+                            created_at: now,
+                            updated_at: now,
+                        })
+                        .collect();
+                    diesel::insert_into(eo::table).values(&rows).execute(c)?;
+                }
+                Ok::<_, DieselError>(campaign)
+            })
+        });
+        match (inserted, &new.idempotency_key) {
+            (Ok(row), _) => Ok((row.into_record()?, true)),
+            (Err(e), Some(key)) if is_unique_violation(&e) => {
+                self.campaign_by_key(&new.operator_id, key)?.map(|c| (c, false)).ok_or_else(|| e.into())
+            }
+            (Err(e), _) => Err(e.into()),
+        }
+    }
+
+    fn find_campaign(&self, operator_id: &str, campaign_id: i64) -> Result<Option<CampaignRecord>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => ec::table
+            .find(campaign_id)
+            .filter(ec::operator_id.eq(operator_id))
+            .select(CampaignRow::as_select())
+            .first(c)
+            .optional())?;
+        row.map(CampaignRow::into_record).transpose()
+    }
+
+    fn campaign_counts(&self, campaign_id: i64) -> Result<ProgressCounts, EimError> {
+        let mut conn = self.conn()?;
+        let by_state = dispatch!(&mut *conn, c => eo::table
+            .filter(eo::campaign_id.eq(Some(campaign_id)))
+            .group_by(eo::state)
+            .select((eo::state, diesel::dsl::count_star()))
+            .load::<(String, i64)>(c))?;
+        // Running orders show their current package's state: dispatched, else queued.
+        let dispatched: i64 = dispatch!(&mut *conn, c => eo::table
+            .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
+            .filter(eo::campaign_id.eq(Some(campaign_id)))
+            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(ep::state.eq(PackageState::Dispatched.as_str()))
+            .count()
+            .get_result(c))?;
+        let mut counts = ProgressCounts::default();
+        for (state, n) in by_state {
+            match state.parse::<OrderStatus>().map_err(EimError::Store)? {
+                OrderStatus::Running => {
+                    counts.add("dispatched", dispatched);
+                    counts.add("queued", n - dispatched);
+                }
+                status => counts.add(status.as_str(), n),
+            }
+        }
+        Ok(counts)
+    }
+
+    fn set_campaign_state(
+        &self,
+        operator_id: &str,
+        campaign_id: i64,
+        from: &[CampaignState],
+        to: CampaignState,
+        now: i64,
+    ) -> Result<Option<CampaignRecord>, EimError> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let row = self.write(|conn| {
+            write_transaction!(conn, c => diesel::update(
+                ec::table
+                    .find(campaign_id)
+                    .filter(ec::operator_id.eq(operator_id))
+                    .filter(ec::state.eq_any(&from)),
+            )
+            .set((ec::state.eq(to.as_str()), ec::updated_at.eq(now)))
+            .returning(CampaignRow::as_returning())
+            .get_result::<CampaignRow>(c)
+            .optional())
+        })?;
+        row.map(CampaignRow::into_record).transpose()
+    }
+
+    fn cancel_campaign(
+        &self,
+        operator_id: &str,
+        campaign_id: i64,
+        now: i64,
+    ) -> Result<Option<CampaignRecord>, EimError> {
+        let live = [CampaignState::Running.as_str(), CampaignState::Paused.as_str()];
+        let row = self.write(|conn| {
+            write_transaction!(conn, c => {
+                let Some(row) = diesel::update(
+                    ec::table.find(campaign_id).filter(ec::operator_id.eq(operator_id)).filter(ec::state.eq_any(live)),
+                )
+                .set((
+                    ec::state.eq(CampaignState::Cancelled.as_str()),
+                    ec::updated_at.eq(now),
+                    ec::finished_at.eq(Some(now)),
+                ))
+                .returning(CampaignRow::as_returning())
+                .get_result::<CampaignRow>(c)
+                .optional()?
+                else {
+                    return Ok(None);
+                };
+                let cancel = (
+                    eo::state.eq(OrderStatus::Cancelled.as_str()),
+                    eo::version.eq(eo::version + 1),
+                    eo::updated_at.eq(now),
+                    eo::finished_at.eq(Some(now)),
+                );
+                diesel::update(
+                    eo::table
+                        .filter(eo::campaign_id.eq(Some(campaign_id)))
+                        .filter(eo::state.eq(OrderStatus::Pending.as_str())),
+                )
+                .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before release"))))
+                .execute(c)?;
+                diesel::update(
+                    eo::table
+                        .filter(eo::campaign_id.eq(Some(campaign_id)))
+                        .filter(eo::state.eq(OrderStatus::Running.as_str()))
+                        .filter(eo::current_package_id.is_null()),
+                )
+                .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before dispatch"))))
+                .execute(c)?;
+                // Packages not fetched yet: expired (never dispatched afterwards); dispatched ones finish.
+                let queued: Vec<i64> = eo::table
+                    .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
+                    .filter(eo::campaign_id.eq(Some(campaign_id)))
+                    .filter(eo::state.eq(OrderStatus::Running.as_str()))
+                    .filter(ep::state.eq(PackageState::Queued.as_str()))
+                    .select(ep::id)
+                    .load(c)?;
+                for chunk in queued.chunks(CHUNK) {
+                    let expired: Vec<i64> = diesel::update(
+                        ep::table.filter(ep::id.eq_any(chunk)).filter(ep::state.eq(PackageState::Queued.as_str())),
+                    )
+                    .set((
+                        ep::state.eq(PackageState::Expired.as_str()),
+                        ep::failure_reason.eq(Some(CANCELLED)),
+                        ep::expires_at.eq(None::<i64>),
+                        ep::finished_at.eq(Some(now)),
+                        ep::updated_at.eq(now),
+                    ))
+                    .returning(ep::id)
+                    .get_results(c)?;
+                    let expired: Vec<Option<i64>> = expired.into_iter().map(Some).collect();
+                    diesel::update(
+                        eo::table
+                            .filter(eo::campaign_id.eq(Some(campaign_id)))
+                            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+                            .filter(eo::current_package_id.eq_any(&expired)),
+                    )
+                    .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before dispatch"))))
+                    .execute(c)?;
+                }
+                Ok::<_, DieselError>(Some(row))
+            })
+        })?;
+        row.map(CampaignRow::into_record).transpose()
+    }
+
+    fn release_campaigns(&self, now: i64) -> Result<Vec<(i64, i64)>, EimError> {
+        let ids: Vec<i64> = {
+            let mut conn = self.conn()?;
+            dispatch!(&mut *conn, c => ec::table
+                .filter(ec::state.eq(CampaignState::Running.as_str()))
+                .order(ec::id.asc())
+                .select(ec::id)
+                .load(c))?
+        };
+        let mut released = Vec::new();
+        for id in ids {
+            let n = self.write(|conn| {
+                match conn {
+                    DbConnection::Pg(pg) => pg.build_transaction().read_write().run(|c| {
+                        // Another node releasing for this campaign holds the row: skip it this tick.
+                        let campaign = ec::table
+                            .find(id)
+                            .filter(ec::state.eq(CampaignState::Running.as_str()))
+                            .select(CampaignRow::as_select())
+                            .for_update()
+                            .skip_locked()
+                            .first::<CampaignRow>(c)
+                            .optional()?;
+                        release_one!(c, campaign, now)
+                    }),
+                    DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
+                        let campaign = ec::table
+                            .find(id)
+                            .filter(ec::state.eq(CampaignState::Running.as_str()))
+                            .select(CampaignRow::as_select())
+                            .first::<CampaignRow>(c)
+                            .optional()?;
+                        release_one!(c, campaign, now)
+                    }),
+                }
+                .map_err(StoreError::from)
+            })?;
+            released.push((id, n));
+        }
+        Ok(released)
+    }
+
+    fn orders_to_queue(&self, limit: i64) -> Result<Vec<OrderRecord>, EimError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => eo::table
+            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(eo::current_package_id.is_null())
+            .order(eo::id.asc())
+            .limit(limit)
+            .select(OrderRow::as_select())
+            .load::<OrderRow>(c))?;
+        rows.into_iter().map(OrderRow::into_record).collect()
+    }
+
+    fn orders_to_advance(&self, limit: i64) -> Result<Vec<(OrderRecord, PackageOrder)>, EimError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => eo::table
+            .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
+            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(ep::state.eq_any(FINAL_PACKAGE_STATES))
+            .order(eo::id.asc())
+            .limit(limit)
+            .select((OrderRow::as_select(), PackageRow::as_select()))
+            .load::<(OrderRow, PackageRow)>(c))?;
+        rows.into_iter().map(|(o, p)| Ok((o.into_record()?, p.into_order()?))).collect()
+    }
+
+    fn queue_order_step(
+        &self,
+        order: &OrderRecord,
+        step_index: i64,
+        kind: &str,
+        eim_transaction_id: [u8; 16],
+        expires_at: i64,
+        build: &mut dyn FnMut(&QueueSlot) -> Result<Vec<u8>, EimError>,
+        now: i64,
+    ) -> Result<Option<i64>, EimError> {
+        let live = [OrderStatus::Pending.as_str(), OrderStatus::Running.as_str()];
+        let mut build_error: Option<EimError> = None;
+        let queued = self.write(|conn| {
+            match conn {
+                DbConnection::Pg(pg) => pg.build_transaction().read_write().run(|c| {
+                    let claimed = eo::table
+                        .find(order.id)
+                        .filter(eo::version.eq(order.version))
+                        .filter(eo::state.eq_any(live))
+                        .select(eo::id)
+                        .for_update()
+                        .skip_locked()
+                        .first::<i64>(c)
+                        .optional()?;
+                    if claimed.is_none() {
+                        return Ok(None);
+                    }
+                    queue_step_body!(
+                        c,
+                        order,
+                        step_index,
+                        kind,
+                        eim_transaction_id,
+                        expires_at,
+                        build,
+                        &mut build_error,
+                        now
+                    )
+                }),
+                DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
+                    let claimed = eo::table
+                        .find(order.id)
+                        .filter(eo::version.eq(order.version))
+                        .filter(eo::state.eq_any(live))
+                        .select(eo::id)
+                        .first::<i64>(c)
+                        .optional()?;
+                    if claimed.is_none() {
+                        return Ok(None);
+                    }
+                    queue_step_body!(
+                        c,
+                        order,
+                        step_index,
+                        kind,
+                        eim_transaction_id,
+                        expires_at,
+                        build,
+                        &mut build_error,
+                        now
+                    )
+                }),
+            }
+            .map_err(StoreError::from)
+        });
+        if let Some(e) = build_error {
+            return Err(e);
+        }
+        match queued {
+            Ok(id) => Ok(id),
+            Err(StoreError::Query(DieselError::RollbackTransaction)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn finish_order(
+        &self,
+        order_id: i64,
+        version: i64,
+        status: OrderStatus,
+        failure_reason: Option<&str>,
+        now: i64,
+    ) -> Result<bool, EimError> {
+        let changed = self.write(|conn| {
+            write_transaction!(conn, c => diesel::update(eo::table.find(order_id).filter(eo::version.eq(version)))
+                .set((
+                    eo::state.eq(status.as_str()),
+                    eo::failure_reason.eq(failure_reason),
+                    eo::version.eq(eo::version + 1),
+                    eo::updated_at.eq(now),
+                    eo::finished_at.eq(Some(now)),
+                ))
+                .execute(c))
+        })?;
+        Ok(changed == 1)
+    }
+
+    fn complete_campaigns(&self, now: i64) -> Result<usize, EimError> {
+        let mut conn = self.conn()?;
+        let running: Vec<i64> = dispatch!(&mut *conn, c => ec::table
+            .filter(ec::state.eq(CampaignState::Running.as_str()))
+            .select(ec::id)
+            .load(c))?;
+        drop(conn);
+        let live = [OrderStatus::Pending.as_str(), OrderStatus::Running.as_str()];
+        let mut completed = 0;
+        for id in running {
+            completed += self.write(|conn| {
+                write_transaction!(conn, c => {
+                    let left: i64 = eo::table
+                        .filter(eo::campaign_id.eq(Some(id)))
+                        .filter(eo::state.eq_any(live))
+                        .count()
+                        .get_result(c)?;
+                    if left > 0 {
+                        return Ok(0);
+                    }
+                    diesel::update(ec::table.find(id).filter(ec::state.eq(CampaignState::Running.as_str())))
+                        .set((
+                            ec::state.eq(CampaignState::Completed.as_str()),
+                            ec::updated_at.eq(now),
+                            ec::finished_at.eq(Some(now)),
+                        ))
+                        .execute(c)
+                })
+            })?;
+        }
+        Ok(completed)
+    }
+}
