@@ -361,6 +361,52 @@ fn import_self_signed(store: &rspd::store::Store, n: u32) -> String {
     eid
 }
 
+/// Reads `response` until `done(text so far)`, at most `secs`; the text.
+async fn read_sse(response: &mut reqwest::Response, secs: u64, done: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done(&text) {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, response.chunk()).await {
+            Ok(chunk) => text.push_str(&String::from_utf8_lossy(&chunk.unwrap().expect("stream open"))),
+            Err(_) => break,
+        }
+    }
+    text
+}
+
+async fn event_stream(postgres: Option<&str>) {
+    let env = Env::start(postgres);
+    let mut devices = env.devices(&env.op_a, 400, 1, &[]).await;
+    let url = env.server.operator_url("/api/v1/eim/events");
+    let mut a = env.op_a.get(&url).send().await.unwrap();
+    assert_eq!(a.status().as_u16(), 200);
+    assert_eq!(a.headers()["content-type"], "text/event-stream");
+    let mut b = env.op_b.get(&url).send().await.unwrap();
+    let (status, order) =
+        env.post(&env.op_a, "/api/v1/eim/orders", &json!({"eid": devices[0].eid, "intent": "listProfileInfo"})).await;
+    assert_eq!(status, 201);
+    // Events are state snapshots read every 250 ms: wait for "queued" before the device polls.
+    let queued = read_sse(&mut a, 20, |t| t.contains(r#""state":"queued""#) && t.contains("event: order")).await;
+    assert!(queued.contains("event: step"), "{queued}");
+    assert!(env.poll(&mut devices[0]).await);
+    let done = read_sse(&mut a, 20, |t| t.contains("event: order") && t.contains(r#""state":"succeeded""#)).await;
+    let text = format!("{queued}{done}");
+    assert!(text.contains(&format!(r#""orderId":{}"#, order["orderId"])), "{text}");
+    assert!(done.contains("event: step") && done.contains(r#""kind":"listProfileInfo""#), "{done}");
+    // op-b's stream carries nothing of op-a's.
+    let other = read_sse(&mut b, 1, |t| t.contains("event:")).await;
+    assert!(!other.contains("event:"), "{other}");
+    // Resume after the first event: the later ones come again.
+    let first_id = text.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().to_owned();
+    let mut resumed = env.op_a.get(&url).header("Last-Event-ID", &first_id).send().await.unwrap();
+    let again = read_sse(&mut resumed, 20, |t| t.contains(r#""state":"succeeded""#)).await;
+    assert!(!again.contains(&format!("id: {first_id}\n")), "{again}");
+    assert!(again.contains("event: "), "{again}");
+    let bad = env.op_a.get(&url).header("Last-Event-ID", "nonsense").send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
+
 /// 1,000 simulated devices, 10 of them without profile B: the campaign "enable B" ends with exactly 990
 /// succeeded and 10 failed (iccidOrAidNotFound).
 async fn thousand_devices(postgres: Option<&str>) {
@@ -455,6 +501,13 @@ async fn composite_intent_orders_run_step_by_step() {
 async fn operators_are_isolated_and_bad_input_is_a_4xx() {
     for backend in backends() {
         isolation_and_bad_input(backend.as_deref()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_follows_orders_for_its_operator_only() {
+    for backend in backends() {
+        event_stream(backend.as_deref()).await;
     }
 }
 

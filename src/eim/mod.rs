@@ -21,6 +21,7 @@
 
 pub mod campaign;
 pub mod error;
+pub mod events;
 pub mod intent;
 pub mod inventory;
 pub mod order;

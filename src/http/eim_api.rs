@@ -6,7 +6,8 @@
 //!
 //! Routes: `POST|GET /api/v1/eim/euiccs`, `GET /api/v1/eim/euiccs/{eid}`, `POST|GET /api/v1/eim/orders`,
 //! `GET /api/v1/eim/orders/{id}`, `POST /api/v1/eim/campaigns`, `GET /api/v1/eim/campaigns/{id}`,
-//! `GET /api/v1/eim/campaigns/{id}/devices`, `POST /api/v1/eim/campaigns/{id}/{pause|resume|cancel}`.
+//! `GET /api/v1/eim/campaigns/{id}/devices`, `POST /api/v1/eim/campaigns/{id}/{pause|resume|cancel}`,
+//! `GET /api/v1/eim/events` (Server-Sent Events, [`super::eim_events`]).
 //! Creates accept an `Idempotency-Key` header: a retry answers 200 with the first result.
 
 use actix_web::http::StatusCode;
@@ -43,7 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/campaigns", web::post().to(create_campaign))
             .route("/campaigns/{id}", web::get().to(get_campaign))
             .route("/campaigns/{id}/devices", web::get().to(campaign_devices))
-            .route("/campaigns/{id}/{action}", web::post().to(campaign_action)),
+            .route("/campaigns/{id}/{action}", web::post().to(campaign_action))
+            .route("/events", web::get().to(super::eim_events::events)),
     );
 }
 

@@ -7,6 +7,7 @@
 
 pub mod device;
 pub mod eim_api;
+pub mod eim_events;
 pub mod es9;
 pub mod esipa_asn1;
 pub mod health;

@@ -33,7 +33,7 @@ const CHUNK: usize = 500;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = eo)]
-struct OrderRow {
+pub(super) struct OrderRow {
     id: i64,
     operator_id: String,
     eid: String,
@@ -51,7 +51,7 @@ struct OrderRow {
 }
 
 impl OrderRow {
-    fn into_record(self) -> Result<OrderRecord, EimError> {
+    pub(super) fn into_record(self) -> Result<OrderRecord, EimError> {
         Ok(OrderRecord {
             status: self.state.parse().map_err(|e| EimError::Store(format!("eim_orders.state: {e}")))?,
             id: self.id,

@@ -18,6 +18,7 @@ pub mod connection;
 mod downloads;
 mod eim;
 mod eim_campaigns;
+mod eim_events;
 pub mod error;
 pub mod migrations;
 mod profiles;
