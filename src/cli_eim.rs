@@ -11,7 +11,7 @@ use rasn::types::FixedOctetString;
 use crate::codec::sgp22::Iccid as IccidDo;
 use crate::codec::sgp32::{EuiccPackage, ProfileInfoListRequest, Psmo, PsmoEnable, PsmoIccid};
 use crate::config::{Config, ConfigError};
-use crate::eim::campaign::{ImportOutcome, OrderRepository};
+use crate::eim::campaign::{ImportOutcome, OperatorEuiccs};
 use crate::eim::registry::{add_initial_eim_request, eim_configuration_data};
 use crate::eim::{service, EimError, EimRepository, NewEuicc};
 use crate::pki::test_pki::TestPkiPaths;

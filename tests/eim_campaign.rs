@@ -23,7 +23,7 @@ use eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
 use rsp_conformance::euicc::profiles::ProfileState;
 use rspd::codec::decode;
 use rspd::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
-use rspd::eim::campaign::{CampaignState, OrderRepository};
+use rspd::eim::campaign::{CampaignState, OperatorEuiccs, OrderRepository};
 use rspd::eim::orders::{create_campaign, CampaignRequest, DeviceSelection};
 use serde_json::{json, Value};
 
@@ -230,6 +230,36 @@ async fn isolation_and_bad_input(postgres: Option<&str>) {
     // op-b's key space is its own (and it has no eUICC to order for).
     let (s3, _) = env.call(&env.op_b, "POST", "/api/v1/eim/orders", Some(&body), Some("key-1")).await;
     assert_eq!(s3, 404);
+
+    // The command line: rspd eim import / register --operator.
+    let factory = eim_campaign_harness::DeviceFactory::new(&env.pki(), &env.eim_context());
+    let write = |n: u32| {
+        let d = factory.device(n, true);
+        let path = env.dir.path().join(format!("euicc-{n}.der"));
+        std::fs::write(&path, &d.euicc.credentials().euicc_cert_der).unwrap();
+        (d.eid, path.to_str().unwrap().to_owned())
+    };
+    let ((e1, f1), (e2, f2)) = (write(150), write(151));
+    let cfg = env.config.to_str().unwrap();
+    let out = env.dir.run(&["--config", cfg, "eim", "import", "--operator", "op-b", "--label", "lab", &f1], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{e1} registered"));
+    let foreign_file = env.dir.path().join("foreign.der");
+    std::fs::write(&foreign_file, &devices[0].euicc.credentials().euicc_cert_der).unwrap();
+    let out = env
+        .dir
+        .run(&["--config", cfg, "eim", "import", "--operator", "op-b", &f1, foreign_file.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{e1} already registered")) && stdout.contains("another operator"), "{stdout}");
+    let out = env.dir.run(&["--config", cfg, "eim", "register", "--cert", &f2, "--operator", "op-b"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for eid in [&e1, &e2] {
+        assert_eq!(env.get(&env.op_b, &format!("/api/v1/eim/euiccs/{eid}")).await.0, 200);
+        assert_eq!(env.get(&env.op_a, &format!("/api/v1/eim/euiccs/{eid}")).await.0, 404);
+    }
+    let (_, labelled) = env.get(&env.op_b, "/api/v1/eim/euiccs?label=lab").await;
+    assert_eq!(labelled["items"].as_array().unwrap().len(), 1);
 }
 
 async fn pause_resume_cancel(postgres: Option<&str>) {
@@ -387,8 +417,10 @@ async fn event_stream(postgres: Option<&str>) {
         env.post(&env.op_a, "/api/v1/eim/orders", &json!({"eid": devices[0].eid, "intent": "listProfileInfo"})).await;
     assert_eq!(status, 201);
     // Events are state snapshots read every 250 ms: wait for "queued" before the device polls.
-    let queued = read_sse(&mut a, 20, |t| t.contains(r#""state":"queued""#) && t.contains("event: order")).await;
-    assert!(queued.contains("event: step"), "{queued}");
+    let queued = read_sse(&mut a, 20, |t| {
+        t.contains("event: step") && t.contains(r#""state":"queued""#) && t.contains("event: order")
+    })
+    .await;
     assert!(env.poll(&mut devices[0]).await);
     let done = read_sse(&mut a, 20, |t| t.contains("event: order") && t.contains(r#""state":"succeeded""#)).await;
     let text = format!("{queued}{done}");

@@ -235,9 +235,8 @@ pub fn release_allowance(c: &CampaignRecord, in_flight: i64, now: i64) -> (i64, 
     (allowance, window_start, released)
 }
 
-/// What storage must do for orders and campaigns. Every operator-facing call takes the operator id and
-/// treats another operator's rows as absent. All calls block.
-pub trait OrderRepository: Send + Sync {
+/// Which operator owns which eUICC. Another operator's eUICC is treated as absent. All calls block.
+pub trait OperatorEuiccs: Send + Sync {
     /// Registers `new` for `operator_id` (with `label`), or reports it already there.
     fn import_euicc(&self, new: &NewEuicc, operator_id: &str, label: Option<&str>) -> Result<ImportOutcome, EimError>;
     /// Gives an unowned or own registered eUICC to `operator_id` (the CLI's `--operator`).
@@ -253,7 +252,11 @@ pub trait OrderRepository: Send + Sync {
     ) -> Result<Vec<OwnedEuicc>, EimError>;
     /// Which of `eids` the operator owns.
     fn owned_eids(&self, operator_id: &str, eids: &[String]) -> Result<Vec<String>, EimError>;
+}
 
+/// What storage must do for orders and campaigns. Every operator-facing call takes the operator id and
+/// treats another operator's rows as absent. All calls block.
+pub trait OrderRepository: OperatorEuiccs {
     /// Inserts a Running order at step 0 (no package yet); with an idempotency key already used, returns that
     /// order and `false`.
     fn create_order(&self, new: &NewOrder, now: i64) -> Result<(OrderRecord, bool), EimError>;
