@@ -23,7 +23,7 @@ use eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
 use rsp_conformance::euicc::profiles::ProfileState;
 use rspd::codec::decode;
 use rspd::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
-use rspd::eim::campaign::{CampaignState, OperatorEuiccs, OrderRepository};
+use rspd::eim::campaign::{CampaignRepository, CampaignState, OperatorEuiccs};
 use rspd::eim::orders::{create_campaign, CampaignRequest, DeviceSelection};
 use serde_json::{json, Value};
 

@@ -271,34 +271,6 @@ pub trait OrderRepository: OperatorEuiccs {
         after: Option<i64>,
         limit: i64,
     ) -> Result<Vec<(OrderRecord, Option<PackageState>)>, EimError>;
-
-    /// Inserts the campaign and one Pending order per EID in one transaction (idempotent as above).
-    fn create_campaign(&self, new: &NewCampaign, eids: &[String], now: i64)
-        -> Result<(CampaignRecord, bool), EimError>;
-    fn find_campaign(&self, operator_id: &str, campaign_id: i64) -> Result<Option<CampaignRecord>, EimError>;
-    fn campaign_counts(&self, campaign_id: i64) -> Result<ProgressCounts, EimError>;
-    /// Moves the campaign from one of `from` to `to`; `None` when it is not in one of them (or not the
-    /// operator's).
-    fn set_campaign_state(
-        &self,
-        operator_id: &str,
-        campaign_id: i64,
-        from: &[CampaignState],
-        to: CampaignState,
-        now: i64,
-    ) -> Result<Option<CampaignRecord>, EimError>;
-    /// Cancels a running or paused campaign in one transaction: Pending orders and orders whose package is
-    /// still Queued are Cancelled (the package Expired, reason `cancelled`); dispatched ones finish.
-    fn cancel_campaign(
-        &self,
-        operator_id: &str,
-        campaign_id: i64,
-        now: i64,
-    ) -> Result<Option<CampaignRecord>, EimError>;
-
-    /// Releases Pending orders of every Running campaign within its rate ([`release_allowance`]), one campaign
-    /// at a time under a row claim (PostgreSQL: `FOR UPDATE SKIP LOCKED`); returns (campaign id, released).
-    fn release_campaigns(&self, now: i64) -> Result<Vec<(i64, i64)>, EimError>;
     /// Running orders whose current step has no package yet.
     fn orders_to_queue(&self, limit: i64) -> Result<Vec<OrderRecord>, EimError>;
     /// Running orders whose current package is final, with that package.
@@ -327,6 +299,37 @@ pub trait OrderRepository: OperatorEuiccs {
         failure_reason: Option<&str>,
         now: i64,
     ) -> Result<bool, EimError>;
+}
+
+/// What storage must do for campaigns (over [`OrderRepository`]). Scoped by operator where an operator asks.
+pub trait CampaignRepository: OrderRepository {
+    /// Inserts the campaign and one Pending order per EID in one transaction (idempotent as above).
+    fn create_campaign(&self, new: &NewCampaign, eids: &[String], now: i64)
+        -> Result<(CampaignRecord, bool), EimError>;
+    fn find_campaign(&self, operator_id: &str, campaign_id: i64) -> Result<Option<CampaignRecord>, EimError>;
+    fn campaign_counts(&self, campaign_id: i64) -> Result<ProgressCounts, EimError>;
+    /// Moves the campaign from one of `from` to `to`; `None` when it is not in one of them (or not the
+    /// operator's).
+    fn set_campaign_state(
+        &self,
+        operator_id: &str,
+        campaign_id: i64,
+        from: &[CampaignState],
+        to: CampaignState,
+        now: i64,
+    ) -> Result<Option<CampaignRecord>, EimError>;
+    /// Cancels a running or paused campaign in one transaction: Pending orders and orders whose package is
+    /// still Queued are Cancelled (the package Expired, reason `cancelled`); dispatched ones finish.
+    fn cancel_campaign(
+        &self,
+        operator_id: &str,
+        campaign_id: i64,
+        now: i64,
+    ) -> Result<Option<CampaignRecord>, EimError>;
+
+    /// Releases Pending orders of every Running campaign within its rate ([`release_allowance`]), one campaign
+    /// at a time under a row claim (PostgreSQL: `FOR UPDATE SKIP LOCKED`); returns (campaign id, released).
+    fn release_campaigns(&self, now: i64) -> Result<Vec<(i64, i64)>, EimError>;
     /// Running campaigns without a Pending or Running order become Completed; returns how many.
     fn complete_campaigns(&self, now: i64) -> Result<usize, EimError>;
 }

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use super::campaign::{
-    CampaignRecord, CampaignState, EuiccFilter, NewCampaign, NewOrder, OrderError, OrderRecord, OrderRepository,
-    OrderStatus,
+    CampaignRecord, CampaignRepository, CampaignState, EuiccFilter, NewCampaign, NewOrder, OrderError, OrderRecord,
+    OrderRepository, OrderStatus,
 };
 use super::error::EimError;
 use super::intent::{Intent, PackageBody, Step};
@@ -88,7 +88,7 @@ pub struct CampaignRequest {
 
 /// A campaign over the operator's eUICCs, its orders Pending until the release job lets them go.
 pub fn create_campaign(
-    repo: &dyn OrderRepository,
+    repo: &dyn CampaignRepository,
     operator_id: &str,
     request: CampaignRequest,
     now: i64,
@@ -170,7 +170,7 @@ pub enum CampaignAction {
 }
 
 pub fn campaign_action(
-    repo: &dyn OrderRepository,
+    repo: &dyn CampaignRepository,
     operator_id: &str,
     campaign_id: i64,
     action: CampaignAction,
@@ -205,7 +205,7 @@ pub struct TickReport {
 /// when they are about its content; store errors end the tick.
 pub fn tick<R>(repo: &R, ctx: &EimContext, now: i64) -> Result<TickReport, EimError>
 where
-    R: OrderRepository + EimRepository + ?Sized,
+    R: CampaignRepository + EimRepository + ?Sized,
 {
     let mut report = TickReport { released: repo.release_campaigns(now)?, ..Default::default() };
     report.released.retain(|(_, n)| *n > 0);
@@ -264,7 +264,7 @@ fn advance<R>(
     now: i64,
 ) -> Result<Advanced, EimError>
 where
-    R: OrderRepository + EimRepository + ?Sized,
+    R: CampaignRepository + EimRepository + ?Sized,
 {
     let kind = stored_steps(&order.intent)
         .ok()

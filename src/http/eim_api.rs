@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 use super::esipa_asn1::EimService;
 use super::identity::OperatorIdentity;
 use crate::eim::campaign::{
-    CampaignRecord, EuiccFilter, ImportOutcome, OperatorEuiccs, OrderError, OrderRecord, OrderRepository, OwnedEuicc,
+    CampaignRecord, CampaignRepository, EuiccFilter, ImportOutcome, OperatorEuiccs, OrderError, OrderRecord,
+    OrderRepository, OwnedEuicc,
 };
 use crate::eim::orders::{self, CampaignAction, CampaignRequest, DeviceSelection};
 use crate::eim::service::now_ms;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::connection::dispatch;
 use super::eim::PackageRow;
-use super::eim_campaigns::OrderRow;
+use super::eim_orders::OrderRow;
 use super::schema::{eim_order_steps as es, eim_orders as eo, eim_packages as ep};
 use super::Store;
 use crate::eim::campaign::OrderRecord;

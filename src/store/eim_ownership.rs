@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::connection::{dispatch, write_transaction};
-use super::eim_campaigns::is_unique_violation;
+use super::eim_orders::is_unique_violation;
 use super::schema::eim_euiccs as ee;
 use super::Store;
 use crate::eim::campaign::{EuiccFilter, ImportOutcome, OperatorEuiccs, OwnedEuicc};

@@ -7,7 +7,7 @@
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
-//! - `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository),
+//! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository), `CampaignRepository`,
 //!   [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs), [`EventSource`](crate::eim::events::EventSource)
 //!   for [`Store`] (eIM orders, campaigns, eUICC ownership, the event stream).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
@@ -21,6 +21,7 @@ mod downloads;
 mod eim;
 mod eim_campaigns;
 mod eim_events;
+mod eim_orders;
 mod eim_ownership;
 pub mod error;
 pub mod migrations;
