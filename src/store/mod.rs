@@ -6,6 +6,8 @@
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
+//!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository), `CampaignRepository`,
 //!   [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs), [`EventSource`](crate::eim::events::EventSource)
@@ -24,6 +26,7 @@ mod eim_events;
 mod eim_orders;
 mod eim_ownership;
 pub mod error;
+mod es2;
 pub mod migrations;
 mod profiles;
 pub mod schema;
