@@ -23,7 +23,7 @@ use eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
 use rsp_conformance::euicc::profiles::ProfileState;
 use rspd::codec::decode;
 use rspd::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
-use rspd::eim::campaign::{CampaignRepository, CampaignState, OperatorEuiccs};
+use rspd::eim::campaign::{CampaignRepository, CampaignState, OperatorEuiccs, OrderRepository};
 use rspd::eim::orders::{create_campaign, CampaignRequest, DeviceSelection};
 use serde_json::{json, Value};
 
@@ -366,6 +366,87 @@ async fn release_rate(postgres: Option<&str>) {
     assert_eq!(released_at(t0 + 10_000_000), 0, "paused");
 }
 
+/// Two "nodes" (threads with their own pools) run the orders job at once over one campaign: every device
+/// gets exactly one package, no counterValue is reused, the rate holds across both, and both finish.
+async fn two_nodes_race(postgres: Option<&str>) {
+    use rspd::eim::orders::tick;
+    let dir = common::TestDir::new();
+    let schema = postgres.map(common::postgres::SchemaGuard::create);
+    let (url, _) = common::database(&dir, schema.as_ref());
+    std::fs::create_dir_all(dir.data_dir()).unwrap();
+    let open = || {
+        rspd::store::Store::open(&rspd::store::DatabaseSettings {
+            url: url.clone(),
+            pool_size: 3,
+            connect_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        })
+        .unwrap()
+    };
+    let store = open();
+    store.migrate().unwrap();
+    let eids: Vec<String> = (0..120).map(|n| import_self_signed(&store, 500 + n)).collect();
+    // The eIM key, as rspd would load it.
+    let key_path = dir.path().join("eim.pem");
+    let key = openssl::ec::EcKey::generate(
+        &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem().unwrap()).unwrap();
+    let keys =
+        rspd::pki::PemKeyStore::load(&[(rspd::eim::EimContext::key(rspd::pki::Curve::NistP256), &key_path)]).unwrap();
+    let ctx = rspd::eim::EimContext {
+        eim_id: "eim.rspd.test".into(),
+        eim_fqdn: "localhost".into(),
+        keys: Arc::new(keys),
+        curves: vec![rspd::pki::Curve::NistP256],
+        dispatch_timeout: Duration::from_secs(600),
+        no_show_timeout: Duration::from_secs(600),
+    };
+    let request = CampaignRequest {
+        name: "race".into(),
+        intent: json!({"intent": "sequence", "steps": [{"intent": "getRAT"}, {"intent": "listEim"}]}),
+        devices: DeviceSelection::Eids(eids.clone()),
+        rate_per_minute: 100,
+        max_in_flight: 1000,
+        idempotency_key: None,
+    };
+    let t0 = 2_000_000_000;
+    let (campaign, _) = create_campaign(&store, "op-a", request, t0).unwrap();
+    let nodes: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, ctx) = (open(), ctx.clone());
+            std::thread::spawn(move || {
+                let mut released = 0;
+                let mut queued = 0;
+                for i in 0..6 {
+                    let r = tick(&store, &ctx, t0 + i).unwrap();
+                    released += r.released.iter().map(|(_, n)| n).sum::<i64>();
+                    queued += r.queued;
+                }
+                (released, queued)
+            })
+        })
+        .collect();
+    let results: Vec<(i64, usize)> = nodes.into_iter().map(|n| n.join().unwrap()).collect();
+    assert_eq!(results.iter().map(|r| r.0).sum::<i64>(), 100, "the rate holds across nodes: {results:?}");
+    assert_eq!(results.iter().map(|r| r.1).sum::<usize>(), 100, "each released order queued once: {results:?}");
+    let counts = store.campaign_counts(campaign.id).unwrap();
+    assert_eq!((counts.queued, counts.pending), (100, 20));
+    // Exactly one package per released device, counterValue 1 each.
+    let orders = store.list_orders("op-a", Some(campaign.id), None, 1000).unwrap();
+    let mut with_package = 0;
+    for (o, _) in &orders {
+        let steps = store.order_steps(o.id).unwrap();
+        assert!(steps.len() <= 1, "order {} has {} packages", o.id, steps.len());
+        if let Some(s) = steps.first() {
+            with_package += 1;
+            assert_eq!(s.package.counter_value, 1, "no counterValue burnt or reused");
+        }
+    }
+    assert_eq!(with_package, 100);
+}
+
 /// Registers a self-signed eUICC certificate (EID from `n`) for op-a directly in the store.
 fn import_self_signed(store: &rspd::store::Store, n: u32) -> String {
     use openssl::{ec, hash, nid::Nid, pkey, x509};
@@ -540,6 +621,13 @@ async fn operators_are_isolated_and_bad_input_is_a_4xx() {
 async fn event_stream_follows_orders_for_its_operator_only() {
     for backend in backends() {
         event_stream(backend.as_deref()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_running_the_job_release_and_queue_once() {
+    for backend in backends() {
+        two_nodes_race(backend.as_deref()).await;
     }
 }
 
