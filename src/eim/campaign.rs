@@ -275,6 +275,8 @@ pub trait OrderRepository: OperatorEuiccs {
     fn orders_to_queue(&self, limit: i64) -> Result<Vec<OrderRecord>, EimError>;
     /// Running orders whose current package is final, with that package.
     fn orders_to_advance(&self, limit: i64) -> Result<Vec<(OrderRecord, PackageOrder)>, EimError>;
+    /// The Running order whose current package is `package_id`, with that package.
+    fn order_for_package(&self, package_id: i64) -> Result<Option<(OrderRecord, PackageOrder)>, EimError>;
     /// In one transaction, only if the order still has `order.version` (PostgreSQL: the order row claimed
     /// `FOR UPDATE SKIP LOCKED`): takes the eUICC's next counterValue, builds the package with `build`, stores
     /// it Queued (expiring at `expires_at`) as step `step_index` and makes it the order's current package.

@@ -367,6 +367,28 @@ where
     }
 }
 
+/// Advances the order whose current package is `package_id` at once, when a result for it was just recorded
+/// (the job would within a tick): the IPA's next poll already finds the next step. A failure is logged and
+/// left to the job.
+pub fn advance_after_result<R>(repo: &R, ctx: &EimContext, package_id: i64, now: i64)
+where
+    R: CampaignRepository + EimRepository + ?Sized,
+{
+    let found = match repo.order_for_package(package_id) {
+        Ok(Some((order, package))) if package.state.is_final() => Some((order, package)),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(package = package_id, error = %e, "eIM order not advanced yet; the job retries");
+            None
+        }
+    };
+    if let Some((order, package)) = found {
+        let mut report = TickReport::default();
+        let step = advance(repo, ctx, &order, &package, &mut HashMap::new(), now);
+        count(&mut report, &order, step);
+    }
+}
+
 /// The step kinds of a stored intent, for display.
 pub fn step_kinds(order_intent: &str) -> Vec<&'static str> {
     stored_steps(order_intent).map(|s| s.iter().map(Step::kind).collect()).unwrap_or_default()

@@ -15,7 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::esipa_asn1::EimService;
+use super::esipa::EimService;
 use super::identity::OperatorIdentity;
 use crate::eim::campaign::{
     CampaignRecord, CampaignRepository, EuiccFilter, ImportOutcome, OperatorEuiccs, OrderError, OrderRecord,

@@ -11,7 +11,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::esipa_asn1::EimService;
+use super::esipa::EimService;
 use super::identity::OperatorIdentity;
 use crate::eim::events::{EventCursor, EventSource};
 use crate::eim::EimError;

@@ -9,7 +9,7 @@ use actix_web::web;
 
 use crate::eim::orders::tick;
 use crate::eim::service::now_ms;
-use crate::http::esipa_asn1::EimService;
+use crate::http::esipa::EimService;
 
 pub async fn run(svc: EimService, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);

@@ -268,6 +268,18 @@ impl OrderRepository for Store {
         rows.into_iter().map(|(o, p)| Ok((o.into_record()?, p.into_order()?))).collect()
     }
 
+    fn order_for_package(&self, package_id: i64) -> Result<Option<(OrderRecord, PackageOrder)>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => eo::table
+            .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
+            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(ep::id.eq(package_id))
+            .select((OrderRow::as_select(), PackageRow::as_select()))
+            .first::<(OrderRow, PackageRow)>(c)
+            .optional())?;
+        row.map(|(o, p)| Ok((o.into_record()?, p.into_order()?))).transpose()
+    }
+
     fn queue_order_step(
         &self,
         order: &OrderRecord,
