@@ -8,16 +8,16 @@
 //! - `downloadAndEnable` → ProfileDownloadTriggerRequest(activationCode), then `enable(iccid, rollbackFlag)`;
 //! - `sequence` → the steps of each listed single intent, in order.
 
-use rasn::types::{FixedOctetString, OctetString};
+use rasn::types::FixedOctetString;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::sgp22::{Iccid as IccidDo, TransactionId};
+use super::ipa_result::{download_trigger_request, ipa_euicc_data_request};
+use crate::codec::decode;
+use crate::codec::sgp22::Iccid as IccidDo;
 use crate::codec::sgp32::{
-    ConfigureImmediateEnable, DeleteEim, Eco, EimConfigurationData, Empty, EuiccPackage, IpaEuiccDataRequest,
-    ProfileDownloadData, ProfileDownloadTriggerRequest, ProfileInfoListRequest, Psmo, PsmoEnable, PsmoIccid,
-    SetDefaultDpAddressRequest,
+    ConfigureImmediateEnable, DeleteEim, Eco, EimConfigurationData, Empty, EuiccPackage, ProfileInfoListRequest, Psmo,
+    PsmoEnable, PsmoIccid, SetDefaultDpAddressRequest,
 };
-use crate::codec::{decode, encode};
 use crate::profile::Iccid;
 
 /// The most steps one order may have.
@@ -126,25 +126,16 @@ impl Step {
 
     /// The package for `eim_transaction_id`.
     pub fn body(&self, eim_transaction_id: &[u8; 16]) -> Result<PackageBody, String> {
-        let tid = Some(TransactionId(OctetString::from(eim_transaction_id.to_vec())));
         match self {
             Step::EuiccPackage { package, .. } => Ok(PackageBody::Signed(package.clone())),
-            Step::DownloadTrigger { activation_code } => encode(&ProfileDownloadTriggerRequest {
-                profile_download_data: Some(ProfileDownloadData::ActivationCode(activation_code.clone())),
-                eim_transaction_id: tid,
-            })
-            .map(PackageBody::Unsigned)
-            .map_err(|e| e.to_string()),
-            Step::IpaEuiccData { tag_list } => encode(&IpaEuiccDataRequest {
-                tag_list: OctetString::from(tag_list.clone()),
-                euicc_ci_pkid_to_be_used: None,
-                search_criteria_notification: None,
-                search_criteria_euicc_package_result: None,
-                eim_transaction_id: tid,
-            })
-            .map(PackageBody::Unsigned)
-            .map_err(|e| e.to_string()),
+            Step::DownloadTrigger { activation_code } => {
+                download_trigger_request(activation_code, eim_transaction_id).map(PackageBody::Unsigned)
+            }
+            Step::IpaEuiccData { tag_list } => {
+                ipa_euicc_data_request(tag_list, eim_transaction_id).map(PackageBody::Unsigned)
+            }
         }
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -293,6 +284,7 @@ fn eim_config(hex_der: &str) -> Result<EimConfigurationData, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
     use serde_json::json;
 
     #[test]
