@@ -178,6 +178,8 @@ pub struct OperatorConfig {
     pub client_ca: Vec<PathBuf>,
     /// Which verified client certificate is which operator.
     pub identities: Vec<OperatorIdentityConfig>,
+    /// ES2+.HandleDownloadProgressInfo callbacks to the operators (rspd as mutual-TLS client).
+    pub progress: super::ProgressConfig,
 }
 
 impl Default for OperatorConfig {
@@ -188,6 +190,7 @@ impl Default for OperatorConfig {
             tls_key: None,
             client_ca: Vec::new(),
             identities: Vec::new(),
+            progress: super::ProgressConfig::default(),
         }
     }
 }

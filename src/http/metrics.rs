@@ -57,6 +57,11 @@ impl Metrics {
         Ok(Metrics { registry, requests, latency, pool_connections, pool_idle, pool_max })
     }
 
+    /// The registry, for metrics that live with their subsystem (e.g. the ES2+ progress outbox).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     fn observe(&self, listener: &str, function: &str, status: u16, seconds: f64) {
         self.requests.with_label_values(&[listener, function, &status.to_string()]).inc();
         self.latency.with_label_values(&[listener, function]).observe(seconds);

@@ -8,6 +8,7 @@ mod background;
 mod banner;
 mod eim_keys;
 mod eim_orders;
+mod progress_delivery;
 mod smdp_keys;
 mod tls_material;
 
@@ -58,7 +59,7 @@ pub struct RunningServer {
     pub metrics_addr: Option<SocketAddr>,
     pub banner: Banner,
     servers: Vec<actix_web::dev::Server>,
-    /// Session expiry and the notification worker; aborted when the server stops.
+    /// Session expiry, the notification worker, the ES2+ progress delivery; aborted when the server stops.
     jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -97,7 +98,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None if config.pki.generate_test_pki => Some(tls_material::ensure_test_pki(&config)?.paths),
         None => None,
     };
-    let smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+    let mut smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+    // ES2+ HandleDownloadProgressInfo: client certificates and CAs read now, so a bad file stops the start.
+    let progress = progress_delivery::ProgressDelivery::new(&config.operator.progress)?;
+    smdp_context.progress = progress.notifier();
     let eim_context = eim_keys::build_context(&config)?;
 
     let settings = config.database_settings();
@@ -111,6 +115,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
 
     let metrics = Metrics::new(store.backend_name())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
+    let progress = progress
+        .with_metrics(metrics.registry())
+        .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities));
     let es9 = Es9Service {
         ctx: smdp_context,
@@ -119,7 +126,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
     let eim = crate::http::esipa::EimService { ctx: eim_context, store: store.clone(), smdp: Some(es9.clone()) };
-    let jobs = vec![
+    let mut jobs = vec![
         actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
         actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),
         actix_web::rt::spawn(eim_keys::expire_orders(
@@ -131,6 +138,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             std::time::Duration::from_millis(config.eim.orders_interval_ms),
         )),
     ];
+    if progress.is_enabled() {
+        jobs.push(actix_web::rt::spawn(progress.run(store.clone())));
+    }
     let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);

@@ -5,6 +5,7 @@
 
 use super::order::{NewOrder, OrderRecord};
 use super::profile_repository::RepoError;
+use super::progress::ProgressEvent;
 use super::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use super::ProfileState;
 
@@ -53,6 +54,18 @@ pub enum InstallOutcome {
     AlreadyFinal(ProfileState),
 }
 
+/// A session that [`DownloadRepository::expire_sessions_reporting`] moved to Expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredSession {
+    pub transaction_id: String,
+    /// The state it was in.
+    pub state: SessionState,
+    /// Set once AuthenticateClient matched an order.
+    pub operator_id: Option<String>,
+    pub iccid: Option<String>,
+    pub eid: Option<String>,
+}
+
 /// A notification in the durable inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredNotification {
@@ -61,7 +74,8 @@ pub struct StoredNotification {
     pub received_at: i64,
 }
 
-pub trait DownloadRepository {
+/// Every download store is also the progress outbox, so the ES9+ steps can emit ES2+ progress events (§5.3.5).
+pub trait DownloadRepository: super::progress::ProgressOutbox {
     // ---- profile packages (rspd profile import) ----
 
     /// Stores a package and adds its profile to the inventory as Available, in one transaction.
@@ -92,7 +106,18 @@ pub trait DownloadRepository {
 
     /// One wrong confirmation code: attempts − 1; at 0 the profile moves Released → Error and the order is
     /// released from its session. Returns the attempts left.
-    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError>;
+    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError> {
+        self.record_confirmation_code_failure_reporting(operator_id, order_id, &|_| None)
+    }
+
+    /// As [`DownloadRepository::record_confirmation_code_failure`], enqueueing `progress(attempts_left)` (an ES2+
+    /// progress event, §5.3.5) in the same transaction.
+    fn record_confirmation_code_failure_reporting(
+        &self,
+        operator_id: &str,
+        order_id: i64,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError>;
 
     // ---- sessions ----
 
@@ -108,6 +133,17 @@ pub trait DownloadRepository {
         transaction_id: &str,
         order: &OrderRecord,
         update: &AuthenticatedUpdate,
+    ) -> Result<(), BindError> {
+        self.bind_session_to_order_reporting(transaction_id, order, update, None)
+    }
+
+    /// As [`DownloadRepository::bind_session_to_order`], enqueueing `progress` in the same transaction.
+    fn bind_session_to_order_reporting(
+        &self,
+        transaction_id: &str,
+        order: &OrderRecord,
+        update: &AuthenticatedUpdate,
+        progress: Option<&ProgressEvent>,
     ) -> Result<(), BindError>;
 
     /// Authenticated → BppDelivered storing otPK.EUICC and the BPP; the profile Released → Downloaded.
@@ -119,6 +155,19 @@ pub trait DownloadRepository {
         iccid: &str,
         otpk_euicc: &[u8],
         bpp: &[u8],
+    ) -> Result<bool, RepoError> {
+        self.store_bpp_reporting(transaction_id, operator_id, iccid, otpk_euicc, bpp, None)
+    }
+
+    /// As [`DownloadRepository::store_bpp`], enqueueing `progress` in the same transaction when the BPP is stored.
+    fn store_bpp_reporting(
+        &self,
+        transaction_id: &str,
+        operator_id: &str,
+        iccid: &str,
+        otpk_euicc: &[u8],
+        bpp: &[u8],
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError>;
 
     /// Ends a session that is in one of `from` (compare-and-set), applying `outcome` to its order.
@@ -137,7 +186,12 @@ pub trait DownloadRepository {
 
     /// Sessions past `expires_at` (Unix ms) that are still open → Expired; orders of sessions that had no
     /// BPP yet are released for a new attempt. Returns how many sessions expired.
-    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError>;
+    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError> {
+        Ok(self.expire_sessions_reporting(now_ms)?.len())
+    }
+
+    /// As [`DownloadRepository::expire_sessions`], returning the sessions that expired.
+    fn expire_sessions_reporting(&self, now_ms: i64) -> Result<Vec<ExpiredSession>, RepoError>;
 
     // ---- notification inbox ----
 

@@ -12,6 +12,7 @@
 //! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository), `CampaignRepository`,
 //!   [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs), [`EventSource`](crate::eim::events::EventSource)
 //!   for [`Store`] (eIM orders, campaigns, eUICC ownership, the event stream).
+//! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
@@ -29,6 +30,7 @@ pub mod error;
 mod es2;
 pub mod migrations;
 mod profiles;
+pub(crate) mod progress;
 pub mod schema;
 mod settings;
 

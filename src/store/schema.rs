@@ -146,6 +146,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Outbox of ES2+.HandleDownloadProgressInfo calls (SGP.22 v2.5 §5.3.5), in order per (operator, ICCID).
+    es2_progress_outbox (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        iccid -> Text,
+        profile_type -> Text,
+        event_key -> Text,
+        event -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        leased_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     /// eIM campaigns: one intent over many eUICCs, released at a rate.
     eim_campaigns (id) {
         id -> BigInt,
