@@ -26,6 +26,13 @@ pub struct EimConfig {
     pub nist: EimKeyConfig,
     /// The eIM key on brainpoolP256r1; default: generated under `<pki dir>/eim/`.
     pub brainpool: EimKeyConfig,
+    /// Trust anchors (PEM certificates) for the TLS certificate of an external SM-DP+ the eIM relays an indirect
+    /// download to over ES9+ (SGP.32 v1.2 §3.2.3); default: the test PKI's CIs while `pki.generate_test_pki` is on.
+    pub smdp_tls_trust: Vec<PathBuf>,
+    /// Timeout of one ES9+ request to an external SM-DP+, in seconds.
+    pub smdp_timeout_secs: u64,
+    /// Operator that eUICCs learned at their first authenticated contact are registered under; `None`: off.
+    pub learn_operator: Option<String>,
 }
 
 impl Default for EimConfig {
@@ -39,6 +46,9 @@ impl Default for EimConfig {
             orders_interval_ms: 1000,
             nist: EimKeyConfig::default(),
             brainpool: EimKeyConfig::default(),
+            smdp_tls_trust: Vec::new(),
+            smdp_timeout_secs: 30,
+            learn_operator: None,
         }
     }
 }
@@ -69,6 +79,12 @@ impl EimConfig {
         }
         if !(10..=60_000).contains(&self.orders_interval_ms) {
             return Err(ConfigError::invalid("eim.orders_interval_ms", "must be between 10 and 60000"));
+        }
+        if !(1..=600).contains(&self.smdp_timeout_secs) {
+            return Err(ConfigError::invalid("eim.smdp_timeout_secs", "must be between 1 and 600"));
+        }
+        if self.learn_operator.as_deref().is_some_and(|o| o.trim().is_empty()) {
+            return Err(ConfigError::invalid("eim.learn_operator", "must not be empty (omit it to turn learning off)"));
         }
         for (name, k) in [("nist", &self.nist), ("brainpool", &self.brainpool)] {
             if k.cert.is_some() && k.key.is_none() {

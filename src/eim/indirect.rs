@@ -2,13 +2,17 @@
 //! §5.14.2 GetBoundProfilePackage, §5.14.3 AuthenticateClient, §5.14.7 HandleNotification, §5.14.8
 //! CancelSession): the IPA talks ESipa to the eIM and the eIM relays each step to the SM-DP+ over ES9+.
 //!
-//! rspd relays **in process** to its own SM-DP+ (the ES9+ domain steps of [`crate::smdp::es9`], not a copy of
-//! them): the SM-DP+ address named by the IPA (or, without one, rspd's first SM-DP+ address) must be one of
-//! rspd's. Relaying to an external SM-DP+ over ES9+ is not implemented: such a request fails with
-//! [`RelayError::ExternalSmdp`] (InitiateAuthentication `invalidDpAddress(1)` / status 8.8.1/3.8).
+//! The SM-DP+ named by the IPA (or, without one, rspd's first SM-DP+ address) decides the route ([`route`]):
+//! - one of rspd's own addresses: relayed **in process** (the ES9+ domain steps of [`crate::smdp::es9`], not a
+//!   copy of them);
+//! - any other address: relayed over ES9+ (SGP.22 v2.5 §5.6, JSON binding §6.5) by the eIM as a client
+//!   (`http::es9_client`), TLS verified against `eim.smdp_tls_trust`. The transactionId the external SM-DP+ gives
+//!   is recorded with its address ([`RelaySessions`]) so that every later step (AuthenticateClient,
+//!   GetBoundProfilePackage, CancelSession) reaches the same SM-DP+ from any rspd node.
 //!
-//! Each ES9+ error keeps its SGP.22 status code for the JSON binding ([`RelayError::status_code`]) and maps to
-//! the ESipa ASN.1 error integer of its function (`*_error_code`).
+//! Each error keeps its SGP.22 status code for the JSON binding ([`RelayError::status_code`]) and maps, by that
+//! code, to the ESipa ASN.1 error integer of its function (`*_error_code`) — the same table for rspd's own
+//! SM-DP+ and an external one.
 
 use time::OffsetDateTime;
 
@@ -16,36 +20,35 @@ use crate::smdp::es9::{self, AuthenticateClientOk, Es9Error, InitiateAuthenticat
 use crate::smdp::ids::same_smdp_address;
 use crate::smdp::{DownloadRepository, TransactionId};
 
+use super::EimError;
+
 /// Why a relayed step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RelayError {
     /// The SM-DP+ refused the step (its own status code and message).
     #[error(transparent)]
     Es9(#[from] Es9Error),
-    /// The IPA named an SM-DP+ that is not rspd's own.
-    #[error(
-        "SM-DP+ `{0}` is not served by this rspd: relaying ESipa to an external SM-DP+ over ES9+ is not implemented"
-    )]
-    ExternalSmdp(String),
+    /// The external SM-DP+ answered its ES9+ function with `Failed` (its status code and message).
+    #[error("SM-DP+ {address} refused: {message} ({subject}/{reason})")]
+    SmdpRefused { address: String, subject: String, reason: String, message: String },
+    /// The external SM-DP+ could not be reached (network, TLS — e.g. an untrusted certificate — HTTP status,
+    /// or an answer that is not ES9+ JSON).
+    #[error("SM-DP+ {address} unreachable: {detail}")]
+    SmdpUnreachable { address: String, detail: String },
     /// This rspd runs no SM-DP+ (no DP credentials configured).
     #[error("this eIM has no SM-DP+ to relay the indirect download to")]
     NoSmdp,
 }
 
 impl RelayError {
-    /// The SGP.22 v2.5 §5.2.6 `(subjectCode, reasonCode)` of the JSON binding.
-    pub fn status_code(&self) -> (&'static str, &'static str) {
+    /// The SGP.22 v2.5 §5.2.6 `(subjectCode, reasonCode)` of the JSON binding. An unreachable SM-DP+ is
+    /// 8.8/5.1 (SM-DP+ / inaccessible).
+    pub fn status_code(&self) -> (&str, &str) {
         match self {
             RelayError::Es9(e) => e.status_code(),
-            RelayError::ExternalSmdp(_) => ("8.8.1", "3.8"),
+            RelayError::SmdpRefused { subject, reason, .. } => (subject, reason),
+            RelayError::SmdpUnreachable { .. } => ("8.8", "5.1"),
             RelayError::NoSmdp => ("8.8.1", "3.8"),
-        }
-    }
-
-    fn es9(&self) -> Option<&Es9Error> {
-        match self {
-            RelayError::Es9(e) => Some(e),
-            _ => None,
         }
     }
 
@@ -53,28 +56,29 @@ impl RelayError {
     /// ciPKIdNotSupported(3), smdpAddressMismatch(50), undefinedError(127).
     pub fn initiate_authentication_error_code(&self) -> i64 {
         match self {
-            RelayError::ExternalSmdp(_) | RelayError::NoSmdp => 1,
-            RelayError::Es9(Es9Error::InvalidSmdpAddress { .. }) => 50,
-            RelayError::Es9(Es9Error::UnsupportedSvn { .. }) => 2,
-            RelayError::Es9(Es9Error::NoCommonCi { .. }) => 3,
-            _ => 127,
+            RelayError::NoSmdp | RelayError::SmdpUnreachable { .. } => 1,
+            _ => match self.status_code() {
+                ("8.8.1", "3.8") => 50,
+                ("8.8.3", "3.1") => 2,
+                ("8.8.2", "3.1") => 3,
+                _ => 127,
+            },
         }
     }
 
     /// `authenticateClientErrorEsipa` (eumCertificateInvalid(1) … insufficientMemory(11), undefinedError(127)).
     pub fn authenticate_client_error_code(&self) -> i64 {
-        use Es9Error::*;
-        match self.es9() {
-            Some(EumCertificateInvalid(_)) => 1,
-            Some(EumCertificateExpired(_)) => 2,
-            Some(EuiccCertificateInvalid(_)) | Some(EidOutsideEumRange(_)) => 3,
-            Some(EuiccCertificateExpired(_)) => 4,
-            Some(EuiccSignatureInvalid(_)) => 5,
-            Some(MatchingIdRefused(_)) => 6,
-            Some(EidMismatch { .. }) => 7,
-            Some(NoOrderForEid(_)) | Some(ProfileNotAvailable(_)) => 8,
-            Some(UnknownCiPublicKey(_)) => 9,
-            Some(UnknownTransactionId { .. }) => 10,
+        match self.status_code() {
+            ("8.1.2", "6.1") => 1,
+            ("8.1.2", "6.3") => 2,
+            ("8.1.3", "6.1") | ("8.1.4", "6.1") => 3,
+            ("8.1.3", "6.3") => 4,
+            ("8.1", "6.1") => 5,
+            ("8.2.6", "3.8") => 6,
+            ("8.1.1", "3.8") => 7,
+            ("8.1.1", "3.9") | ("8.2", "1.2") => 8,
+            ("8.11.1", "3.9") => 9,
+            ("8.10.1", "3.9") => 10,
             _ => 127,
         }
     }
@@ -82,23 +86,22 @@ impl RelayError {
     /// `getBoundProfilePackageErrorEsipa` (euiccSignatureInvalid(1) … invalidTransactionId(95),
     /// undefinedError(127)).
     pub fn get_bound_profile_package_error_code(&self) -> i64 {
-        use Es9Error::*;
-        match self.es9() {
-            Some(EuiccSignatureInvalid(_)) => 1,
-            Some(ConfirmationCodeMissing) => 2,
-            Some(ConfirmationCodeRefused { .. }) => 3,
-            Some(ConfirmationCodeAttemptsExceeded) => 4,
-            Some(BppUnavailableForNewBinding) => 5,
-            Some(UnknownTransactionId { .. }) => 95,
+        match self.status_code() {
+            ("8.1", "6.1") => 1,
+            ("8.2.7", "2.2") => 2,
+            ("8.2.7", "3.8") => 3,
+            ("8.2.7", "6.4") => 4,
+            ("8.2", "3.7") => 5,
+            ("8.10.1", "3.9") => 95,
             _ => 127,
         }
     }
 
     /// `cancelSessionError`: invalidTransactionId(1), euiccSignatureInvalid(2), undefinedError(127).
     pub fn cancel_session_error_code(&self) -> i64 {
-        match self.es9() {
-            Some(Es9Error::UnknownTransactionId { .. }) => 1,
-            Some(Es9Error::EuiccSignatureInvalid(_)) => 2,
+        match self.status_code() {
+            ("8.10.1", "3.9") => 1,
+            ("8.1", "6.1") => 2,
             _ => 127,
         }
     }
@@ -107,6 +110,39 @@ impl RelayError {
     pub fn is_internal(&self) -> bool {
         matches!(self, RelayError::Es9(Es9Error::Internal(_)))
     }
+}
+
+/// Where an indirect download goes (§3.2.3): rspd's own SM-DP+ or an external one, by its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Own(String),
+    External(String),
+}
+
+/// The route of InitiateAuthentication: `smdp_address` (OPTIONAL on ESipa) or, without one, rspd's first
+/// SM-DP+ address; an address that is none of rspd's is external.
+pub fn route(smdp: Option<&SmdpContext>, smdp_address: Option<&str>) -> Result<Route, RelayError> {
+    let own = smdp.map(|s| s.addresses.as_slice()).unwrap_or_default();
+    let address = match smdp_address {
+        Some(a) => a.trim().to_owned(),
+        None => own.first().cloned().ok_or(RelayError::NoSmdp)?,
+    };
+    if own.iter().any(|a| same_smdp_address(a, &address)) {
+        Ok(Route::Own(address))
+    } else if smdp.is_none() && smdp_address.is_none() {
+        Err(RelayError::NoSmdp)
+    } else {
+        Ok(Route::External(address))
+    }
+}
+
+/// Which external SM-DP+ each relayed ES9+ session belongs to (table `eim_relay_sessions`), shared by every
+/// rspd node. Transaction ids are upper-case hex.
+pub trait RelaySessions: Send + Sync {
+    /// Records that `transaction_id` was opened on the external SM-DP+ `smdp_address` (idempotent).
+    fn record_relay_session(&self, transaction_id: &str, smdp_address: &str, now: i64) -> Result<(), EimError>;
+    /// The external SM-DP+ of `transaction_id`; `None`: not relayed externally (rspd's own SM-DP+).
+    fn relay_session(&self, transaction_id: &str) -> Result<Option<String>, EimError>;
 }
 
 /// ESipa.InitiateAuthentication (§5.14.1) → ES9+.InitiateAuthentication (SGP.22 v2.5 §5.6.1). `smdp_address`
@@ -120,13 +156,13 @@ pub fn initiate_authentication(
     smdp_address: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<InitiateAuthenticationOk, RelayError> {
-    let address = match smdp_address {
-        Some(a) => a.to_owned(),
-        None => smdp.addresses.first().cloned().ok_or(RelayError::NoSmdp)?,
+    let address = match route(Some(smdp), smdp_address)? {
+        Route::Own(address) => address,
+        // Callers route first; an external address here is not ours to answer.
+        Route::External(address) => {
+            return Err(Es9Error::InvalidSmdpAddress { received: address, configured: smdp.addresses.join(", ") }.into())
+        }
     };
-    if !smdp.addresses.iter().any(|a| same_smdp_address(a, &address)) {
-        return Err(RelayError::ExternalSmdp(address));
-    }
     let euicc_info1 = euicc_info1.ok_or(Es9Error::MissingField { field: "euiccInfo1" })?;
     Ok(es9::initiate_authentication(smdp, repo, euicc_challenge, euicc_info1, &address, now)?)
 }

@@ -56,15 +56,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A failed function: `(subjectCode, reasonCode, message)` plus extra body fields.
 struct Failure {
-    subject: &'static str,
-    reason: &'static str,
+    subject: String,
+    reason: String,
     message: String,
     body: Map<String, Value>,
 }
 
 impl Failure {
-    fn new(subject: &'static str, reason: &'static str, message: impl Into<String>) -> Failure {
-        Failure { subject, reason, message: message.into(), body: Map::new() }
+    fn new(subject: &str, reason: &str, message: impl Into<String>) -> Failure {
+        Failure { subject: subject.to_owned(), reason: reason.to_owned(), message: message.into(), body: Map::new() }
     }
     fn invalid(field: &str, detail: impl std::fmt::Display) -> Failure {
         Failure::new("1.6", "2.1", format!("invalid {field}: {detail}"))
@@ -390,7 +390,7 @@ async fn respond<T: Into<Value>>(f: impl std::future::Future<Output = Result<T, 
 }
 
 fn failed(f: Failure) -> HttpResponse {
-    tracing::info!(subject = f.subject, reason = f.reason, message = %f.message, "ESipa JSON function failed");
+    tracing::info!(subject = %f.subject, reason = %f.reason, message = %f.message, "ESipa JSON function failed");
     let mut body = f.body;
     body.insert(
         "header".into(),

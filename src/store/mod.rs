@@ -28,6 +28,7 @@ mod eim_campaigns;
 mod eim_events;
 mod eim_orders;
 mod eim_ownership;
+mod eim_relay;
 pub mod error;
 mod es2;
 mod inventory;

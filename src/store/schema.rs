@@ -270,3 +270,12 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(eim_orders, eim_packages, eim_order_steps, eim_euiccs, eim_campaigns);
+
+diesel::table! {
+    /// ES9+ transactionId (hex) of an indirect download relayed to an external SM-DP+ → its address.
+    eim_relay_sessions (transaction_id) {
+        transaction_id -> Text,
+        smdp_address -> Text,
+        created_at -> BigInt,
+    }
+}

@@ -1,0 +1,1 @@
+DROP TABLE eim_relay_sessions;

@@ -1,0 +1,8 @@
+-- Indirect download relayed by the eIM to an external SM-DP+ (SGP.32 v1.2 §3.2.3): which SM-DP+ each ES9+
+-- transactionId belongs to, so that any rspd node relays the next step of the session to the same SM-DP+.
+CREATE TABLE eim_relay_sessions (
+    transaction_id TEXT   PRIMARY KEY,
+    smdp_address   TEXT   NOT NULL,
+    created_at     BIGINT NOT NULL
+);
+CREATE INDEX eim_relay_sessions_created_idx ON eim_relay_sessions (created_at);
