@@ -203,16 +203,35 @@ pub fn cancel_session(
     Ok(es9::cancel_session(smdp, repo, &tx, cancel_session_response, now)?)
 }
 
-/// ESipa.HandleNotification with a `pendingNotification` (§5.14.7) → the SM-DP+'s durable notification inbox
-/// (processed by its background worker as ES9+.HandleNotification, SGP.22 v2.5 §5.6.4); the inbox row id.
-pub fn handle_notification(repo: &dyn DownloadRepository, pending_notification: &[u8]) -> Result<i64, RelayError> {
-    if crate::codec::decode::<crate::codec::sgp22::PendingNotification>(pending_notification).is_err() {
-        return Err(Es9Error::InvalidField {
+/// The `notificationAddress` of a PendingNotification (SGP.22 v2.5 §5.6.4: the SM-DP+ it is for), checked to
+/// be a PendingNotification.
+pub fn notification_address(pending_notification: &[u8]) -> Result<String, RelayError> {
+    use crate::codec::sgp22::PendingNotification;
+    let decoded = crate::codec::decode::<PendingNotification>(pending_notification).map_err(|_| {
+        RelayError::Es9(Es9Error::InvalidField {
             field: "pendingNotification",
             detail: "not a PendingNotification".into(),
+        })
+    })?;
+    let metadata = match &decoded {
+        PendingNotification::ProfileInstallationResult(pir) => {
+            &pir.profile_installation_result_data.notification_metadata
         }
-        .into());
-    }
+        PendingNotification::OtherSignedNotification(other) => &other.tbs_other_notification,
+    };
+    Ok(metadata.notification_address.as_str().to_owned())
+}
+
+/// Whether `address` is one of rspd's own SM-DP+ addresses.
+pub fn is_own_address(smdp: Option<&SmdpContext>, address: &str) -> bool {
+    smdp.is_some_and(|s| s.addresses.iter().any(|a| same_smdp_address(a, address)))
+}
+
+/// ESipa.HandleNotification with a `pendingNotification` (§5.14.7) for rspd's own SM-DP+ → its durable
+/// notification inbox (processed by its background worker as ES9+.HandleNotification, SGP.22 v2.5 §5.6.4); the
+/// inbox row id.
+pub fn handle_notification(repo: &dyn DownloadRepository, pending_notification: &[u8]) -> Result<i64, RelayError> {
+    notification_address(pending_notification)?;
     repo.insert_notification(pending_notification).map_err(|e| RelayError::Es9(e.into()))
 }
 

@@ -30,6 +30,7 @@ pub mod indirect;
 pub mod intent;
 pub mod inventory;
 pub mod ipa_result;
+pub mod learn;
 pub mod order;
 pub mod orders;
 pub mod package;

@@ -131,8 +131,8 @@ impl RecordedResult {
 /// One `EimPackageResult` alternative as received (SGP.32 v1.2 §6.3.2.x), each with its exact bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceivedResult {
-    /// `euiccPackageResult [81]`, alone or from `ePRAndNotifications` (whose notifications the IPA also sends
-    /// to their SM-DP+; the eIM does not act on them).
+    /// `euiccPackageResult [81]`, alone or from `ePRAndNotifications` (whose notifications the eIM forwards to
+    /// their SM-DP+: [`epr_notifications`]).
     EuiccPackageResult(Vec<u8>),
     /// `ipaEuiccDataResponse [82]`.
     IpaEuiccDataResponse(Vec<u8>),
@@ -161,6 +161,20 @@ impl ReceivedResult {
             0xA0 => ReceivedResult::ResponseError(der.to_vec()),
             other => return Err(malformed(format!("unknown alternative with tag {other:X}"))),
         })
+    }
+}
+
+/// The PendingNotifications of an `ePRAndNotifications` EimPackageResult (`30 { BF51 …, A0 notificationList }`,
+/// SGP.32 v1.2 §6.3.2.x), each as received; empty for any other alternative or a malformed list.
+pub fn epr_notifications(eim_package_result: &[u8]) -> Vec<Vec<u8>> {
+    use crate::codec::tlv::{parse_single, Tag};
+    let Ok(top) = parse_single(eim_package_result) else { return Vec::new() };
+    if top.tag().0 != 0x30 {
+        return Vec::new();
+    }
+    match top.child(Tag(0xA0)) {
+        Ok(Some(list)) => list.children().map(|c| c.iter().map(|n| n.raw().to_vec()).collect()).unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
 

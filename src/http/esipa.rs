@@ -2,15 +2,20 @@
 //! in [`super::esipa_json`]): the [`EimService`] handle and its calls into the eIM domain
 //! ([`crate::eim::service`], [`crate::eim::indirect`]) on the blocking pool, plus the header check. A binding
 //! only translates its wire format to these calls and their results back; no rule lives in a binding.
+//!
+//! The indirect download (§3.2.3) goes to rspd's own SM-DP+ in process or, for any other SM-DP+ address, over
+//! ES9+ with [`Es9Client`]; the external session's transactionId is persisted (`eim_relay_sessions`) so any node
+//! relays the next step. Learning (`eim.learn_operator`) and the forwarding of notifications also live here.
 
 use actix_web::{web, HttpRequest};
 
-use crate::eim::indirect::RelayError;
+use crate::eim::indirect::{self, RelayError, RelaySessions, Route};
 use crate::eim::service::{self, ReceivedResult, RecordedResult};
 use crate::eim::{EimContext, EimError, PackageOrder};
 use crate::http::es9::Es9Service;
-use crate::smdp::es9::SmdpContext;
-use crate::smdp::DownloadRepository;
+use crate::http::es9_client::Es9Client;
+use crate::smdp::es9::{AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
+use crate::smdp::{DownloadRepository, TransactionId};
 use crate::store::Store;
 
 /// What the ESipa handlers share.
@@ -21,6 +26,10 @@ pub struct EimService {
     /// rspd's own SM-DP+, for the indirect download relay (§3.2.3); `None`: the relay answers
     /// [`RelayError::NoSmdp`].
     pub smdp: Option<Es9Service>,
+    /// ES9+ client for external SM-DP+s (`eim.smdp_tls_trust`); `None`: external addresses are refused.
+    pub es9_client: Option<Es9Client>,
+    /// `eim.learn_operator`: unknown eUICCs that authenticate are registered under it; `None`: off.
+    pub learn_operator: Option<String>,
 }
 
 impl EimService {
@@ -94,18 +103,213 @@ impl EimService {
         result
     }
 
-    /// Stores a pendingNotification in the SM-DP+ inbox and wakes its worker (answer 204 at once).
-    pub async fn handle_notification(&self, pending_notification: Vec<u8>) -> Result<i64, RelayError> {
-        let id = self
-            .relay("HandleNotification", move |_, repo| {
-                crate::eim::indirect::handle_notification(repo, &pending_notification)
-            })
-            .await?;
-        if let Some(smdp) = &self.smdp {
-            smdp.notifications.notify_one();
+    /// ESipa.InitiateAuthentication (§5.14.1): to rspd's own SM-DP+ or, by ES9+, to the external one named.
+    pub async fn initiate_authentication(
+        &self,
+        euicc_challenge: Vec<u8>,
+        euicc_info1: Option<Vec<u8>>,
+        smdp_address: Option<String>,
+    ) -> Result<InitiateAuthenticationOk, RelayError> {
+        let route = indirect::route(self.smdp.as_ref().map(|s| &s.ctx), smdp_address.as_deref());
+        match route {
+            Err(e) => Err(e),
+            Ok(Route::Own(_)) => {
+                self.relay("InitiateAuthentication", move |ctx, repo| {
+                    indirect::initiate_authentication(
+                        ctx,
+                        repo,
+                        &euicc_challenge,
+                        euicc_info1.as_deref(),
+                        smdp_address.as_deref(),
+                        time::OffsetDateTime::now_utc(),
+                    )
+                })
+                .await
+            }
+            Ok(Route::External(address)) => {
+                let client = self.external_client(&address)?;
+                let info1 = euicc_info1.ok_or(Es9Error::MissingField { field: "euiccInfo1" })?;
+                let ok = logged(
+                    "InitiateAuthentication",
+                    client.initiate_authentication(&address, &euicc_challenge, &info1).await,
+                )?;
+                let (store, tx) = (self.store.clone(), ok.transaction_id.to_hex());
+                let recorded = web::block(move || store.record_relay_session(&tx, &address, service::now_ms())).await;
+                match recorded {
+                    Ok(Ok(())) => Ok(ok),
+                    Ok(Err(e)) => Err(RelayError::Es9(Es9Error::internal(e))),
+                    Err(e) => Err(RelayError::Es9(Es9Error::internal(e))),
+                }
+                .inspect_err(|e| tracing::error!(error = %e, "recording the relayed ES9+ session failed"))
+            }
         }
-        Ok(id)
     }
+
+    /// ESipa.AuthenticateClient (§5.14.3) to the SM-DP+ of the session; on success, learns the eUICC when
+    /// `eim.learn_operator` is set.
+    pub async fn authenticate_client(
+        &self,
+        transaction_id: Vec<u8>,
+        authenticate_server_response: Vec<u8>,
+    ) -> Result<AuthenticateClientOk, RelayError> {
+        let asr = authenticate_server_response.clone();
+        let result = match self.external_session(&transaction_id).await? {
+            Some((address, tx)) => {
+                let client = self.external_client(&address)?;
+                logged("AuthenticateClient", client.authenticate_client(&address, &tx, &asr).await)
+            }
+            None => {
+                self.relay("AuthenticateClient", move |ctx, repo| {
+                    indirect::authenticate_client(ctx, repo, &transaction_id, &asr, time::OffsetDateTime::now_utc())
+                })
+                .await
+            }
+        };
+        if result.is_ok() {
+            self.learn(authenticate_server_response).await;
+        }
+        result
+    }
+
+    /// ESipa.GetBoundProfilePackage (§5.14.2) to the SM-DP+ of the session.
+    pub async fn get_bound_profile_package(
+        &self,
+        transaction_id: Vec<u8>,
+        prepare_download_response: Vec<u8>,
+    ) -> Result<Vec<u8>, RelayError> {
+        match self.external_session(&transaction_id).await? {
+            Some((address, tx)) => {
+                let client = self.external_client(&address)?;
+                logged(
+                    "GetBoundProfilePackage",
+                    client.get_bound_profile_package(&address, &tx, &prepare_download_response).await,
+                )
+            }
+            None => {
+                self.relay("GetBoundProfilePackage", move |ctx, repo| {
+                    indirect::get_bound_profile_package(
+                        ctx,
+                        repo,
+                        &transaction_id,
+                        &prepare_download_response,
+                        time::OffsetDateTime::now_utc(),
+                    )
+                })
+                .await
+            }
+        }
+    }
+
+    /// ESipa.CancelSession (§5.14.8) to the SM-DP+ of the session.
+    pub async fn cancel_session(
+        &self,
+        transaction_id: Vec<u8>,
+        cancel_session_response: Vec<u8>,
+    ) -> Result<(), RelayError> {
+        match self.external_session(&transaction_id).await? {
+            Some((address, tx)) => {
+                let client = self.external_client(&address)?;
+                logged("CancelSession", client.cancel_session(&address, &tx, &cancel_session_response).await)
+            }
+            None => {
+                self.relay("CancelSession", move |ctx, repo| {
+                    indirect::cancel_session(
+                        ctx,
+                        repo,
+                        &transaction_id,
+                        &cancel_session_response,
+                        time::OffsetDateTime::now_utc(),
+                    )
+                })
+                .await
+            }
+        }
+    }
+
+    /// ESipa.HandleNotification with a `pendingNotification` (§5.14.7): a notification for rspd's own SM-DP+ is
+    /// stored in its inbox (worker woken); one for another SM-DP+ is forwarded over ES9+ in the background, so
+    /// the IPA is answered at once.
+    pub async fn handle_notification(&self, pending_notification: Vec<u8>) -> Result<(), RelayError> {
+        let address = indirect::notification_address(&pending_notification)?;
+        if indirect::is_own_address(self.smdp.as_ref().map(|s| &s.ctx), &address) {
+            self.relay("HandleNotification", move |_, repo| indirect::handle_notification(repo, &pending_notification))
+                .await?;
+            if let Some(smdp) = &self.smdp {
+                smdp.notifications.notify_one();
+            }
+            return Ok(());
+        }
+        let client = self.external_client(&address)?;
+        actix_web::rt::spawn(async move {
+            let sent = client.handle_notification(&address, &pending_notification).await;
+            let _ = logged("HandleNotification", sent);
+        });
+        Ok(())
+    }
+
+    /// Forwards the PendingNotifications of an `ePRAndNotifications` result (SGP.32 v1.2 §6.3.2.x) to their
+    /// SM-DP+ ([`Self::handle_notification`]), best effort: a notification that cannot be forwarded is logged.
+    pub async fn forward_epr_notifications(&self, eim_package_result: &[u8]) {
+        for pending in service::epr_notifications(eim_package_result) {
+            if let Err(e) = self.handle_notification(pending).await {
+                tracing::warn!(error = %e, "a notification from ePRAndNotifications was not forwarded");
+            }
+        }
+    }
+
+    fn external_client(&self, address: &str) -> Result<Es9Client, RelayError> {
+        self.es9_client.clone().ok_or_else(|| RelayError::SmdpUnreachable {
+            address: address.to_owned(),
+            detail: "this eIM relays to no external SM-DP+ (no eim.smdp_tls_trust)".into(),
+        })
+    }
+
+    /// The external SM-DP+ of a relayed session, with its transactionId; `None`: rspd's own SM-DP+.
+    async fn external_session(&self, transaction_id: &[u8]) -> Result<Option<(String, TransactionId)>, RelayError> {
+        let tx = TransactionId::from_bytes(transaction_id)
+            .map_err(|detail| RelayError::Es9(Es9Error::InvalidField { field: "transactionId", detail }))?;
+        let (store, hex) = (self.store.clone(), tx.to_hex());
+        let address = web::block(move || store.relay_session(&hex))
+            .await
+            .map_err(|e| RelayError::Es9(Es9Error::internal(e)))?
+            .map_err(|e| RelayError::Es9(Es9Error::internal(e)))?;
+        Ok(address.map(|a| (a, tx)))
+    }
+
+    /// Registers the authenticated eUICC under `eim.learn_operator` if unknown (see [`crate::eim::learn`]).
+    async fn learn(&self, authenticate_server_response: Vec<u8>) {
+        let (Some(operator), Some(smdp)) = (self.learn_operator.clone(), self.smdp.clone()) else { return };
+        let svc = self.clone();
+        let learned = web::block(move || {
+            crate::eim::learn::learn_from_authenticate_server_response(
+                &svc.store,
+                &smdp.ctx.trusted_cis,
+                &svc.ctx.eim_id,
+                &operator,
+                &authenticate_server_response,
+                time::OffsetDateTime::now_utc(),
+            )
+        })
+        .await;
+        match learned {
+            Ok(Ok(crate::eim::learn::Learned::Registered { eid })) => {
+                tracing::info!(eid = %eid, "eUICC learned at its first authenticated contact")
+            }
+            Ok(Ok(crate::eim::learn::Learned::Known { .. })) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "eUICC not learned"),
+            Err(e) => tracing::error!(error = %e, "eUICC learning: blocking pool"),
+        }
+    }
+}
+
+/// Logs a relayed ES9+ step's failure (refusals at info, unreachable SM-DP+s at warn).
+fn logged<T>(function: &'static str, result: Result<T, RelayError>) -> Result<T, RelayError> {
+    match &result {
+        Err(e @ RelayError::SmdpUnreachable { .. }) => tracing::warn!(function, error = %e, "ES9+ relay failed"),
+        Err(e) => tracing::info!(function, error = %e, "ES9+ relay: the SM-DP+ refused"),
+        Ok(_) => {}
+    }
+    result
 }
 
 fn flatten<T>(r: Result<Result<T, EimError>, actix_web::error::BlockingError>) -> Result<T, EimError> {

@@ -26,7 +26,6 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use time::OffsetDateTime;
 
 use super::esipa::{check_admin_protocol, log_eim_error, EimService};
 use crate::codec::encode;
@@ -37,7 +36,6 @@ use crate::codec::sgp32::{
 };
 use crate::codec::tlv::{self, Tag, Tlv};
 use crate::eim::error::EIM_PACKAGE_ERROR_UNDEFINED;
-use crate::eim::indirect;
 use crate::eim::service::{ReceivedResult, RecordedResult};
 use crate::eim::EimError;
 
@@ -75,13 +73,18 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
     };
     let raw = |tag: u32| top.child(Tag(tag)).ok().flatten().map(|t| t.raw().to_vec());
     let value = |tag: u32| top.child(Tag(tag)).ok().flatten().map(|t| t.value().to_vec());
-    let now = OffsetDateTime::now_utc;
     match message {
         EsipaMessageFromIpaToEim::GetEimPackageRequest(request) => {
             get_eim_package_response(svc.get_eim_package(request.eid_value.to_vec()).await)
         }
         EsipaMessageFromIpaToEim::ProvideEimPackageResult(request) => {
             let eid_value = request.eid_value.map(|e| e.to_vec());
+            // ePRAndNotifications: the notifications go to their SM-DP+ (§3.2.3 / SGP.22 §5.6.4).
+            let alternative =
+                top.children().ok().and_then(|c| c.iter().find(|t| t.tag() != Tag(0x5A)).map(|t| t.raw().to_vec()));
+            if let Some(alternative) = alternative {
+                svc.forward_epr_notifications(&alternative).await;
+            }
             match eim_package_result_of_bf50(&top) {
                 Ok(received) => provide_eim_package_result_response(svc.record_result(eid_value, received).await),
                 Err(e) => provide_eim_package_result_response(Err(e)),
@@ -97,6 +100,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
                 }
                 Some((_, der)) => match ReceivedResult::from_eim_package_result(&der) {
                     Ok(received) => {
+                        svc.forward_epr_notifications(&der).await;
                         let _ = svc.record_result(None, received).await;
                     }
                     Err(e) => log_eim_error("TransferEimPackage", &e),
@@ -109,18 +113,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
             let challenge = request.euicc_challenge.to_vec();
             let address = request.smdp_address.map(|a| a.to_string());
             let info1 = raw(0xBF20);
-            let result = svc
-                .relay("InitiateAuthentication", move |ctx, repo| {
-                    indirect::initiate_authentication(
-                        ctx,
-                        repo,
-                        &challenge,
-                        info1.as_deref(),
-                        address.as_deref(),
-                        now(),
-                    )
-                })
-                .await;
+            let result = svc.initiate_authentication(challenge, info1, address).await;
             asn1(match result {
                 Ok(ok) => Ok(ok_esipa(
                     0xBF39,
@@ -141,11 +134,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
             let (Some(tx), Some(asr)) = (value(0x80), raw(0xBF38)) else {
                 return plain(StatusCode::BAD_REQUEST, "AuthenticateClientRequestEsipa without its fields".into());
             };
-            let result = svc
-                .relay("AuthenticateClient", move |ctx, repo| {
-                    indirect::authenticate_client(ctx, repo, &tx, &asr, now())
-                })
-                .await;
+            let result = svc.authenticate_client(tx, asr).await;
             asn1(match result {
                 Ok(ok) => Ok(ok_esipa(
                     0xBF3B,
@@ -167,11 +156,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
                 return plain(StatusCode::BAD_REQUEST, "GetBoundProfilePackageRequestEsipa without its fields".into());
             };
             let tx_do = tlv::encode(Tag(0x80), &tx);
-            let result = svc
-                .relay("GetBoundProfilePackage", move |ctx, repo| {
-                    indirect::get_bound_profile_package(ctx, repo, &tx, &pdr, now())
-                })
-                .await;
+            let result = svc.get_bound_profile_package(tx, pdr).await;
             asn1(match result {
                 Ok(bpp) => Ok(ok_esipa(0xBF3A, &[&tx_do, &bpp])),
                 Err(e) => encode(&GetBoundProfilePackageResponseEsipa::GetBoundProfilePackageErrorEsipa(
@@ -183,9 +168,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
             let (Some(tx), Some(csr)) = (value(0x80), value(0xA1)) else {
                 return plain(StatusCode::BAD_REQUEST, "CancelSessionRequestEsipa without its fields".into());
             };
-            let result = svc
-                .relay("CancelSession", move |ctx, repo| indirect::cancel_session(ctx, repo, &tx, &csr, now()))
-                .await;
+            let result = svc.cancel_session(tx, csr).await;
             asn1(Ok(match result {
                 // cancelSessionOk [0] CancelSessionOk (an empty SEQUENCE).
                 Ok(()) => tlv::encode(Tag(0xBF41), &tlv::encode(Tag(0xA0), &[])),

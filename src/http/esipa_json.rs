@@ -19,7 +19,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 use super::esipa::{check_admin_protocol, EimService};
 use crate::codec::encode;
@@ -27,7 +26,7 @@ use crate::codec::sgp32::{EimAcknowledgements, SequenceNumber};
 use crate::eim::error::{
     EIM_PACKAGE_ERROR_EID_NOT_FOUND, EIM_PACKAGE_ERROR_INVALID_EID, EIM_PACKAGE_ERROR_MISSING_EID,
 };
-use crate::eim::indirect::{self, RelayError};
+use crate::eim::indirect::RelayError;
 use crate::eim::service::ReceivedResult;
 use crate::eim::{EimError, PackageKind};
 
@@ -179,6 +178,8 @@ async fn provide_eim_package_result(
         let der = base64_field("eimPackageResult", r.eim_package_result)?;
         let received =
             ReceivedResult::from_eim_package_result(&der).map_err(|e| Failure::invalid("eimPackageResult", e))?;
+        // ePRAndNotifications: the notifications go to their SM-DP+ (§3.2.3 / SGP.22 §5.6.4).
+        svc.forward_epr_notifications(&der).await;
         let recorded = svc.record_result(eid_value, received).await.map_err(|e| eim_failure(&e))?;
         Ok(match recorded.acknowledged_seq_number() {
             Some(seq) => {
@@ -233,18 +234,7 @@ async fn initiate_authentication(
         let challenge = base64_field("euiccChallenge", r.euicc_challenge)?;
         let info1 = r.euicc_info1.map(|v| base64_field("euiccInfo1", Some(v))).transpose()?;
         let address = r.smdp_address;
-        let ok = svc
-            .relay("InitiateAuthentication", move |ctx, repo| {
-                indirect::initiate_authentication(
-                    ctx,
-                    repo,
-                    &challenge,
-                    info1.as_deref(),
-                    address.as_deref(),
-                    OffsetDateTime::now_utc(),
-                )
-            })
-            .await?;
+        let ok = svc.initiate_authentication(challenge, info1, address).await?;
         Ok(json!({
             "transactionId": ok.transaction_id.to_hex(),
             "serverSigned1": BASE64.encode(&ok.server_signed1),
@@ -262,11 +252,7 @@ async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: Option<web
         let r: TransactionRequest = parse_json(&body)?;
         let tx = hex_field("transactionId", r.transaction_id)?;
         let asr = base64_field("authenticateServerResponse", r.authenticate_server_response)?;
-        let ok = svc
-            .relay("AuthenticateClient", move |ctx, repo| {
-                indirect::authenticate_client(ctx, repo, &tx, &asr, OffsetDateTime::now_utc())
-            })
-            .await?;
+        let ok = svc.authenticate_client(tx, asr).await?;
         Ok(json!({
             "transactionId": ok.transaction_id.to_hex(),
             "profileMetadata": BASE64.encode(&ok.profile_metadata),
@@ -289,11 +275,7 @@ async fn get_bound_profile_package(
         let tx = hex_field("transactionId", r.transaction_id)?;
         let pdr = base64_field("prepareDownloadResponse", r.prepare_download_response)?;
         let hex_tx = hex::encode_upper(&tx);
-        let bpp = svc
-            .relay("GetBoundProfilePackage", move |ctx, repo| {
-                indirect::get_bound_profile_package(ctx, repo, &tx, &pdr, OffsetDateTime::now_utc())
-            })
-            .await?;
+        let bpp = svc.get_bound_profile_package(tx, pdr).await?;
         Ok(json!({ "transactionId": hex_tx, "boundProfilePackage": BASE64.encode(&bpp) }))
     })
     .await
@@ -305,10 +287,7 @@ async fn cancel_session(req: HttpRequest, body: web::Bytes, svc: Option<web::Dat
         let r: TransactionRequest = parse_json(&body)?;
         let tx = hex_field("transactionId", r.transaction_id)?;
         let csr = base64_field("cancelSessionResponse", r.cancel_session_response)?;
-        svc.relay("CancelSession", move |ctx, repo| {
-            indirect::cancel_session(ctx, repo, &tx, &csr, OffsetDateTime::now_utc())
-        })
-        .await?;
+        svc.cancel_session(tx, csr).await?;
         Ok(json!({}))
     })
     .await

@@ -12,6 +12,7 @@ pub mod eim_api;
 pub mod eim_events;
 pub mod es2;
 pub mod es9;
+pub mod es9_client;
 pub mod esipa;
 pub mod esipa_asn1;
 pub mod esipa_json;

@@ -14,11 +14,34 @@ use openssl::pkey::PKey;
 
 use crate::config::{Config, ConfigError};
 use crate::eim::EimContext;
+use crate::http::es9_client::Es9Client;
 use crate::http::esipa::EimService;
 use crate::pki::keystore::KeyRef;
+use crate::pki::test_pki::TestPkiPaths;
 use crate::pki::{Curve, PemKeyStore};
 
 use super::StartError;
+
+/// The ES9+ client of the indirect-download relay to external SM-DP+s (SGP.32 v1.2 §3.2.3): TLS trust is
+/// `eim.smdp_tls_trust`, else the test PKI's CIs; `None` (external SM-DP+s refused) without either.
+pub fn es9_client(config: &Config, test_pki: Option<&TestPkiPaths>) -> Result<Option<Es9Client>, StartError> {
+    let files: Vec<PathBuf> = if config.eim.smdp_tls_trust.is_empty() {
+        test_pki.map(|p| Curve::ALL.iter().map(|c| p.ci_cert(*c)).filter(|f| f.is_file()).collect()).unwrap_or_default()
+    } else {
+        config.eim.smdp_tls_trust.clone()
+    };
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut pems = Vec::new();
+    for file in &files {
+        let pem = std::fs::read(file)
+            .map_err(|e| ConfigError::invalid("eim.smdp_tls_trust", format!("{}: {e}", file.display())))?;
+        pems.push(pem);
+    }
+    let timeout = Duration::from_secs(config.eim.smdp_timeout_secs);
+    Es9Client::new(&pems, timeout).map(Some).map_err(|e| ConfigError::invalid("eim.smdp_tls_trust", e).into())
+}
 
 /// Where the generated test eIM key of `curve` lives under the PKI directory.
 pub fn default_eim_key_path(pki_dir: &Path, curve: Curve) -> PathBuf {
