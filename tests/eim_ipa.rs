@@ -415,8 +415,10 @@ async fn json_binding_answers_errors_with_status_codes_never_500() {
         ("provideEimPackageResult", "{\"eimPackageResult\":\"vlEA\"}".to_owned(), Some("1.6/2.1")),
         (
             "initiateAuthentication",
-            "{\"euiccChallenge\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"smdpAddress\":\"elsewhere.example\"}".to_owned(),
-            Some("8.8.1/3.8"),
+            // An external SM-DP+ that cannot be reached: SM-DP+ inaccessible (relay over ES9+, tests/eim_relay.rs).
+            "{\"euiccChallenge\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"euiccInfo1\":\"vyAA\",\"smdpAddress\":\"127.0.0.1:1\"}"
+                .to_owned(),
+            Some("8.8/5.1"),
         ),
         (
             "authenticateClient",
