@@ -265,3 +265,36 @@ fn unknown_euicc_is_learned_and_epr_notifications_reach_rspds_own_smdp() {
         wait_installed(&env, &matching_id);
     }
 }
+
+#[test]
+fn relay_sessions_and_notification_outbox_in_the_store() {
+    use rspd::eim::indirect::RelaySessions;
+    use rspd::eim::notification_outbox::{NotificationOutbox, CLAIM_LEASE_MS};
+    for pg in backends() {
+        let env = Env::start(pg.as_deref());
+        let store = env.store();
+        store.record_relay_session("00AA", "smdp.example.com", 1).unwrap();
+        store.record_relay_session("00AA", "smdp.example.com", 2).unwrap(); // a retry: no error
+        assert_eq!(store.relay_session("00AA").unwrap().as_deref(), Some("smdp.example.com"));
+        assert_eq!(store.relay_session("00BB").unwrap(), None);
+
+        store.enqueue_notification("smdp.example.com", &[0xBF, 0x37, 0x00], 1_000).unwrap();
+        store.enqueue_notification("other.example.com", &[0x30, 0x00], 5_000).unwrap();
+        let due = store.claim_due_notifications(2_000, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].smdp_address.as_str(), due[0].pending_notification.as_slice()),
+            ("smdp.example.com", &[0xBF, 0x37, 0x00][..])
+        );
+        // Claimed: hidden from another node until the lease ends.
+        assert!(store.claim_due_notifications(2_000, 10).unwrap().is_empty());
+        store.notification_attempt_failed(due[0].id, "unreachable", 3_000).unwrap();
+        let again = store.claim_due_notifications(5_000, 10).unwrap();
+        assert_eq!(again.len(), 2);
+        assert_eq!(again.iter().find(|n| n.id == due[0].id).unwrap().attempts, 1);
+        for n in &again {
+            store.remove_notification(n.id).unwrap();
+        }
+        assert!(store.claim_due_notifications(5_000 + CLAIM_LEASE_MS + 1, 10).unwrap().is_empty());
+    }
+}

@@ -31,6 +31,7 @@ pub mod intent;
 pub mod inventory;
 pub mod ipa_result;
 pub mod learn;
+pub mod notification_outbox;
 pub mod order;
 pub mod orders;
 pub mod package;

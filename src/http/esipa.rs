@@ -10,6 +10,7 @@
 use actix_web::{web, HttpRequest};
 
 use crate::eim::indirect::{self, RelayError, RelaySessions, Route};
+use crate::eim::notification_outbox::{self, NotificationOutbox};
 use crate::eim::service::{self, ReceivedResult, RecordedResult};
 use crate::eim::{EimContext, EimError, PackageOrder};
 use crate::http::es9::Es9Service;
@@ -227,8 +228,8 @@ impl EimService {
     }
 
     /// ESipa.HandleNotification with a `pendingNotification` (§5.14.7): a notification for rspd's own SM-DP+ is
-    /// stored in its inbox (worker woken); one for another SM-DP+ is forwarded over ES9+ in the background, so
-    /// the IPA is answered at once.
+    /// stored in its inbox (worker woken); one for another SM-DP+ is stored in the eIM's notification outbox and
+    /// sent over ES9+ by [`Self::forward_due_notifications`], so the IPA is answered at once.
     pub async fn handle_notification(&self, pending_notification: Vec<u8>) -> Result<(), RelayError> {
         let address = indirect::notification_address(&pending_notification)?;
         if indirect::is_own_address(self.smdp.as_ref().map(|s| &s.ctx), &address) {
@@ -239,12 +240,56 @@ impl EimService {
             }
             return Ok(());
         }
-        let client = self.external_client(&address)?;
-        actix_web::rt::spawn(async move {
-            let sent = client.handle_notification(&address, &pending_notification).await;
-            let _ = logged("HandleNotification", sent);
-        });
-        Ok(())
+        self.external_client(&address)?;
+        let store = self.store.clone();
+        web::block(move || store.enqueue_notification(&address, &pending_notification, service::now_ms()))
+            .await
+            .map_err(|e| RelayError::Es9(Es9Error::internal(e)))?
+            .map_err(|e| RelayError::Es9(Es9Error::internal(e)))
+    }
+
+    /// One round of the notification outbox job: sends every due notification to its external SM-DP+ over
+    /// ES9+ handleNotification; a failure is retried with backoff, dropped (logged) after
+    /// [`notification_outbox::MAX_ATTEMPTS`].
+    pub async fn forward_due_notifications(&self) -> Result<usize, EimError> {
+        let store = self.store.clone();
+        let due = web::block(move || store.claim_due_notifications(service::now_ms(), 50))
+            .await
+            .map_err(|e| EimError::Store(format!("blocking pool: {e}")))??;
+        let mut delivered = 0;
+        for n in due {
+            let sent = match &self.es9_client {
+                Some(client) => client.handle_notification(&n.smdp_address, &n.pending_notification).await,
+                None => Err(RelayError::SmdpUnreachable {
+                    address: n.smdp_address.clone(),
+                    detail: "no ES9+ client (eim.smdp_tls_trust)".into(),
+                }),
+            };
+            let store = self.store.clone();
+            let outcome = match sent {
+                // A refusal is the SM-DP+'s final word on this notification: do not send it again.
+                Ok(()) | Err(RelayError::SmdpRefused { .. }) => {
+                    if let Err(e) = &sent {
+                        tracing::warn!(error = %e, "notification refused by the external SM-DP+");
+                    } else {
+                        delivered += 1;
+                    }
+                    web::block(move || store.remove_notification(n.id)).await
+                }
+                Err(e) if n.attempts + 1 >= notification_outbox::MAX_ATTEMPTS => {
+                    tracing::error!(error = %e, attempts = n.attempts + 1, "notification dropped after its last attempt");
+                    web::block(move || store.remove_notification(n.id)).await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempts = n.attempts + 1, "notification forwarding failed; will retry");
+                    let next = service::now_ms() + notification_outbox::retry_delay_ms(n.attempts + 1);
+                    let error = e.to_string();
+                    web::block(move || store.notification_attempt_failed(n.id, &error, next)).await
+                }
+            };
+            outcome.map_err(|e| EimError::Store(format!("blocking pool: {e}")))??;
+        }
+        Ok(delivered)
     }
 
     /// Forwards the PendingNotifications of an `ePRAndNotifications` result (SGP.32 v1.2 §6.3.2.x) to their

@@ -28,3 +28,18 @@ pub async fn run(svc: EimService, interval: Duration) {
         }
     }
 }
+
+/// The notification outbox job (SGP.32 v1.2 §3.2.3 / SGP.22 v2.5 §5.6.4): forwards notifications for external
+/// SM-DP+s every `interval`. Safe on every node (rows are claimed by compare-and-set).
+pub async fn forward_notifications(svc: EimService, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match svc.forward_due_notifications().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(delivered = n, "notifications forwarded to external SM-DP+s"),
+            Err(e) => tracing::warn!(error = %e, "eIM notification outbox job failed"),
+        }
+    }
+}

@@ -165,6 +165,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             eim.clone(),
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),
         )),
+        actix_web::rt::spawn(eim_orders::forward_notifications(eim.clone(), std::time::Duration::from_secs(1))),
         actix_web::rt::spawn(eim_orders::run(
             eim.clone(),
             std::time::Duration::from_millis(config.eim.orders_interval_ms),

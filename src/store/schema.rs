@@ -279,3 +279,16 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Notifications to forward to an external SM-DP+ over ES9+ handleNotification, until delivered.
+    eim_notification_outbox (id) {
+        id -> BigInt,
+        smdp_address -> Text,
+        pending_notification -> Binary,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}

@@ -1,1 +1,2 @@
+DROP TABLE eim_notification_outbox;
 DROP TABLE eim_relay_sessions;
