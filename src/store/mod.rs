@@ -8,15 +8,19 @@
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
+//! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
+//! - `fleet`: the fleet API's operator-scoped profile and order listings.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
 //! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
 //! All calls are blocking: from actix handlers run them in `web::block`.
 
+mod audit;
 pub mod connection;
 mod downloads;
 mod eim;
 pub mod error;
+mod fleet;
 pub mod migrations;
 mod profiles;
 pub mod schema;
@@ -33,8 +37,10 @@ use connection::{dispatch, DbManager, SqlitePragmas, TracingErrorHandler};
 use diesel::r2d2::CustomizeConnection;
 use error::one_line;
 
+pub use audit::{AuditQuery, AuditVerifyError};
 pub use connection::DbConnection;
 pub use error::StoreError;
+pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
 pub use settings::{DatabaseSettings, DatabaseUrl};
 
 /// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.

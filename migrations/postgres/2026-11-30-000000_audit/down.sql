@@ -1,0 +1,13 @@
+DROP TRIGGER eim_packages_audit ON eim_packages;
+DROP TRIGGER download_sessions_audit ON download_sessions;
+DROP TRIGGER orders_audit ON orders;
+DROP TRIGGER profiles_audit ON profiles;
+DROP TRIGGER audit_log_chain ON audit_log;
+DROP FUNCTION rspd_audit_eim_package();
+DROP FUNCTION rspd_audit_download_session();
+DROP FUNCTION rspd_audit_order();
+DROP FUNCTION rspd_audit_profile();
+DROP FUNCTION rspd_audit_chain();
+DROP FUNCTION rspd_audit_field(TEXT);
+DROP TABLE audit_head;
+DROP TABLE audit_log;
