@@ -203,11 +203,24 @@ async fn every_call_is_audited_refusals_included() {
         assert_eq!(s, 200);
         let (s, _) = env.get(&env.a, "/no/such/route").await;
         assert_eq!(s, 404);
+        // An ES2+-style JSON call: identifiers are taken from the body, the body itself (a secret) never.
+        let r = env
+            .a
+            .post(env.url("/gsma/rsp2/es2plus/noSuchFunction"))
+            .header("Content-Type", "application/json")
+            .body(format!(r#"{{"iccid":"{}","matchingId":"AAA-1","confirmationCode":"S3CRET-CC"}}"#, a[2]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
 
         let rows = env.store.audit_rows_after(head, 100).unwrap();
         let calls: Vec<_> = rows.iter().filter(|r| r.kind == "call").collect();
-        assert_eq!(calls.len(), 4, "{calls:#?}");
-        let (anon, stranger, own, missing) = (calls[0], calls[1], calls[2], calls[3]);
+        assert_eq!(calls.len(), 5, "{calls:#?}");
+        let (anon, stranger, own, missing, es2) = (calls[0], calls[1], calls[2], calls[3], calls[4]);
+        assert_eq!((es2.method.as_deref(), es2.status), (Some("POST"), Some(404)));
+        assert_eq!((es2.iccid.as_deref(), es2.matching_id.as_deref()), (Some(a[2].as_str()), Some("AAA-1")));
+        assert!(!format!("{rows:?}").contains("S3CRET"), "a body secret reached the audit trail");
         assert_eq!((anon.status, anon.operator_id.as_deref()), (Some(401), None));
         assert_eq!(anon.outcome.as_deref(), Some("refused: no client certificate"));
         assert_eq!(anon.actor_fingerprint, None);
@@ -227,8 +240,8 @@ async fn every_call_is_audited_refusals_included() {
         let fingerprint = own.actor_fingerprint.clone().unwrap();
         let (_, v) = env.get(&env.a, &format!("/api/v1/audit?kind=call&actor={fingerprint}&target={}", a[2])).await;
         let listed = items(&v);
-        assert_eq!(listed.len(), 1, "{v}");
-        assert_eq!(listed[0]["status"], 200);
+        assert_eq!(listed.iter().map(|r| r["status"].as_i64().unwrap()).collect::<Vec<_>>(), [200, 404], "{v}");
+        assert_eq!(listed[1]["matchingId"], "AAA-1");
         assert_eq!(listed[0]["hash"].as_str().map(str::len), Some(64));
 
         // The whole trail still verifies.

@@ -138,3 +138,31 @@ pub async fn record_call(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_identifiers_are_taken_from_a_body() {
+        let mut t = Targets::default();
+        t.from_json(br#"{"header":{"functionCallIdentifier":"1"},"iccid":"8949","eid":"8904","matchingId":"AB-1","confirmationCode":"SECRET"}"#);
+        assert_eq!(
+            (t.iccid.as_deref(), t.eid.as_deref(), t.matching_id.as_deref()),
+            (Some("8949"), Some("8904"), Some("AB-1"))
+        );
+        // A path parameter wins over the body; garbage and non-strings are ignored.
+        let mut t = Targets { iccid: Some("path".into()), ..Targets::default() };
+        t.from_json(br#"{"iccid":"body","eid":5}"#);
+        assert_eq!((t.iccid.as_deref(), t.eid.as_deref()), (Some("path"), None));
+        Targets::default().from_json(b"\xff not json");
+    }
+
+    #[test]
+    fn function_execution_status_of_an_es2_answer() {
+        let answer = br#"{"header":{"functionExecutionStatus":{"status":"Failed","statusCodeData":{"subjectCode":"8.2.1","reasonCode":"3.8"}}}}"#;
+        assert_eq!(function_execution_status(answer).as_deref(), Some("Failed"));
+        assert_eq!(function_execution_status(br#"{"items":[]}"#), None);
+        assert_eq!(function_execution_status(b"<html>"), None);
+    }
+}

@@ -102,9 +102,15 @@ impl CustomizeConnection<DbConnection, ConnectionError> for SqlitePragmas {
             self.busy_timeout.as_millis()
         ))
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
-        rspd_sha256_hex_utils::register_impl(conn, |text: String| hex::encode(openssl::sha::sha256(text.as_bytes())))
-            .map_err(ConnectionError::CouldntSetupConfiguration)
+        register_sqlite_functions(conn).map_err(ConnectionError::CouldntSetupConfiguration)
     }
+}
+
+/// Registers the SQL functions rspd's SQLite schema needs (`rspd_sha256_hex`, used by the audit chain's triggers)
+/// on a connection opened outside the pool — a test or tool that changes a state column through its own
+/// `SqliteConnection` must call this first, or the trigger fails with "no such function".
+pub fn register_sqlite_functions(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    rspd_sha256_hex_utils::register_impl(conn, |text: String| hex::encode(openssl::sha::sha256(text.as_bytes())))
 }
 
 diesel::define_sql_function! {

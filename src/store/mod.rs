@@ -38,7 +38,7 @@ use diesel::r2d2::CustomizeConnection;
 use error::one_line;
 
 pub use audit::{AuditQuery, AuditVerifyError};
-pub use connection::DbConnection;
+pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
 pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
 pub use settings::{DatabaseSettings, DatabaseUrl};
