@@ -30,15 +30,32 @@ fn db(pg: &Option<String>) -> Db {
 }
 
 impl Db {
-    fn sql(&self, statement: &str) -> usize {
+    fn try_sql(&self, statement: &str) -> Result<usize, diesel::result::Error> {
         match &self.url {
             DatabaseUrl::Sqlite { path } => {
                 let mut c = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-                diesel::sql_query(statement).execute(&mut c).unwrap()
+                diesel::sql_query(statement).execute(&mut c)
             }
             DatabaseUrl::Postgres { url } => {
                 let mut c = PgConnection::establish(url).unwrap();
-                diesel::sql_query(statement).execute(&mut c).unwrap()
+                diesel::sql_query(statement).execute(&mut c)
+            }
+        }
+    }
+
+    fn sql(&self, statement: &str) -> usize {
+        self.try_sql(statement).unwrap()
+    }
+
+    /// What an attacker with DDL rights does first: drop the append-only guards.
+    fn drop_guards(&self) {
+        match &self.url {
+            DatabaseUrl::Sqlite { .. } => {
+                self.sql("DROP TRIGGER audit_log_append_only_update");
+                self.sql("DROP TRIGGER audit_log_append_only_delete");
+            }
+            DatabaseUrl::Postgres { .. } => {
+                self.sql("DROP TRIGGER audit_log_append_only ON audit_log");
             }
         }
     }
@@ -111,20 +128,45 @@ fn transitions_and_calls_form_one_verified_chain() {
 }
 
 #[test]
+fn the_trail_refuses_updates_and_deletes() {
+    for pg in backends() {
+        let d = db(&pg);
+        d.fill();
+        for statement in [
+            "UPDATE audit_log SET to_state = 'installed' WHERE seq = 4",
+            "DELETE FROM audit_log WHERE seq = 6",
+            "UPDATE audit_head SET seq = 5",
+            "UPDATE audit_head SET seq = 9",
+            "DELETE FROM audit_head",
+        ] {
+            let e = d.try_sql(statement).expect_err(statement).to_string();
+            assert!(e.contains("append-only") || e.contains("only moves forward"), "{statement}: {e}");
+        }
+        if pg.is_some() {
+            assert!(d.try_sql("TRUNCATE audit_log").is_err());
+        }
+        assert_eq!(d.store.verify_audit_chain().unwrap(), 6);
+    }
+}
+
+#[test]
 fn edited_deleted_moved_inserted_and_truncated_rows_are_found() {
     for pg in backends() {
         let d = db(&pg);
         d.fill();
+        d.drop_guards();
         d.sql("UPDATE audit_log SET to_state = 'installed' WHERE seq = 4");
         assert_eq!(d.broken(), ChainBreak::Edited { seq: 4 });
 
         let d = db(&pg);
         d.fill();
+        d.drop_guards();
         d.sql("DELETE FROM audit_log WHERE seq = 2");
         assert_eq!(d.broken(), ChainBreak::Sequence { expected: 2, found: 3 });
 
         let d = db(&pg);
         d.fill();
+        d.drop_guards();
         d.sql("UPDATE audit_log SET seq = -1 WHERE seq = 2");
         d.sql("UPDATE audit_log SET seq = 2 WHERE seq = 3");
         d.sql("UPDATE audit_log SET seq = 3 WHERE seq = -1");
@@ -134,6 +176,7 @@ fn edited_deleted_moved_inserted_and_truncated_rows_are_found() {
         let d = db(&pg);
         d.fill();
         d.store.append_call(&NewCall { method: "POST".into(), path: "/forged".into(), ..NewCall::default() }).unwrap();
+        d.drop_guards();
         d.sql("UPDATE audit_log SET seq = -seq WHERE seq >= 3 AND seq <= 6");
         d.sql("UPDATE audit_log SET seq = 3 WHERE seq = 7");
         d.sql("UPDATE audit_log SET seq = 1 - seq WHERE seq < 0");
@@ -141,6 +184,7 @@ fn edited_deleted_moved_inserted_and_truncated_rows_are_found() {
 
         let d = db(&pg);
         d.fill();
+        d.drop_guards();
         d.sql("DELETE FROM audit_log WHERE seq = 6");
         assert_eq!(d.broken(), ChainBreak::Head { last: 5, head_seq: 6 });
     }
@@ -156,6 +200,7 @@ fn rspd_audit_verify_exit_codes() {
         let out = d.dir.run(&["--config", config.to_str().unwrap(), "audit", "verify"], &[]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 6 row(s)"));
+        d.drop_guards();
         d.sql("UPDATE audit_log SET peer = '10.0.0.66:4242' WHERE seq = 6");
         let out = d.dir.run(&["--config", config.to_str().unwrap(), "audit", "verify"], &[]);
         assert_eq!(out.status.code(), Some(3));

@@ -79,6 +79,25 @@ END
 $$;
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION rspd_audit_chain();
 
+-- Append-only: no row is updated or deleted, the table is not truncated, and the head only ever moves one step
+-- forward. (Whoever can drop these triggers can edit rows; the chain then shows it — `rspd audit verify`.)
+CREATE FUNCTION rspd_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'audit_head' AND TG_OP = 'UPDATE' AND NEW.seq = OLD.seq + 1 THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION rspd_audit_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION rspd_audit_append_only();
+CREATE TRIGGER audit_head_forward_only BEFORE UPDATE OR DELETE ON audit_head
+    FOR EACH ROW EXECUTE FUNCTION rspd_audit_append_only();
+CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
+    FOR EACH STATEMENT EXECUTE FUNCTION rspd_audit_append_only();
+
 -- State transitions, recorded by the database in the transaction that makes them (any code path).
 CREATE FUNCTION rspd_audit_profile() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -76,6 +76,21 @@ CREATE TRIGGER audit_log_chain AFTER INSERT ON audit_log FOR EACH ROW BEGIN
      WHERE id = 1;
 END;
 
+-- Append-only: a sealed row (hash set) is never updated, no row is deleted, and the head only ever moves one step
+-- forward. (Whoever can drop these triggers can edit rows; the chain then shows it — `rspd audit verify`.)
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log FOR EACH ROW WHEN OLD.hash IS NOT NULL BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log FOR EACH ROW BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head FOR EACH ROW WHEN NEW.seq IS NOT OLD.seq + 1 BEGIN
+    SELECT RAISE(ABORT, 'audit_head only moves forward');
+END;
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head FOR EACH ROW BEGIN
+    SELECT RAISE(ABORT, 'audit_head only moves forward');
+END;
+
 -- State transitions, recorded by the database in the transaction that makes them (any code path).
 CREATE TRIGGER profiles_audit_insert AFTER INSERT ON profiles FOR EACH ROW BEGIN
     INSERT INTO audit_log (at_ms, kind, operator_id, target_kind, target_id, iccid, eid, to_state)
