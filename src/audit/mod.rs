@@ -12,6 +12,17 @@
 //! Each row stores `prev_hash` and `hash = SHA-256(prev_hash || '|' || canonical_text(row))` in lower-case hex;
 //! the first row's `prev_hash` is [`GENESIS_HASH`]. The database computes the hashes (so nodes append under one
 //! lock); [`verify_chain`] recomputes them here, independently, and names the first row that does not fit.
+//! Triggers also refuse UPDATE/DELETE/TRUNCATE of sealed rows and any head move other than one step forward.
+//!
+//! How other code appends:
+//! - a state change needs nothing: update the state column of `profiles`, `download_sessions` or `eim_packages`
+//!   (or insert into them or into `orders`) and the row is chained in that transaction. A NEW table with a state
+//!   column gets the same with an `AFTER INSERT OR UPDATE OF state` trigger in its migration (copy the pattern of
+//!   `…_audit/up.sql`, both backends) — that is all;
+//! - any other event: `Store::append_call(&NewCall { … })` (one short transaction), or a plain
+//!   `INSERT INTO audit_log (at_ms, kind, …)` inside your own transaction;
+//! - a SQLite connection opened outside the store's pool must call `store::register_sqlite_functions` before it
+//!   changes a state column (the trigger needs `rspd_sha256_hex`).
 
 mod verify;
 
