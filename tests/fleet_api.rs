@@ -68,6 +68,9 @@ async fn operators_see_only_their_own_and_foreign_looks_unknown() {
         assert_eq!(foreign.0, 404);
         assert_eq!(foreign, unknown);
         assert_eq!(env.get(&env.b, "/api/v1/orders/not-a-number").await, unknown);
+        assert_eq!(env.get(&env.b, "/api/v1/orders/-9223372036854775808").await, unknown);
+        let weird = env.get(&env.b, "/api/v1/profiles/%F0%28%8C%28").await;
+        assert!(weird.0 == 404 && weird.1["error"].is_string(), "{weird:?}");
         let (s, v) = env.get(&env.b, &format!("/api/v1/orders/{order_b}")).await;
         assert_eq!(s, 200);
         assert_eq!(v["order"]["matchingId"], "BBB-1");

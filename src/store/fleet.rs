@@ -158,6 +158,9 @@ impl Store {
 
     /// One operator's order by id.
     pub fn fleet_order(&self, operator_id: &str, id: i64) -> Result<Option<FleetOrder>, StoreError> {
-        Ok(self.fleet_orders(operator_id, &OrderFilter::default(), id - 1, 1)?.into_iter().find(|o| o.id == id))
+        Ok(self
+            .fleet_orders(operator_id, &OrderFilter::default(), id.saturating_sub(1), 1)?
+            .into_iter()
+            .find(|o| o.id == id))
     }
 }
