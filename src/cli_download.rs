@@ -66,6 +66,12 @@ pub struct OrderCreateArgs {
     /// A confirmation code the end user must enter (stored hashed only).
     #[arg(long, value_name = "CC")]
     pub confirmation_code: Option<String>,
+    /// IMEI lock: only a device with this IMEI (14 or 15 digits) may download; repeatable.
+    #[arg(long = "allowed-imei", value_name = "IMEI")]
+    pub allowed_imeis: Vec<String>,
+    /// IMEI lock: only a device of this TAC (8 digits) may download; repeatable.
+    #[arg(long = "allowed-tac", value_name = "TAC")]
+    pub allowed_tacs: Vec<String>,
 }
 
 /// Values written into a `--template` (TCA SAIP §8.3, §8.5, §8.6). Absent values keep the template's.
@@ -218,6 +224,8 @@ pub fn order_create(config: &Config, args: OrderCreateArgs) -> Result<(), StartE
     if args.confirmation_code.as_deref().is_some_and(str::is_empty) {
         return Err(invalid("--confirmation-code", "must not be empty".into()));
     }
+    let lock = crate::smdp::device_lock::DeviceLock::new(&args.allowed_imeis, &args.allowed_tacs)
+        .map_err(|m| invalid("--allowed-imei/--allowed-tac", m))?;
     let personalization = args.personalize.to_personalization()?;
     let io = |reason: String| StartError::Io { what: "order create".into(), reason };
     let store = open_store(config)?;
@@ -231,6 +239,9 @@ pub fn order_create(config: &Config, args: OrderCreateArgs) -> Result<(), StartE
         (None, None) => return Err(invalid("--profile", "give --profile or --template".into())),
     };
     es2::download_order(&store, &args.operator_id, &iccid, eid.as_ref()).map_err(|e| io(e.to_string()))?;
+    if lock.is_locked() {
+        store.set_device_lock(&args.operator_id, &iccid, &lock).map_err(|e| io(e.to_string()))?;
+    }
     let confirmation = es2::Confirmation {
         matching_id: matching_id.clone(),
         eid,

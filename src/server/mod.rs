@@ -167,10 +167,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d) = (store_data.clone(), metrics_data.clone(), directory.clone());
+    let (s, m, d, e) = (store_data.clone(), metrics_data.clone(), directory.clone(), es9_data.clone());
     let operator_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
+            // ES2+ (http::es2) uses the store and the SM-DP+ address of the ES9+ service.
+            .app_data(e.clone())
             .app_data(m.clone())
             .app_data(d.clone())
             .app_data(ListenerName("operator"))

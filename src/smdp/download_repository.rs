@@ -84,6 +84,9 @@ pub trait DownloadRepository {
     /// The order with this id among the operator's orders.
     fn find_order_by_id(&self, operator_id: &str, id: i64) -> Result<Option<OrderRecord>, RepoError>;
 
+    /// The device lock of the operator's profile (rspd's IMEI lock, checked in AuthenticateClient §5.6.3).
+    fn device_lock(&self, operator_id: &str, iccid: &str) -> Result<super::device_lock::DeviceLock, RepoError>;
+
     /// The oldest released, unclaimed order bound to this EID (download without matchingId, §3.1.1 default SM-DP+).
     fn find_order_for_eid(&self, eid: &str) -> Result<Option<OrderRecord>, RepoError>;
 

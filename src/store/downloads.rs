@@ -273,6 +273,10 @@ impl DownloadRepository for Store {
         self.order_with_state(row)
     }
 
+    fn device_lock(&self, operator_id: &str, iccid: &str) -> Result<crate::smdp::device_lock::DeviceLock, RepoError> {
+        self.profile_device_lock(operator_id, iccid)
+    }
+
     fn find_order_for_eid(&self, eid: &str) -> Result<Option<OrderRecord>, RepoError> {
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => od::table

@@ -6,6 +6,8 @@
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
+//!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
@@ -20,6 +22,7 @@ pub mod connection;
 mod downloads;
 mod eim;
 pub mod error;
+mod es2;
 mod fleet;
 pub mod migrations;
 mod profiles;

@@ -17,7 +17,7 @@ use crate::smdp::{NewProfile, ProfileRecord, ProfileRepository, ProfileState, Re
 /// A `profiles` row as stored.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = profiles)]
-struct ProfileRow {
+pub(super) struct ProfileRow {
     id: i64,
     operator_id: String,
     iccid: String,
@@ -29,7 +29,7 @@ struct ProfileRow {
 }
 
 impl ProfileRow {
-    fn into_record(self) -> Result<ProfileRecord, RepoError> {
+    pub(super) fn into_record(self) -> Result<ProfileRecord, RepoError> {
         Ok(ProfileRecord {
             state: parse_state(&self.state)?,
             id: self.id,
@@ -58,7 +58,7 @@ struct NewProfileRow<'a> {
 
 /// The result of a compare-and-set update: the changed row, or — when no row changed — the state the
 /// profile is actually in (`StateConflict`), or nothing at all for this operator (`NotFound`).
-fn compare_and_set_outcome(outcome: Result<ProfileRow, Option<String>>) -> Result<ProfileRecord, RepoError> {
+pub(super) fn compare_and_set_outcome(outcome: Result<ProfileRow, Option<String>>) -> Result<ProfileRecord, RepoError> {
     match outcome {
         Ok(row) => row.into_record(),
         Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),
@@ -71,7 +71,7 @@ fn parse_state(stored: &str) -> Result<ProfileState, RepoError> {
 }
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 

@@ -12,6 +12,10 @@ diesel::table! {
         eid -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        /// rspd's device lock (ES2+ extension `allowedImeis`): comma-separated IMEIs (14 digits, no check digit).
+        allowed_imeis -> Nullable<Text>,
+        /// rspd's device lock (ES2+ extension `allowedTacs`): comma-separated 8-digit TACs.
+        allowed_tacs -> Nullable<Text>,
     }
 }
 
@@ -41,6 +45,8 @@ diesel::table! {
         session_id -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        /// ConfirmOrder `smdsAddress` (SGP.22 v2.5 §5.3.2), stored; rspd registers no event itself.
+        smds_address -> Nullable<Text>,
     }
 }
 
@@ -125,6 +131,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// ES2+ calls and their first answer (SGP.22 v2.5 §5.3 / §6.1 header), so a retry changes nothing.
+    es2_calls (operator_id, function_requester_identifier, function_call_identifier) {
+        operator_id -> Text,
+        function_requester_identifier -> Text,
+        function_call_identifier -> Text,
+        function_name -> Text,
+        request_digest -> Binary,
+        response -> Text,
+        created_at -> BigInt,
+    }
+}
     /// The hash-chained audit trail: operator calls and state transitions (migration `…_audit`).
     audit_log (id) {
         id -> BigInt,

@@ -73,13 +73,18 @@ impl Env {
 
     /// `smdp_extra(data_dir)`: more keys of the `[smdp]` table.
     pub fn start_with(postgres: Option<&str>, smdp_extra: impl Fn(&Path) -> String) -> Env {
+        Env::start_full(postgres, smdp_extra, "")
+    }
+
+    /// As [`Env::start_with`], with `extra` TOML appended to the config (e.g. `[[operator.identities]]`).
+    pub fn start_full(postgres: Option<&str>, smdp_extra: impl Fn(&Path) -> String, extra: &str) -> Env {
         let dir = TestDir::new();
         let port = free_port();
         let address = format!("localhost:{port}");
         let schema = postgres.map(SchemaGuard::create);
         let (db_url, db_line) = database(&dir, schema.as_ref());
         let config = dir.write_config(&format!(
-            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n{}\n[device]\nlisten = \"127.0.0.1:{port}\"\n",
+            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n{}\n[device]\nlisten = \"127.0.0.1:{port}\"\n{extra}",
             smdp_extra(&dir.data_dir())
         ));
         let server = ServerProcess::start(&dir, &config, &[]);

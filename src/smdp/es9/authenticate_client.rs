@@ -20,6 +20,7 @@ use crate::codec::sgp22::{
 use crate::codec::tlv::{self, Tag};
 use crate::codec::{decode, encode, Signed};
 use crate::pki::verify_euicc_chain;
+use crate::smdp::device_lock::{DeviceIdentity, DeviceRefused};
 use crate::smdp::download_repository::{BindError, OrderOutcome};
 use crate::smdp::ids::{same_smdp_address, TransactionId};
 use crate::smdp::session::{AuthenticatedUpdate, Initiated, SessionState};
@@ -54,6 +55,12 @@ pub fn authenticate_client(
     match authenticate(ctx, repo, session, authenticate_server_response, now) {
         Ok(ok) => Ok(ok),
         Err(e) => {
+            // HOOK(outbox, HandleDownloadProgressInfo §5.3.5): the ONE place where the operator is to be told that
+            // the IMEI lock refused a device — `refused` is the typed event (operator, ICCID, EID, device, reason).
+            if let Es9Error::DeviceRefused(refused) = &e {
+                tracing::warn!(operator = %refused.operator_id, iccid = %refused.iccid, eid = %refused.eid,
+                    device = %refused.device, reason = %refused.refusal, "ES9+ AuthenticateClient: device refused by the order's IMEI lock");
+            }
             // The serverChallenge is single-use: a failed attempt ends the session (a no-op if it moved on).
             if !matches!(e, Es9Error::Internal(_)) {
                 repo.end_session(&tx, &[SessionState::Initiated], SessionState::Cancelled, OrderOutcome::Keep)?;
@@ -120,6 +127,7 @@ fn authenticate(
         None => repo.find_order_for_eid(&euicc.eid)?.ok_or_else(|| Es9Error::NoOrderForEid(euicc.eid.clone()))?,
     };
     check_order(&order, &euicc.eid)?;
+    check_device(repo, &order, &euicc.eid, &params.device_info)?;
 
     let package = repo
         .find_profile_package(&order.operator_id, &order.iccid)?
@@ -171,6 +179,26 @@ fn authenticate(
         smdp_signed2,
         smdp_signature2,
         smdp_certificate: credentials.dppb_certificate.clone(),
+    })
+}
+
+/// rspd's IMEI lock: the order's allowed IMEIs/TACs against deviceInfo (absent IMEI with an IMEI-only lock: refused).
+fn check_device(
+    repo: &dyn DownloadRepository,
+    order: &OrderRecord,
+    eid: &str,
+    device_info: &sgp22::DeviceInfo,
+) -> Result<(), Es9Error> {
+    let lock = repo.device_lock(&order.operator_id, &order.iccid)?;
+    let device = DeviceIdentity::decode(device_info.tac.as_slice(), device_info.imei.as_ref().map(|i| i.as_slice()));
+    lock.check(&device).map_err(|refusal| {
+        Es9Error::DeviceRefused(Box::new(DeviceRefused {
+            operator_id: order.operator_id.clone(),
+            iccid: order.iccid.clone(),
+            eid: eid.to_owned(),
+            device,
+            refusal,
+        }))
     })
 }
 

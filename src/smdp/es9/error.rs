@@ -54,6 +54,11 @@ pub enum Es9Error {
     /// §5.6.3: the order is bound to another eUICC.
     #[error("EID doesn't match: this activation code is for another device (EID {received} is not the ordered EID)")]
     EidMismatch { received: String },
+    /// The order's device lock (rspd's IMEI lock) refuses this device (deviceInfo of ctxParams1). Status
+    /// 8.2.5/4.3 "No eligible Profile for this eUICC/Device" (SGP.22 v2.5 §5.6.3 AuthenticateClient status codes;
+    /// also in lpac's SM-DP+ table `es9p_errors.c`). The message never names the operator.
+    #[error("device not eligible for this profile: {}", .0.refusal)]
+    DeviceRefused(Box<crate::smdp::device_lock::DeviceRefused>),
     /// The profile is not ready for download or another session holds it.
     #[error("profile not available for download: {0}")]
     ProfileNotAvailable(String),
@@ -104,6 +109,7 @@ impl Es9Error {
             NoOrderForEid(_) => ("8.1.1", "3.9"),
             EidMismatch { .. } => ("8.1.1", "3.8"),
             ProfileNotAvailable(_) => ("8.2", "1.2"),
+            DeviceRefused(_) => ("8.2.5", "4.3"),
             ConfirmationCodeMissing => ("8.2.7", "2.2"),
             ConfirmationCodeRefused { .. } => ("8.2.7", "3.8"),
             ConfirmationCodeAttemptsExceeded => ("8.2.7", "6.4"),

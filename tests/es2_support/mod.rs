@@ -1,0 +1,195 @@
+//! Shared by the `es2_*` tests: an `rspd serve` (es9_harness) whose operator listener knows two operators —
+//! `test-operator` (the test PKI's client certificate) and `operator-b` (a client certificate issued here by the
+//! test PKI's operator CA) — and an ES2+ client for each (SGP.22 v2.5 §6.1 JSON binding, mutual TLS).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
+use openssl::x509::{X509Builder, X509NameBuilder, X509};
+use serde_json::{json, Value};
+
+use crate::es9_harness::Env;
+
+pub const OPERATOR_A: &str = "test-operator";
+pub const OPERATOR_B: &str = "operator-b";
+
+/// Both operators, mapped by certificate subject.
+const IDENTITIES: &str =
+    "[[operator.identities]]\noperator_id = \"test-operator\"\nsubject = \"CN=test-operator,O=RSPDTEST\"\n\
+[[operator.identities]]\noperator_id = \"operator-b\"\nsubject = \"CN=operator-b,O=RSPDTEST\"\n";
+
+pub struct Es2Env {
+    pub env: Env,
+    /// ES2+ client of `test-operator`.
+    pub a: reqwest::Client,
+    /// ES2+ client of `operator-b`.
+    pub b: reqwest::Client,
+}
+
+impl Es2Env {
+    pub fn start(postgres: Option<&str>) -> Es2Env {
+        let env = Env::start_full(postgres, |_| String::new(), IDENTITIES);
+        let pki = env.pki();
+        let a = client(
+            &env,
+            &std::fs::read(pki.operator_client_cert()).unwrap(),
+            &std::fs::read(pki.operator_client_key()).unwrap(),
+        );
+        let (cert, key) = issue_client_certificate(&pki.operator_ca_cert(), &pki.operator_ca_key(), OPERATOR_B);
+        let b = client(&env, &cert, &key);
+        Es2Env { env, a, b }
+    }
+
+    pub fn operator_url(&self, function: &str) -> String {
+        let port = self.env.server.as_ref().unwrap().operator.port();
+        format!("https://localhost:{port}/gsma/rsp2/es2plus/{function}")
+    }
+
+    /// POSTs an ES2+ function; returns the raw answer text and its JSON. Asserts HTTP 200 and the headers.
+    pub async fn call_raw(&self, client: &reqwest::Client, function: &str, body: String) -> (String, Value) {
+        let r = client
+            .post(self.operator_url(function))
+            .header("Content-Type", "application/json")
+            .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "ES2+ answers HTTP 200 even when the function fails");
+        assert_eq!(r.headers()["content-type"], "application/json;charset=UTF-8");
+        assert!(r.headers()["x-admin-protocol"].to_str().unwrap().starts_with("gsma/rsp/v2"));
+        let text = r.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    }
+
+    /// Operator A calls `function` with `body` + a header with a fresh functionCallIdentifier.
+    pub async fn a(&self, function: &str, body: Value) -> Value {
+        self.call(&self.a, function, body).await
+    }
+
+    pub async fn b(&self, function: &str, body: Value) -> Value {
+        self.call(&self.b, function, body).await
+    }
+
+    pub async fn call(&self, client: &reqwest::Client, function: &str, mut body: Value) -> Value {
+        body["header"] = header(&fresh_call_id());
+        self.call_raw(client, function, body.to_string()).await.1
+    }
+}
+
+/// An ES2+ request header (§6.1).
+pub fn header(call_id: &str) -> Value {
+    json!({ "functionRequesterIdentifier": "es2-test-backend", "functionCallIdentifier": call_id })
+}
+
+pub fn fresh_call_id() -> String {
+    let mut r = [0u8; 8];
+    openssl::rand::rand_bytes(&mut r).unwrap();
+    format!("call-{}", hex::encode(r))
+}
+
+pub fn status(v: &Value) -> &str {
+    v["header"]["functionExecutionStatus"]["status"].as_str().unwrap_or("")
+}
+
+/// `(subjectCode, reasonCode)` of a Failed answer.
+pub fn codes(v: &Value) -> (String, String) {
+    let s = &v["header"]["functionExecutionStatus"]["statusCodeData"];
+    (s["subjectCode"].as_str().unwrap_or("").to_owned(), s["reasonCode"].as_str().unwrap_or("").to_owned())
+}
+
+pub fn assert_success(v: &Value) {
+    assert_eq!(status(v), "Executed-Success", "{v}");
+}
+
+pub fn assert_failed(v: &Value, subject: &str, reason: &str) {
+    assert_eq!(status(v), "Failed", "{v}");
+    assert_eq!(codes(v), (subject.to_owned(), reason.to_owned()), "{v}");
+}
+
+fn client(env: &Env, cert_pem: &[u8], key_pem: &[u8]) -> reqwest::Client {
+    let operator = env.server.as_ref().unwrap().operator;
+    let mut pem = cert_pem.to_vec();
+    pem.extend_from_slice(key_pem);
+    crate::common::test_pki_client(&env.dir.data_dir(), operator)
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// A P-256 TLS client certificate `CN=<cn>, O=RSPDTEST` issued by the operator CA.
+pub fn issue_client_certificate(ca_cert: &Path, ca_key: &Path, cn: &str) -> (Vec<u8>, Vec<u8>) {
+    let ca = X509::from_pem(&std::fs::read(ca_cert).unwrap()).unwrap();
+    let ca_key = PKey::private_key_from_pem(&std::fs::read(ca_key).unwrap()).unwrap();
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "RSPDTEST").unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(ca.subject_name()).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+    b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
+    b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
+    b.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap()).unwrap();
+    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    (b.build().to_pem().unwrap(), key.private_key_to_pem_pkcs8().unwrap())
+}
+
+/// Imports TS.48 profiles with ICCID numbers `numbers` for `operator` as `profile_type`; returns the ICCIDs.
+pub fn import(
+    env: &Env,
+    template: &[u8],
+    numbers: std::ops::Range<u32>,
+    operator: &str,
+    profile_type: &str,
+) -> Vec<String> {
+    use rspd::profile::{Iccid, Personalization, ProfilePackage};
+    let base = ProfilePackage::parse(template).unwrap();
+    let mut files = Vec::new();
+    let mut iccids = Vec::new();
+    for n in numbers {
+        let iccid = crate::es9_harness::iccid(n);
+        let package = base
+            .personalize(&Personalization {
+                iccid: Some(Iccid::new(&iccid).unwrap()),
+                imsi: None,
+                ki: None,
+                opc: None,
+                pins: Default::default(),
+                puks: Default::default(),
+            })
+            .unwrap();
+        let file = env.dir.path().join(format!("{iccid}.der"));
+        std::fs::write(&file, package.to_der()).unwrap();
+        files.push(file.to_str().unwrap().to_owned());
+        iccids.push(iccid);
+    }
+    let mut args = vec!["profile", "import", "--operator", operator, "--profile-type", profile_type];
+    args.extend(files.iter().map(String::as_str));
+    let out = env.rspd(&args);
+    assert!(out.status.success(), "profile import: {}", String::from_utf8_lossy(&out.stderr));
+    iccids
+}
+
+/// The state of a profile, read directly from the store.
+pub fn state(env: &Env, operator: &str, iccid: &str) -> rspd::smdp::ProfileState {
+    use rspd::smdp::ProfileRepository;
+    env.store().find_profile(operator, iccid).unwrap().unwrap().state
+}
