@@ -251,3 +251,55 @@ async fn every_call_is_audited_refusals_included() {
         assert!(env.store.verify_audit_chain().unwrap() > 10);
     }
 }
+
+/// POST an ES2+ function as op-a; the answer's functionExecutionStatus.status.
+async fn es2(env: &FleetEnv, function: &str, body: Value) -> String {
+    let r = env
+        .a
+        .post(env.url(&format!("/gsma/rsp2/es2plus/{function}")))
+        .header("Content-Type", "application/json")
+        .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["header"]["functionExecutionStatus"]["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn es2_calls_are_audited_with_their_outcome_and_state_changes_follow() {
+    for pg in backends() {
+        let env = FleetEnv::start(pg.as_deref());
+        // ES2+ wants 19 or 20 digits.
+        let a = vec![iccid("894930000000", 0); 5];
+        env.profile("op-a", &a[4], "iot");
+        let head = env.store.audit_head().unwrap().seq;
+        let header =
+            |id: &str| serde_json::json!({ "functionRequesterIdentifier": "backend", "functionCallIdentifier": id });
+
+        let ok = es2(&env, "downloadOrder", serde_json::json!({ "header": header("c-1"), "iccid": a[4] })).await;
+        assert_eq!(ok, "Executed-Success");
+        let unknown = iccid("894999000000", 9);
+        let failed = es2(&env, "downloadOrder", serde_json::json!({ "header": header("c-2"), "iccid": unknown })).await;
+        assert_eq!(failed, "Failed");
+
+        let rows = env.store.audit_rows_after(head, 100).unwrap();
+        let calls: Vec<_> = rows.iter().filter(|r| r.kind == "call").collect();
+        assert_eq!(calls.len(), 2, "{rows:#?}");
+        assert_eq!(calls[0].path.as_deref(), Some("/gsma/rsp2/es2plus/downloadOrder"));
+        assert_eq!(
+            (calls[0].outcome.as_deref(), calls[0].iccid.as_deref()),
+            (Some("Executed-Success"), Some(a[4].as_str()))
+        );
+        assert_eq!((calls[1].outcome.as_deref(), calls[1].iccid.as_deref()), (Some("Failed"), Some(unknown.as_str())));
+        // The state change the call made is in the trail too, before the call's own row (same order as commits).
+        let change = rows.iter().find(|r| r.kind == "state" && r.iccid.as_deref() == Some(a[4].as_str())).unwrap();
+        assert_eq!((change.from_state.as_deref(), change.to_state.as_deref()), (Some("available"), Some("allocated")));
+        assert!(change.seq < calls[0].seq);
+        let (_, v) = env.get(&env.a, &format!("/api/v1/profiles/{}", a[4])).await;
+        assert_eq!(v["profile"]["state"], "allocated");
+        assert_eq!(env.store.verify_audit_chain().unwrap(), env.store.audit_head().unwrap().seq);
+    }
+}

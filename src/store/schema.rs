@@ -142,6 +142,8 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
     /// The hash-chained audit trail: operator calls and state transitions (migration `…_audit`).
     audit_log (id) {
         id -> BigInt,
