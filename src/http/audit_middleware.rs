@@ -89,7 +89,15 @@ pub async fn record_call(
         }
     }
 
-    let res = next.call(req).await?;
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        // An error no inner service turned into a response: still one row, with the status it will get.
+        Err(e) => {
+            call.status = e.as_response_error().status_code().as_u16();
+            append(store, call).await;
+            return Err(e);
+        }
+    };
 
     let info = res.request().match_info();
     let param = |names: &[&str]| names.iter().find_map(|n| info.get(n)).map(str::to_owned);
@@ -130,13 +138,18 @@ pub async fn record_call(
         );
     }
 
+    append(store, call).await;
+    Ok(res)
+}
+
+/// Appends the row before the answer leaves; a store failure is logged (the answer is already decided).
+async fn append(store: web::Data<Store>, call: NewCall) {
     let path = call.path.clone();
     match web::block(move || store.append_call(&call)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(path = %path, error = %e, "audit: the call could not be recorded"),
         Err(e) => tracing::error!(path = %path, error = %e, "audit: the call could not be recorded"),
     }
-    Ok(res)
 }
 
 #[cfg(test)]
