@@ -100,7 +100,7 @@ pub async fn record_call(
     };
 
     let info = res.request().match_info();
-    let param = |names: &[&str]| names.iter().find_map(|n| info.get(n)).map(str::to_owned);
+    let param = |names: &[&str]| names.iter().find_map(|n| info.get(n)).map(|v| v.chars().take(64).collect());
     call.iccid = param(&["iccid"]).or(targets.iccid);
     call.eid = param(&["eid"]).or(targets.eid);
     call.matching_id = param(&["matchingId", "matching_id"]).or(targets.matching_id);
