@@ -1,7 +1,8 @@
 //! `rspd eim …`: operator conveniences for the eIM until the fleet API lands, over the same domain and
 //! repository code (SGP.32 v1.2 §2.11): register an eUICC from its certificate, emit the AddInitialEim a
-//! device factory loads (§5.9.4), record the associationToken the eUICC issued, queue a signed PSMO package
-//! (§5.9.2–§5.9.11) and show an order.
+//! device factory loads (§5.9.4), record the associationToken the eUICC issued, queue a package — signed PSMOs
+//! (§5.9.2–§5.9.11) or eCOs (§5.9.12–§5.9.15), a ProfileDownloadTriggerRequest (§2.11.1.4) or an
+//! IpaEuiccDataRequest (§2.11.1.2) — and show an order.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,10 @@ use clap::{Args, Subcommand};
 use rasn::types::FixedOctetString;
 
 use crate::codec::sgp22::Iccid as IccidDo;
-use crate::codec::sgp32::{EuiccPackage, ProfileInfoListRequest, Psmo, PsmoEnable, PsmoIccid};
+use crate::codec::sgp32::{
+    ConfigureImmediateEnable, DeleteEim, Eco, Empty, EuiccPackage, ProfileInfoListRequest, Psmo, PsmoEnable, PsmoIccid,
+    SetDefaultDpAddressRequest,
+};
 use crate::config::{Config, ConfigError};
 use crate::eim::registry::{add_initial_eim_request, eim_configuration_data};
 use crate::eim::{service, EimError, EimRepository, NewEuicc};
@@ -27,7 +31,8 @@ pub enum EimCommand {
     Config(ConfigArgs),
     /// Record the associationToken the eUICC issued in its AddInitialEimResponse.
     Associate(AssociateArgs),
-    /// Sign and queue a package of PSMOs for an eUICC; prints the order id and counterValue.
+    /// Queue a package for an eUICC (signed PSMOs or eCOs, a profile download trigger, or an IPA/eUICC data
+    /// request); prints the order id and counterValue.
     Queue(QueueArgs),
     /// Show an order: state, counterValue, failure reason.
     Show(ShowArgs),
@@ -74,9 +79,22 @@ pub struct QueueArgs {
     #[arg(long, value_name = "EID")]
     pub eid: String,
     /// One PSMO, in package order: `enable:ICCID`, `enable-rollback:ICCID`, `disable:ICCID`, `delete:ICCID`,
-    /// `list-profiles`.
-    #[arg(long = "psmo", required = true, value_name = "OP[:ICCID]")]
+    /// `list-profiles`, `get-rat`, `set-fallback:ICCID`, `unset-fallback`, `immediate-enable[:SMDP]`,
+    /// `set-default-dp:ADDRESS`.
+    #[arg(long = "psmo", value_name = "OP[:ARG]", group = "package")]
     pub psmos: Vec<String>,
+    /// One eCO, in package order: `list-eim`, `delete-eim:EIMID`, `add-eim:EIMID[:FQDN]`,
+    /// `update-eim:EIMID[:FQDN]` (added/updated eIMs get this eIM's public key and counterValue 0).
+    #[arg(long = "eco", value_name = "OP[:ARG]", group = "package")]
+    pub ecos: Vec<String>,
+    /// Queue a ProfileDownloadTriggerRequest with this activation code (`LPA:1$address$matchingId`, e.g. the
+    /// one `rspd order create` printed, or one from another SM-DP+).
+    #[arg(long, value_name = "ACTIVATION_CODE", group = "package")]
+    pub download: Option<String>,
+    /// Queue an IpaEuiccDataRequest for these IpaEuiccData tags, hex (e.g. `BF20BF22A0` = EUICCInfo1,
+    /// EUICCInfo2, notifications).
+    #[arg(long, value_name = "TAGS_HEX", group = "package")]
+    pub ipa_data: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -132,12 +150,26 @@ pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
             store.set_association_token(&args.eid, Some(args.association_token)).map_err(eim)?;
         }
         EimCommand::Queue(args) => {
-            registered(&store, &args.eid)?;
-            let psmos = args.psmos.iter().map(|p| parse_psmo(p)).collect::<Result<Vec<_>, _>>()?;
+            let euicc = registered(&store, &args.eid)?;
             let ctx = crate::server::eim_context(config)?;
-            let order =
-                service::queue_euicc_package(&store, &ctx, &args.eid, EuiccPackage::PsmoList(psmos), service::now_ms())
-                    .map_err(eim)?;
+            let now = service::now_ms();
+            let order = if let Some(code) = &args.download {
+                service::queue_download_trigger(&store, &ctx, &args.eid, code.trim(), now)
+            } else if let Some(tags) = &args.ipa_data {
+                let tags = hex::decode(tags.trim())
+                    .map_err(|e| ConfigError::invalid("--ipa-data", format!("not hex: {e}")))?;
+                service::queue_ipa_euicc_data_request(&store, &ctx, &args.eid, &tags, now)
+            } else if !args.ecos.is_empty() {
+                let ecos =
+                    args.ecos.iter().map(|e| parse_eco(&ctx, euicc.eim_key_curve, e)).collect::<Result<_, _>>()?;
+                service::queue_euicc_package(&store, &ctx, &args.eid, EuiccPackage::EcoList(ecos), now)
+            } else if !args.psmos.is_empty() {
+                let psmos = args.psmos.iter().map(|p| parse_psmo(p)).collect::<Result<Vec<_>, _>>()?;
+                service::queue_euicc_package(&store, &ctx, &args.eid, EuiccPackage::PsmoList(psmos), now)
+            } else {
+                return Err(ConfigError::invalid("eim queue", "give --psmo, --eco, --download or --ipa-data").into());
+            }
+            .map_err(eim)?;
             println!("order {} counterValue {}", order.id, order.counter_value);
         }
         EimCommand::Show(args) => {
@@ -172,6 +204,7 @@ fn parse_psmo(text: &str) -> Result<Psmo, StartError> {
         Some((op, iccid)) => (op, Some(iccid)),
         None => (text, None),
     };
+    let arg = iccid;
     let iccid = || -> Result<IccidDo, StartError> {
         let digits = iccid.ok_or_else(|| invalid(format!("`{op}` needs :ICCID")))?;
         let parsed = Iccid::new(digits).map_err(|e| invalid(format!("{digits}: {e}")))?;
@@ -183,11 +216,53 @@ fn parse_psmo(text: &str) -> Result<Psmo, StartError> {
         "disable" => Psmo::Disable(PsmoIccid { iccid: iccid()? }),
         "delete" => Psmo::Delete(PsmoIccid { iccid: iccid()? }),
         "list-profiles" => Psmo::ListProfileInfo(ProfileInfoListRequest::default()),
+        "get-rat" => Psmo::GetRat(Empty {}),
+        "set-fallback" => Psmo::SetFallbackAttribute(PsmoIccid { iccid: iccid()? }),
+        "unset-fallback" => Psmo::UnsetFallbackAttribute(Empty {}),
+        "immediate-enable" => Psmo::ConfigureImmediateEnable(ConfigureImmediateEnable {
+            immediate_enable_flag: Some(()),
+            default_smdp_oid: None,
+            default_smdp_address: arg.map(Into::into),
+        }),
+        "set-default-dp" => Psmo::SetDefaultDpAddress(SetDefaultDpAddressRequest {
+            default_dp_address: arg.ok_or_else(|| invalid("`set-default-dp` needs :ADDRESS".into()))?.into(),
+        }),
         other => {
             return Err(invalid(format!(
-                "unknown PSMO `{other}` (enable, enable-rollback, disable, delete, list-profiles)"
+                "unknown PSMO `{other}` (enable, enable-rollback, disable, delete, list-profiles, get-rat, \
+                 set-fallback, unset-fallback, immediate-enable, set-default-dp)"
             )))
         }
+    })
+}
+
+/// `delete-eim:ID` → eCO.
+fn parse_eco(ctx: &crate::eim::EimContext, curve: Curve, text: &str) -> Result<Eco, StartError> {
+    let invalid = |m: String| StartError::from(ConfigError::invalid("--eco", m));
+    let mut parts = text.splitn(3, ':');
+    let op = parts.next().unwrap_or_default();
+    let eim_id = parts.next();
+    let fqdn = parts.next();
+    let config = || -> Result<crate::codec::sgp32::EimConfigurationData, StartError> {
+        let id = eim_id.ok_or_else(|| invalid(format!("`{op}` needs :EIMID")))?;
+        let mut config = eim_configuration_data(ctx, curve, 0, false).map_err(eim)?;
+        config.eim_id = id.into();
+        config.eim_fqdn = fqdn.map(Into::into).or(config.eim_fqdn);
+        Ok(config)
+    };
+    Ok(match op {
+        "list-eim" => Eco::ListEim(Empty {}),
+        "delete-eim" => Eco::DeleteEim(DeleteEim {
+            eim_id: eim_id.ok_or_else(|| invalid("`delete-eim` needs :EIMID".into()))?.into(),
+        }),
+        "add-eim" => Eco::AddEim(config()?),
+        "update-eim" => {
+            let mut c = config()?;
+            // updateEim carries no counterValue reset unless asked (§5.9.14).
+            c.counter_value = None;
+            Eco::UpdateEim(c)
+        }
+        other => return Err(invalid(format!("unknown eCO `{other}` (list-eim, delete-eim, add-eim, update-eim)"))),
     })
 }
 

@@ -5,7 +5,13 @@
 //! prints every step with what was verified, and writes the installed profile package (UPP, SAIP DER).
 //! Exit status 0 on success; otherwise one line `FAILED at <step> [<status code>]: <reason>` and status 1
 //! (2 for usage or setup errors).
+//!
+//! `rsp-conformance euicc init|add-initial-eim|show --dir DIR` manages a persistent soft eUICC and
+//! `rsp-conformance ipa --eim URL --euicc-dir DIR [--binding asn1|json] [--polls N]` runs an SGP.32 IPA with it
+//! against an eIM (see `cli_ipa.rs`).
 #![forbid(unsafe_code)]
+
+mod cli_ipa;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +35,11 @@ struct Cli {
 enum Command {
     /// Download and install a profile with a soft eUICC (SGP.22 §3.1.3).
     Download(DownloadArgs),
+    /// Run an SGP.32 IPA: poll an eIM over ESipa and execute what it hands out on a persistent soft eUICC.
+    Ipa(cli_ipa::IpaArgs),
+    /// Create or inspect a persistent soft eUICC directory.
+    #[command(subcommand)]
+    Euicc(cli_ipa::EuiccCommand),
 }
 
 #[derive(clap::Args)]
@@ -64,6 +75,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Download(args) => download(&args),
+        Command::Ipa(args) => cli_ipa::ipa(&args),
+        Command::Euicc(command) => cli_ipa::euicc(command),
     }
 }
 

@@ -202,3 +202,71 @@ fn rsp_conformance_download_against_rspd_serve_default_and_lpac_style() {
         assert_eq!((installed.iccid(), installed.ef_iccid()), (&want, Some(&want)), "{name}");
     }
 }
+
+/// The README's eIM walkthrough: a persistent soft eUICC (`rsp-conformance euicc init`), registered and
+/// associated with rspd's eIM (`rspd eim register|config|associate`), gets "download and enable" queued
+/// (`rspd eim queue --download`, `--psmo enable:ICCID`) and `rsp-conformance ipa` completes both, in each
+/// binding, the state surviving between runs.
+#[test]
+fn rsp_conformance_ipa_against_rspd_serve_readme_walkthrough() {
+    let ts48 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop/ts48").join(TEMPLATE);
+    if !ts48.is_file() {
+        eprintln!("SKIP: TS.48 test profile not found at {}", ts48.display());
+        return;
+    }
+    let rspd = rspd_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("rspd-data");
+    let port = free_port();
+    let config = dir.join("rspd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
+             [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&rspd, &config, dir, port);
+    let rspd_ok = |args: &[&str]| {
+        let out = rspd_command(&rspd, &config).args(args).output().unwrap();
+        assert!(out.status.success(), "rspd {args:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let conformance_ok = |args: &[&str]| {
+        let out = Command::new(RSP_CONFORMANCE).args(args).output().unwrap();
+        assert!(out.status.success(), "rsp-conformance {args:?}: {}\nserver log:\n{}", text(&out), server.log_text());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let device = dir.join("device1");
+    let device_s = device.to_str().unwrap();
+    let pki = data.join("pki");
+    conformance_ok(&["euicc", "init", "--dir", device_s, "--pki", pki.to_str().unwrap()]);
+    let eid = rspd_ok(&["eim", "register", "--cert", device.join("nist/euicc.pem").to_str().unwrap()]);
+    let cfg = dir.join("cfg.der");
+    rspd_ok(&["eim", "config", "--eid", &eid, "--out", cfg.to_str().unwrap()]);
+    let token = conformance_ok(&["euicc", "add-initial-eim", "--dir", device_s, "--file", cfg.to_str().unwrap()]);
+    let token = token.trim().strip_prefix("associationToken ").expect("an associationToken").to_owned();
+    rspd_ok(&["eim", "associate", "--eid", &eid, "--association-token", &token]);
+
+    rspd_ok(&["profile", "import", ts48.to_str().unwrap()]);
+    let template = ProfilePackage::parse(&std::fs::read(&ts48).unwrap()).unwrap().iccid().digits();
+    let eim = format!("https://localhost:{port}");
+    for (binding, iccid) in [("asn1", "89882390000000009939"), ("json", "89882390000000009947")] {
+        let code = rspd_ok(&["order", "create", "--template", &template, "--iccid", iccid]);
+        let download = rspd_ok(&["eim", "queue", "--eid", &eid, "--download", &code]);
+        let enable = rspd_ok(&["eim", "queue", "--eid", &eid, "--psmo", &format!("enable:{iccid}")]);
+        let out =
+            conformance_ok(&["ipa", "--eim", &eim, "--euicc-dir", device_s, "--binding", binding, "--polls", "5"]);
+        assert!(out.contains(&format!("ICCID {iccid} installed")), "{out}");
+        for queued in [download, enable] {
+            let id = queued.split_whitespace().nth(1).unwrap();
+            let shown = rspd_ok(&["eim", "show", "--order", id]);
+            assert!(shown.contains("state succeeded"), "{shown}");
+        }
+        let shown = conformance_ok(&["euicc", "show", "--dir", device_s]);
+        assert!(shown.contains(&format!("profile {iccid} Enabled")), "{shown}");
+    }
+}

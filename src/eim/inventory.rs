@@ -40,6 +40,8 @@ pub enum ProfileChange {
     FallbackSet(String),
     /// unsetFallbackAttribute ok.
     FallbackUnset,
+    /// A profile download the eIM triggered installed this ICCID (disabled, SGP.22 v2.5 §3.1.3).
+    Installed(String),
 }
 
 /// The inventory changes a verified result implies for the package it answers (`package_der`, the

@@ -11,14 +11,20 @@
 //! - [`inventory`]: the per-device profile inventory from verified results (enable, disable, delete, fallback,
 //!   listProfileInfo);
 //! - [`order`]: the eIM order state machine Queued → Dispatched → Succeeded | Failed | Expired;
-//! - [`service`]: the ESipa functions GetEimPackage / ProvideEimPackageResult (§5.14.x, §6.3) as domain steps;
+//! - [`service`]: the ESipa functions GetEimPackage / ProvideEimPackageResult (§5.14.5, §5.14.6) as domain steps,
+//!   for every package kind; queueing of signed and unsigned packages;
+//! - [`ipa_result`]: ProfileDownloadTriggerRequest / IpaEuiccDataRequest and their results (§2.11.1.2, §2.11.1.4,
+//!   §2.11.2.3, §2.11.2.4);
+//! - [`indirect`]: the indirect download relay (§3.2.3, §5.14.1–§5.14.3, §5.14.7, §5.14.8) to rspd's SM-DP+;
 //! - [`repository`]: the storage trait; [`error`]: [`EimError`].
 //!
-//! Later slices (hooks marked `LATER(issue 6)`): the JSON binding, TransferEimPackage, the indirect download
-//! relay to the SM-DP+, ProfileDownloadTriggerRequest, IpaEuiccDataRequest, orders/campaigns over REST.
+//! Later slices (issue 6): orders/campaigns over REST, the event stream, relaying indirect downloads to an
+//! external SM-DP+ over ES9+.
 
 pub mod error;
+pub mod indirect;
 pub mod inventory;
+pub mod ipa_result;
 pub mod order;
 pub mod package;
 pub mod registry;
@@ -27,7 +33,7 @@ pub mod result;
 pub mod service;
 
 pub use error::EimError;
-pub use order::{FailureReason, OrderState, PackageOrder};
+pub use order::{FailureReason, OrderState, PackageKind, PackageOrder};
 pub use registry::{EimContext, EuiccRecord, KnownProfile, NewEuicc};
 pub use repository::{EimRepository, QueueSlot};
 pub use result::{PackageOutcome, VerifiedResult};

@@ -94,6 +94,16 @@ pub enum FailureReason {
     NotFetched,
     /// The device fetched the package but never reported a result (no-show timeout).
     NoResult,
+    /// ProfileDownloadTriggerResult with a verified ProfileInstallationResult `errorResult`
+    /// (SGP.22 v2.5 §5.7.6: bppCommandId, errorReason).
+    InstallationFailed { bpp_command_id: i64, error_reason: i64 },
+    /// ProfileDownloadTriggerResult `profileDownloadError` (ecallActive(104), undefinedError(127), …).
+    DownloadError(i64),
+    /// IpaEuiccDataResponse `ipaEuiccDataResponseError` (incorrectTagList(1), euiccCiPKIdNotFound(5), …).
+    IpaEuiccDataError(i64),
+    /// ProvideEimPackageResult `eimPackageResultResponseError` (invalidPackageFormat(1), unknownPackage(2), …):
+    /// the IPA could not hand the package to the eUICC.
+    IpaPackageError(i64),
 }
 
 impl FailureReason {
@@ -125,6 +135,12 @@ impl FailureReason {
             FailureReason::ProcessingTerminated(code) => format!("processing_terminated:{code}"),
             FailureReason::NotFetched => "not_fetched".into(),
             FailureReason::NoResult => "no_result".into(),
+            FailureReason::InstallationFailed { bpp_command_id, error_reason } => {
+                format!("installation_failed:{bpp_command_id}:{error_reason}")
+            }
+            FailureReason::DownloadError(code) => format!("download_error:{code}"),
+            FailureReason::IpaEuiccDataError(code) => format!("ipa_euicc_data_error:{code}"),
+            FailureReason::IpaPackageError(code) => format!("ipa_package_error:{code}"),
         }
     }
 }
@@ -151,6 +167,15 @@ impl fmt::Display for FailureReason {
             FailureReason::ProcessingTerminated(code) => write!(f, "the eUICC terminated processing (code {code})"),
             FailureReason::NotFetched => f.write_str("the device did not fetch the package in time"),
             FailureReason::NoResult => f.write_str("the device fetched the package but reported no result in time"),
+            FailureReason::InstallationFailed { bpp_command_id, error_reason } => write!(
+                f,
+                "the profile download failed on the eUICC (bppCommandId {bpp_command_id}, errorReason {error_reason})"
+            ),
+            FailureReason::DownloadError(code) => write!(f, "the IPA reported profileDownloadError {code}"),
+            FailureReason::IpaEuiccDataError(code) => write!(f, "the IPA reported ipaEuiccDataResponseError {code}"),
+            FailureReason::IpaPackageError(code) => {
+                write!(f, "the IPA could not process the package (eimPackageResultErrorCode {code})")
+            }
         }
     }
 }
@@ -179,7 +204,36 @@ pub struct PackageOrder {
     pub updated_at: i64,
 }
 
+/// What an order hands to the IPA, read from the first tag of its stored package (SGP.32 v1.2 §6.3.2.x
+/// GetEimPackageResponse alternatives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageKind {
+    /// EuiccPackageRequest `BF51`: signed PSMOs / eCOs for the eUICC.
+    EuiccPackageRequest,
+    /// IpaEuiccDataRequest `BF52`: data the IPA reads from the eUICC.
+    IpaEuiccDataRequest,
+    /// ProfileDownloadTriggerRequest `BF54`: a profile download the IPA runs.
+    ProfileDownloadTriggerRequest,
+}
+
+impl PackageKind {
+    /// The kind of a stored package (`None` for bytes no order should hold).
+    pub fn of(package_der: &[u8]) -> Option<PackageKind> {
+        match package_der {
+            [0xBF, 0x51, ..] => Some(PackageKind::EuiccPackageRequest),
+            [0xBF, 0x52, ..] => Some(PackageKind::IpaEuiccDataRequest),
+            [0xBF, 0x54, ..] => Some(PackageKind::ProfileDownloadTriggerRequest),
+            _ => None,
+        }
+    }
+}
+
 impl PackageOrder {
+    /// What this order hands to the IPA.
+    pub fn kind(&self) -> Option<PackageKind> {
+        PackageKind::of(&self.package_der)
+    }
+
     /// The live state as a typed value, or `None` when the order is final.
     pub fn live(&self) -> Option<LiveOrder> {
         match self.state {
@@ -257,6 +311,21 @@ impl Dispatched {
     /// is ok, else Failed with the first failure.
     pub fn complete(self, outcome: &PackageOutcome, result_der: Vec<u8>) -> Transition {
         let failure = outcome.failure_reason();
+        Transition {
+            order_id: self.order_id,
+            from: OrderState::Dispatched,
+            to: if failure.is_none() { OrderState::Succeeded } else { OrderState::Failed },
+            expires_at: None,
+            result_der: Some(result_der),
+            failure_reason: failure,
+            profile_changes: Vec::new(),
+        }
+    }
+
+    /// A result that carries no eUICC package signature arrived (ProfileDownloadTriggerResult,
+    /// IpaEuiccDataResponse, eimPackageResultResponseError — SGP.32 v1.2 §2.11.2.3–§2.11.2.4): Succeeded without
+    /// a failure, else Failed.
+    pub fn finish(self, failure: Option<FailureReason>, result_der: Vec<u8>) -> Transition {
         Transition {
             order_id: self.order_id,
             from: OrderState::Dispatched,

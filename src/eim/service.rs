@@ -1,17 +1,23 @@
-//! The eIM's steps, independent of the binding (ASN.1 now, JSON later) — SGP.32 v1.2 §3.5 (eIM package
+//! The eIM's steps, independent of the binding (ASN.1 and JSON) — SGP.32 v1.2 §3.5 (eIM package
 //! procedures), §5.14.x / §6.3 (ESipa.GetEimPackage, ESipa.ProvideEimPackageResult):
 //! - [`queue_euicc_package`]: sign an EuiccPackage for one eUICC and queue it (operator side);
 //! - [`get_eim_package`]: the next package for a polling IPA (Queued → Dispatched);
 //! - [`provide_eim_package_result`]: verify a result over the received bytes, match it by (EID,
 //!   eimTransactionId, counterValue) and finish the order (Dispatched → Succeeded | Failed), updating the
 //!   device's profile inventory in the same transaction;
+//! - [`record_eim_package_result`]: any EimPackageResult alternative (§6.3.2.x ProvideEimPackageResult, also
+//!   TransferEimPackageResponse): signed EuiccPackageResults as above, ProfileDownloadTriggerResult /
+//!   IpaEuiccDataResponse / eimPackageResultResponseError through [`super::ipa_result`];
+//! - [`queue_download_trigger`], [`queue_ipa_euicc_data_request`]: the unsigned packages (§2.11.1.2, §2.11.1.4);
 //! - [`expire_orders`]: dispatch and no-show timeouts (→ Expired).
+//!
+//! Both ESipa bindings (`http/esipa_asn1.rs`, `http/esipa_json.rs`) call these and only these.
 //!
 //! All blocking (store, key store): call from `web::block` or a worker thread.
 
 use super::error::EimError;
 use super::inventory::profile_changes;
-use super::order::{LiveOrder, PackageOrder};
+use super::order::{FailureReason, LiveOrder, PackageKind, PackageOrder};
 use super::package::sign_euicc_package;
 use super::registry::{eid_from_value, EimContext};
 use super::repository::EimRepository;
@@ -46,11 +52,50 @@ pub fn queue_euicc_package(
     })
 }
 
+/// Queues a ProfileDownloadTriggerRequest `BF54` with `activation_code` (SGP.32 v1.2 §2.11.1.4) — an order of
+/// rspd's own SM-DP+ or an activation code the operator got from another SM-DP+. Unsigned by design; it still
+/// takes a counterValue (the eUICC only requires later packages to carry higher ones).
+pub fn queue_download_trigger(
+    repo: &dyn EimRepository,
+    ctx: &EimContext,
+    eid: &str,
+    activation_code: &str,
+    now: i64,
+) -> Result<PackageOrder, EimError> {
+    repo.find_euicc(eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.to_owned()))?;
+    let tid = fresh_transaction_id()?;
+    repo.queue_package(eid, tid, after(now, ctx.dispatch_timeout), &mut |slot| {
+        super::ipa_result::download_trigger_request(activation_code, &slot.eim_transaction_id)
+    })
+}
+
+/// Queues an IpaEuiccDataRequest `BF52` for the IpaEuiccData fields of `tag_list` (SGP.32 v1.2 §2.11.1.2).
+pub fn queue_ipa_euicc_data_request(
+    repo: &dyn EimRepository,
+    ctx: &EimContext,
+    eid: &str,
+    tag_list: &[u8],
+    now: i64,
+) -> Result<PackageOrder, EimError> {
+    repo.find_euicc(eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.to_owned()))?;
+    let tid = fresh_transaction_id()?;
+    repo.queue_package(eid, tid, after(now, ctx.dispatch_timeout), &mut |slot| {
+        super::ipa_result::ipa_euicc_data_request(tag_list, &slot.eim_transaction_id)
+    })
+}
+
+fn fresh_transaction_id() -> Result<[u8; 16], EimError> {
+    let mut eim_transaction_id = [0u8; 16];
+    openssl::rand::rand_bytes(&mut eim_transaction_id)
+        .map_err(|e| EimError::Encode { what: "eimTransactionId", reason: e.to_string() })?;
+    Ok(eim_transaction_id)
+}
+
 /// ESipa.GetEimPackage for the eUICC with `eid_value` (SGP.32 v1.2 §5.14.x): the next Queued package, now
 /// Dispatched, or `None` (answered `noEimPackageAvailable`). An unknown EID is [`EimError::UnknownEuicc`]
 /// (`eidNotFound`).
-///
-/// LATER(issue 6): IpaEuiccDataRequest and ProfileDownloadTriggerRequest orders are handed out here too.
+/// Every package kind is handed out here (EuiccPackageRequest, IpaEuiccDataRequest,
+/// ProfileDownloadTriggerRequest), oldest counterValue first.
 pub fn get_eim_package(
     repo: &dyn EimRepository,
     ctx: &EimContext,
@@ -69,10 +114,155 @@ pub fn get_eim_package(
 pub struct RecordedResult {
     /// The order, now final.
     pub order: PackageOrder,
-    /// The outcome read from the verified result.
-    pub outcome: PackageOutcome,
+    /// The outcome read from the verified result (`Executed` / `ErrorSigned` / `ErrorUnsigned` for an
+    /// EuiccPackageResult; `None` for the unsigned result kinds).
+    pub outcome: Option<PackageOutcome>,
     /// True when this exact result had already been recorded (an IPA retry): nothing changed.
     pub repeated: bool,
+}
+
+impl RecordedResult {
+    /// The eUICC `seqNumber` the eIM acknowledges (EimAcknowledgements `BF53`), if any.
+    pub fn acknowledged_seq_number(&self) -> Option<i64> {
+        self.outcome.as_ref().and_then(PackageOutcome::seq_number)
+    }
+}
+
+/// One `EimPackageResult` alternative as received (SGP.32 v1.2 §6.3.2.x), each with its exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceivedResult {
+    /// `euiccPackageResult [81]`, alone or from `ePRAndNotifications` (whose notifications the IPA also sends
+    /// to their SM-DP+; the eIM does not act on them).
+    EuiccPackageResult(Vec<u8>),
+    /// `ipaEuiccDataResponse [82]`.
+    IpaEuiccDataResponse(Vec<u8>),
+    /// `profileDownloadTriggerResult [84]`.
+    ProfileDownloadTriggerResult(Vec<u8>),
+    /// `eimPackageResultResponseError [0]` (`A0 { [80 tid] 02 code }`).
+    ResponseError(Vec<u8>),
+}
+
+impl ReceivedResult {
+    /// Splits one DER `EimPackageResult` (a CHOICE: `BF51`, `30 { BF51 … }`, `BF52`, `BF54`, `A0`).
+    pub fn from_eim_package_result(der: &[u8]) -> Result<ReceivedResult, EimError> {
+        let malformed = |reason: String| EimError::Malformed { what: "EimPackageResult", reason };
+        let top = crate::codec::tlv::parse_single(der).map_err(|e| malformed(e.to_string()))?;
+        Ok(match top.tag().0 {
+            0xBF51 => ReceivedResult::EuiccPackageResult(der.to_vec()),
+            0x30 => {
+                let epr = top
+                    .child(crate::codec::tlv::Tag(0xBF51))
+                    .map_err(|e| malformed(e.to_string()))?
+                    .ok_or_else(|| malformed("ePRAndNotifications without euiccPackageResult".into()))?;
+                ReceivedResult::EuiccPackageResult(epr.raw().to_vec())
+            }
+            0xBF52 => ReceivedResult::IpaEuiccDataResponse(der.to_vec()),
+            0xBF54 => ReceivedResult::ProfileDownloadTriggerResult(der.to_vec()),
+            0xA0 => ReceivedResult::ResponseError(der.to_vec()),
+            other => return Err(malformed(format!("unknown alternative with tag {other:X}"))),
+        })
+    }
+}
+
+/// ESipa.ProvideEimPackageResult (and the results of TransferEimPackage) for any result kind: see
+/// [`provide_eim_package_result`] for signed EuiccPackageResults; the unsigned kinds are matched to the
+/// eUICC's Dispatched order of their kind by eimTransactionId and finish it.
+pub fn record_eim_package_result(
+    repo: &dyn EimRepository,
+    ctx: &EimContext,
+    eid_value: Option<&[u8]>,
+    received: &ReceivedResult,
+    now: i64,
+) -> Result<RecordedResult, EimError> {
+    use super::ipa_result::{download_trigger_outcome, ipa_euicc_data_outcome, UnsignedOutcome};
+    let (der, eid_hint) = match received {
+        ReceivedResult::EuiccPackageResult(der) => {
+            return provide_eim_package_result(repo, ctx, eid_value, der, now);
+        }
+        ReceivedResult::IpaEuiccDataResponse(der)
+        | ReceivedResult::ProfileDownloadTriggerResult(der)
+        | ReceivedResult::ResponseError(der) => (der, eid_value),
+    };
+    let claimed = claimed_unsigned_transaction_id(received).ok_or(EimError::Malformed {
+        what: "EimPackageResult",
+        reason: "no eimTransactionId: the result names no package".into(),
+    })?;
+    let eid = match eid_hint {
+        Some(v) => eid_from_value(v)?,
+        None => repo.find_eid_by_transaction(&claimed)?.ok_or(EimError::MissingEid)?,
+    };
+    let euicc = repo.find_euicc(&eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
+    let outcome: UnsignedOutcome = match received {
+        ReceivedResult::ProfileDownloadTriggerResult(der) => download_trigger_outcome(der, &euicc.euicc_public_key()?)?,
+        ReceivedResult::IpaEuiccDataResponse(der) => ipa_euicc_data_outcome(der)?,
+        _ => UnsignedOutcome {
+            eim_transaction_id: claimed.clone(),
+            answers: PackageKind::EuiccPackageRequest,
+            failure: Some(FailureReason::IpaPackageError(response_error_code(der).unwrap_or(127))),
+            profile_changes: Vec::new(),
+        },
+    };
+    let no_match = || EimError::NoMatchingPackage {
+        eid: eid.clone(),
+        eim_transaction_id: hex::encode(&outcome.eim_transaction_id),
+        counter_value: None,
+    };
+    let order = repo.find_order_by_transaction(&eid, &outcome.eim_transaction_id)?.ok_or_else(no_match)?;
+    // eimPackageResultResponseError may answer any kind; the others only their own.
+    let kind_matches = matches!(received, ReceivedResult::ResponseError(_)) || order.kind() == Some(outcome.answers);
+    if !kind_matches {
+        return Err(no_match());
+    }
+    match order.live() {
+        Some(LiveOrder::Dispatched(dispatched)) => {
+            let transition =
+                dispatched.finish(outcome.failure.clone(), der.clone()).with_profile_changes(outcome.profile_changes);
+            match repo.apply(&transition, now) {
+                Ok(order) => Ok(RecordedResult { order, outcome: None, repeated: false }),
+                Err(EimError::StateConflict { .. }) => match repo.find_order(order.id)? {
+                    Some(order) if order.result_der.as_deref() == Some(der) => {
+                        Ok(RecordedResult { order, outcome: None, repeated: true })
+                    }
+                    _ => Err(no_match()),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        None if order.result_der.as_deref() == Some(der) => Ok(RecordedResult { order, outcome: None, repeated: true }),
+        _ => Err(no_match()),
+    }
+}
+
+/// The eimTransactionId an unsigned result claims (`[2]` in BF54, `[7]` in IpaEuiccData / `[0]` in its error,
+/// `[0]` in eimPackageResultResponseError).
+fn claimed_unsigned_transaction_id(received: &ReceivedResult) -> Option<Vec<u8>> {
+    use crate::codec::sgp32::{EimPackageResultResponseError, IpaEuiccDataResponse, ProfileDownloadTriggerResult};
+    use crate::codec::tlv::{self, Tag};
+    let tid = match received {
+        ReceivedResult::ProfileDownloadTriggerResult(der) => {
+            crate::codec::decode::<ProfileDownloadTriggerResult>(der).ok()?.eim_transaction_id
+        }
+        ReceivedResult::IpaEuiccDataResponse(der) => match crate::codec::decode::<IpaEuiccDataResponse>(der).ok()? {
+            IpaEuiccDataResponse::IpaEuiccData(d) => d.eim_transaction_id,
+            IpaEuiccDataResponse::IpaEuiccDataResponseError(e) => e.eim_transaction_id,
+        },
+        ReceivedResult::ResponseError(der) => {
+            // `[0] EimPackageResultResponseError` is IMPLICIT: re-tag as a SEQUENCE to decode.
+            let inner = tlv::parse_single(der).ok()?;
+            let sequence = tlv::encode(Tag(0x30), inner.value());
+            crate::codec::decode::<EimPackageResultResponseError>(&sequence).ok()?.eim_transaction_id
+        }
+        ReceivedResult::EuiccPackageResult(_) => return None,
+    };
+    tid.map(|t| t.0.to_vec())
+}
+
+fn response_error_code(der: &[u8]) -> Option<i64> {
+    use crate::codec::sgp32::EimPackageResultResponseError;
+    use crate::codec::tlv::{self, Tag};
+    let inner = tlv::parse_single(der).ok()?;
+    let sequence = tlv::encode(Tag(0x30), inner.value());
+    Some(crate::codec::decode::<EimPackageResultResponseError>(&sequence).ok()?.eim_package_result_error_code)
 }
 
 /// ESipa.ProvideEimPackageResult with an EuiccPackageResult (SGP.32 v1.2 §5.14.x, §2.11.2.1): verifies
@@ -119,11 +309,11 @@ pub fn provide_eim_package_result(
                 .complete(&verified.outcome, euicc_package_result.to_vec())
                 .with_profile_changes(profile_changes(&order.package_der, &verified.outcome));
             match repo.apply(&transition, now) {
-                Ok(order) => Ok(RecordedResult { order, outcome: verified.outcome, repeated: false }),
+                Ok(order) => Ok(RecordedResult { order, outcome: Some(verified.outcome), repeated: false }),
                 // The same report racing on another connection or node: the winner recorded it.
                 Err(EimError::StateConflict { .. }) => match repo.find_order(order.id)? {
                     Some(order) if order.result_der.as_deref() == Some(euicc_package_result) => {
-                        Ok(RecordedResult { order, outcome: verified.outcome, repeated: true })
+                        Ok(RecordedResult { order, outcome: Some(verified.outcome), repeated: true })
                     }
                     _ => Err(no_match()),
                 },
@@ -132,7 +322,7 @@ pub fn provide_eim_package_result(
         }
         // A retry of a result already recorded: same answer, nothing changes.
         None if order.result_der.as_deref() == Some(euicc_package_result) => {
-            Ok(RecordedResult { order, outcome: verified.outcome, repeated: true })
+            Ok(RecordedResult { order, outcome: Some(verified.outcome), repeated: true })
         }
         // Never dispatched, expired, or a different result for a finished order.
         _ => Err(no_match()),

@@ -14,7 +14,7 @@ use openssl::pkey::PKey;
 
 use crate::config::{Config, ConfigError};
 use crate::eim::EimContext;
-use crate::http::esipa_asn1::EimService;
+use crate::http::esipa::EimService;
 use crate::pki::keystore::KeyRef;
 use crate::pki::{Curve, PemKeyStore};
 

@@ -121,7 +121,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         notifications: std::sync::Arc::new(tokio::sync::Notify::new()),
     };
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
-    let eim = crate::http::esipa_asn1::EimService { ctx: eim_context, store: store.clone() };
+    let eim = crate::http::esipa::EimService { ctx: eim_context, store: store.clone(), smdp: Some(es9.clone()) };
     let jobs = vec![
         actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
         actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),

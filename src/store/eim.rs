@@ -186,6 +186,7 @@ macro_rules! apply_profile_change {
                     .execute($c)?;
                 upsert_profile!($c, $eid, iccid, pf::fallback_attribute.eq(true), $now);
             }
+            ProfileChange::Installed(iccid) => upsert_profile!($c, $eid, iccid, pf::state.eq(DISABLED), $now),
             ProfileChange::FallbackUnset => {
                 diesel::update(pf::table.filter(pf::eid.eq($eid))).set(pf::fallback_attribute.eq(false)).execute($c)?;
             }

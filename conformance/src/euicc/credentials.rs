@@ -97,6 +97,25 @@ impl EuiccCredentials {
         Self::assemble(euicc_cert_der, eum_cert_der, euicc_key, ci_certs, curve)
     }
 
+    /// A new eUICC issued on the fly by the test PKI's EUM of `curve` (EID = test prefix + `serial` + check
+    /// digits; use `serial` ≥ 2, 1 is the PKI's sample eUICC), trusting the PKI's CIs: one of many distinct
+    /// simulated devices (`rspd::pki::test_pki::issue_test_euicc`).
+    pub fn issue_from_test_pki(paths: &TestPkiPaths, curve: Curve, serial: u64) -> Result<Self, CredentialsError> {
+        let issued = test_pki::issue_test_euicc(paths, curve, serial)
+            .map_err(|e| CredentialsError::Generate { dir: paths.root().to_path_buf(), reason: e.to_string() })?;
+        let euicc_cert_der = Certificate::from_pem(&issued.certificate_pem)
+            .map_err(|e| CredentialsError::Certificate { path: PathBuf::from("issued eUICC"), reason: e.to_string() })?
+            .der()
+            .to_vec();
+        let euicc_key = EcKey::private_key_from_pem(&issued.private_key_pem)
+            .or_else(|_| PKey::private_key_from_pem(&issued.private_key_pem).and_then(|k| k.ec_key()))
+            .map_err(|e| CredentialsError::PrivateKey { path: PathBuf::from("issued eUICC"), reason: e.to_string() })?;
+        let eum_cert_der = read_pem_cert(&paths.eum_cert(curve))?;
+        let ci_paths: Vec<PathBuf> = Curve::ALL.iter().map(|c| paths.ci_cert(*c)).filter(|p| p.is_file()).collect();
+        let ci_certs = trusted_cis(paths.root(), &ci_paths, true)?;
+        Self::assemble(euicc_cert_der, eum_cert_der, euicc_key, ci_certs, curve)
+    }
+
     /// Generates a fresh rspd test PKI (both curves, DP TLS names from `smdp_addresses`) into `dir`, which
     /// must be missing or empty, and loads its eUICC of `curve`. The DPauth/DPpb keys a test server needs are
     /// in the returned [`TestPkiPaths`].

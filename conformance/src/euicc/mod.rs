@@ -31,6 +31,7 @@ pub mod notifications;
 pub mod prepare_download;
 pub mod profiles;
 pub mod session;
+pub mod state_file;
 pub(crate) mod wire;
 
 use time::OffsetDateTime;

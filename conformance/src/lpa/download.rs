@@ -1,6 +1,6 @@
 //! The LPA side of a profile download (SGP.22 v2.5 §3.1.2 common mutual authentication, §3.1.3 download and
 //! installation, §3.1.3.1 confirmation code, §3.5 notifications), driving a [`SoftEuicc`] (ES10b, §5.7) and an
-//! SM-DP+ over ES9+ (§5.6, [`Es9Client`]).
+//! SM-DP+ over ES9+ (§5.6, [`super::es9_client::Es9Transport`]: ES9+ itself or ESipa relayed by an eIM).
 //!
 //! The sequence, one function per step:
 //! 1. ES10b.GetEUICCInfo (EUICCInfo1) and GetEUICCChallenge (§5.7.8, §5.7.7);
@@ -28,7 +28,7 @@ use rspd::codec::sgp22::{
 use rspd::pki::Certificate;
 
 use super::es9_client::{
-    AuthenticateClientRequest, CancelSessionRequest, Es9Client, Es9Error, GetBoundProfilePackageRequest,
+    AuthenticateClientRequest, CancelSessionRequest, Es9Error, Es9Transport, GetBoundProfilePackageRequest,
     HandleNotificationRequest, InitiateAuthenticationRequest,
 };
 use crate::euicc::{Es10Error, InstallFailure, SoftEuicc};
@@ -119,6 +119,9 @@ pub struct DownloadReport {
     pub profile_package: Vec<u8>,
     /// profileMetadata from AuthenticateClient, as DER.
     pub profile_metadata: Vec<u8>,
+    /// The ProfileInstallationResult (`BF37 …`) sent to the SM-DP+, as DER (an IPA reports it to the eIM in a
+    /// ProfileDownloadTriggerResult, SGP.32 v1.2 §2.11.2.4).
+    pub profile_installation_result: Vec<u8>,
 }
 
 /// Why a step failed.
@@ -175,17 +178,18 @@ pub struct DownloadError {
 /// The download procedure over one eUICC and one SM-DP+.
 pub struct Download<'a> {
     euicc: &'a mut SoftEuicc,
-    es9: &'a Es9Client,
+    es9: &'a dyn Es9Transport,
     steps: Vec<StepRecord>,
+    profile_installation_result: Vec<u8>,
 }
 
 /// Runs the whole download (§3.1.3): see the module documentation.
 pub fn download_profile(
     euicc: &mut SoftEuicc,
-    es9: &Es9Client,
+    es9: &dyn Es9Transport,
     request: &DownloadRequest,
 ) -> Result<DownloadReport, Box<DownloadError>> {
-    Download { euicc, es9, steps: Vec::new() }.run(request)
+    Download { euicc, es9, steps: Vec::new(), profile_installation_result: Vec::new() }.run(request)
 }
 
 type StepResult<T> = Result<T, (Step, StepFailure)>;
@@ -242,6 +246,7 @@ impl Download<'_> {
             iccid,
             profile_package,
             profile_metadata: ac.profile_metadata,
+            profile_installation_result: std::mem::take(&mut self.profile_installation_result),
         })
     }
 
@@ -471,6 +476,7 @@ impl Download<'_> {
             .pending_notification_der(seq_number)
             .map(<[u8]>::to_vec)
             .ok_or_else(|| (STEP, StepFailure::Lpa(format!("no pending notification {seq_number}"))))?;
+        self.profile_installation_result = pending_notification.clone();
         self.es9
             .handle_notification(&HandleNotificationRequest { pending_notification })
             .map_err(|e| (STEP, e.into()))?;

@@ -365,6 +365,51 @@ pub mod hex_text {
 
 // ---- The client ----
 
+/// The five ES9+ calls the download procedure makes, whatever carries them: [`Es9Client`] (ES9+ over HTTPS,
+/// a direct download) or the IPA's ESipa client (an indirect download relayed by the eIM, SGP.32 v1.2 §3.2.3).
+pub trait Es9Transport {
+    /// The SM-DP+ address sent as `smdpAddress` and checked against `serverSigned1.serverAddress`.
+    fn smdp_address(&self) -> &str;
+    fn initiate_authentication(
+        &self,
+        request: &InitiateAuthenticationRequest,
+    ) -> Result<InitiateAuthenticationResponse, Es9Error>;
+    fn authenticate_client(&self, request: &AuthenticateClientRequest) -> Result<AuthenticateClientResponse, Es9Error>;
+    fn get_bound_profile_package(
+        &self,
+        request: &GetBoundProfilePackageRequest,
+    ) -> Result<GetBoundProfilePackageResponse, Es9Error>;
+    fn handle_notification(&self, request: &HandleNotificationRequest) -> Result<(), Es9Error>;
+    fn cancel_session(&self, request: &CancelSessionRequest) -> Result<(), Es9Error>;
+}
+
+impl Es9Transport for Es9Client {
+    fn smdp_address(&self) -> &str {
+        Es9Client::smdp_address(self)
+    }
+    fn initiate_authentication(
+        &self,
+        request: &InitiateAuthenticationRequest,
+    ) -> Result<InitiateAuthenticationResponse, Es9Error> {
+        Es9Client::initiate_authentication(self, request)
+    }
+    fn authenticate_client(&self, request: &AuthenticateClientRequest) -> Result<AuthenticateClientResponse, Es9Error> {
+        Es9Client::authenticate_client(self, request)
+    }
+    fn get_bound_profile_package(
+        &self,
+        request: &GetBoundProfilePackageRequest,
+    ) -> Result<GetBoundProfilePackageResponse, Es9Error> {
+        Es9Client::get_bound_profile_package(self, request)
+    }
+    fn handle_notification(&self, request: &HandleNotificationRequest) -> Result<(), Es9Error> {
+        Es9Client::handle_notification(self, request)
+    }
+    fn cancel_session(&self, request: &CancelSessionRequest) -> Result<(), Es9Error> {
+        Es9Client::cancel_session(self, request)
+    }
+}
+
 /// An ES9+ client bound to one SM-DP+ address.
 #[derive(Debug)]
 pub struct Es9Client {

@@ -7,4 +7,4 @@ pub mod es9_client;
 
 pub use activation_code::{ActivationCode, ActivationCodeError};
 pub use download::{download_profile, DeviceIdentity, DownloadError, DownloadReport, DownloadRequest, Step};
-pub use es9_client::{Es9Client, Es9Error, Es9Function, Es9Options, StatusCodeData, TrustAnchors};
+pub use es9_client::{Es9Client, Es9Error, Es9Function, Es9Options, Es9Transport, StatusCodeData, TrustAnchors};

@@ -142,3 +142,4 @@ crate::codec::message!(EuiccPackage, "EuiccPackage");
 crate::codec::message!(Psmo, "Psmo");
 crate::codec::message!(Eco, "Eco");
 crate::codec::message!(SetDefaultDpAddressRequest, "SetDefaultDpAddressRequest");
+crate::codec::message!(ConfigureImmediateEnable, "ConfigureImmediateEnable");

@@ -120,3 +120,30 @@ fn resolve_out(out: &std::path::Path) -> Result<PathBuf, TestPkiError> {
         Ok(out.to_path_buf())
     }
 }
+
+/// A test eUICC issued by [`issue_test_euicc`]: EID, CERT.EUICC.ECDSA and SK.EUICC.ECDSA as PEM.
+#[derive(Debug, Clone)]
+pub struct TestEuicc {
+    pub eid: String,
+    pub certificate_pem: Vec<u8>,
+    pub private_key_pem: Vec<u8>,
+}
+
+/// Issues another eUICC under the test PKI at `paths` (its EUM of `curve` signs): EID = [`TEST_EID_PREFIX`] +
+/// `serial` as 22 digits + check digits. Distinct serials give distinct devices (simulated fleets).
+pub fn issue_test_euicc(paths: &TestPkiPaths, curve: Curve, serial: u64) -> Result<TestEuicc, TestPkiError> {
+    let read = |path: PathBuf| std::fs::read(&path).map_err(|e| TestPkiError::io("read", path, e));
+    let eum_cert = openssl::x509::X509::from_pem(&read(paths.eum_cert(curve))?)
+        .map_err(TestPkiError::openssl(format!("{curve} EUM certificate")))?;
+    let eum_key = openssl::pkey::PKey::private_key_from_pem(&read(paths.eum_key(curve))?)
+        .map_err(TestPkiError::openssl(format!("{curve} EUM key")))?;
+    let body = format!("{TEST_EID_PREFIX}{serial:022}");
+    let eid = format!("{body}{}", crate::pki::eid::check_digits(&body).unwrap_or_default());
+    let not_before = (OffsetDateTime::now_utc() - CLOCK_SKEW_ALLOWANCE).unix_timestamp();
+    let (cert, key) = sgp22_hierarchy::issue_euicc(curve, &eum_cert, &eum_key, &eid, not_before)?;
+    Ok(TestEuicc {
+        eid,
+        certificate_pem: cert.to_pem().map_err(TestPkiError::openssl("eUICC certificate PEM"))?,
+        private_key_pem: key.private_key_to_pem_pkcs8().map_err(TestPkiError::openssl("eUICC key PEM"))?,
+    })
+}

@@ -113,3 +113,32 @@ impl SubjectNames {
         })
     }
 }
+
+/// One more test eUICC (SGP.22 v2.5 §4.5.2.1 CERT.EUICC.ECDSA) issued by an existing EUM: `eid` in the subject
+/// serialNumber, a fresh key on the EUM's curve. For simulated fleets (many distinct EIDs under one test PKI).
+pub fn issue_euicc(
+    curve: Curve,
+    eum_cert: &openssl::x509::X509Ref,
+    eum_key: &PKey<Private>,
+    eid: &str,
+    not_before_unix: i64,
+) -> Result<(X509, PKey<Private>), TestPkiError> {
+    let subject = name(&[
+        (Nid::COUNTRYNAME, TEST_COUNTRY),
+        (Nid::ORGANIZATIONNAME, TEST_EUM_ORGANIZATION),
+        (Nid::SERIALNUMBER, eid),
+        (Nid::COMMONNAME, "RSPD Test eUICC"),
+    ])
+    .map_err(TestPkiError::openssl(format!("{curve} eUICC subject")))?;
+    let req = CertRequest {
+        role: Role::Euicc,
+        curve,
+        subject: &subject,
+        tls_names: &[],
+        permitted_subtree: None,
+        not_before_unix,
+    };
+    let key = generate_key(curve)?;
+    let cert = issue(&req, &key, Some(&Issuer { cert: eum_cert, key: eum_key }))?;
+    Ok((cert, key))
+}
