@@ -1,4 +1,5 @@
-//! The `rspd` command line: `serve`, `pki init`, `profile import`, `order create`, `eim …`, `audit …`, `db migrate`.
+//! The `rspd` command line: `serve`, `pki init`, `profile import|type`, `template upload|batch`, `stock`,
+//! `keys rotate`, `order create`, `eim …`, `audit verify|list`, `db migrate`.
 //!
 //! Every failure ends in one line on standard error (`rspd: …`) and an exit code:
 //! 2 = configuration or usage (bad value, unreadable file), 3 = `audit verify` found a broken chain,
@@ -39,6 +40,18 @@ pub enum Command {
     Profile {
         #[command(subcommand)]
         command: ProfileCommand,
+    },
+    /// Templates and personalization batches (profiles generated when ordered).
+    Template {
+        #[command(subcommand)]
+        command: crate::cli_inventory::TemplateCommand,
+    },
+    /// Stock per profile type: profiles by state.
+    Stock(crate::cli_inventory::StockArgs),
+    /// Secrets master keys.
+    Keys {
+        #[command(subcommand)]
+        command: crate::cli_inventory::KeysCommand,
     },
     /// Download orders.
     Order {
@@ -105,6 +118,8 @@ impl CurveArg {
 pub enum ProfileCommand {
     /// Validate and store SAIP profile packages (each file on its own; a bad one does not stop the others).
     Import(crate::cli_download::ProfileImportArgs),
+    /// Create or replace a profile type and the StoreMetadata its profiles get.
+    Type(crate::cli_inventory::ProfileTypeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +164,26 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
             let config = load_config(cli.config)?;
             init_logging(&config);
             crate::cli_download::profile_import(&config, args)
+        }
+        Command::Profile { command: ProfileCommand::Type(args) } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_inventory::profile_type(&config, args)
+        }
+        Command::Template { command } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_inventory::template(&config, command)
+        }
+        Command::Stock(args) => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_inventory::stock(&config, args)
+        }
+        Command::Keys { command: crate::cli_inventory::KeysCommand::Rotate(args) } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_inventory::keys_rotate(&config, args)
         }
         Command::Order { command: OrderCommand::Create(args) } => {
             let config = load_config(cli.config)?;

@@ -8,33 +8,41 @@ use clap::{Args, ValueEnum};
 
 use crate::config::{Config, ConfigError};
 use crate::pki::test_pki::TEST_OPERATOR_ID;
-use crate::profile::{pins, Iccid, Imsi, Personalization, PinValue, ProfilePackage, PukValue, Secret};
+use crate::profile::{pins, Iccid, Imsi, Personalization, PinValue, PukValue, Secret};
 use crate::server::StartError;
+use crate::smdp::inventory::BatchRow;
+use crate::smdp::inventory_service::{self, BulkReport, UploadItem};
 use crate::smdp::order::{confirmation_code_digest, DEFAULT_CC_ATTEMPTS};
-use crate::smdp::{
-    es2, ActivationCode, DownloadRepository, Eid, MatchingId, ProfilePackageRecord, ProfileRepository, RepoError,
-};
+use crate::smdp::{es2, ActivationCode, Eid, MatchingId};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).multiple(true).args(["files", "dir"])))]
 pub struct ProfileImportArgs {
     /// SAIP profile packages (DER), one profile per file.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Every regular file in this directory (sorted by name), as if each were given.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// The operator owning the profiles.
     #[arg(long = "operator", default_value = TEST_OPERATOR_ID, value_name = "ID")]
     pub operator_id: String,
-    /// The operator's profile type (ES2+ profileType).
-    #[arg(long, default_value = "default", value_name = "T")]
+    /// The operator's profile type (ES2+ profileType); its definition (`rspd profile type`) gives the metadata.
+    #[arg(long = "type", visible_alias = "profile-type", default_value = "default", value_name = "T")]
     pub profile_type: String,
-    /// Service provider name shown by the LPA (StoreMetadata, at most 32 bytes).
-    #[arg(long = "spn", default_value = "rspd", value_name = "NAME")]
-    pub service_provider_name: String,
-    /// Profile name shown by the LPA (at most 64 bytes); default `Profile <ICCID>`.
+    /// Write nothing unless every file is good.
+    #[arg(long)]
+    pub all_or_nothing: bool,
+    /// Service provider name shown by the LPA (StoreMetadata, at most 32 bytes); default: the profile type's.
+    #[arg(long = "spn", value_name = "NAME")]
+    pub service_provider_name: Option<String>,
+    /// Profile name shown by the LPA (at most 64 bytes); default: the type's, else `Profile <ICCID>`.
     #[arg(long, value_name = "NAME")]
     pub profile_name: Option<String>,
-    #[arg(long, value_enum, default_value_t = ProfileClassArg::Operational)]
-    pub profile_class: ProfileClassArg,
+    /// Profile class; default: the type's (operational without a type definition).
+    #[arg(long, value_enum)]
+    pub profile_class: Option<ProfileClassArg>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -50,7 +58,8 @@ pub struct OrderCreateArgs {
     /// ICCID of an imported, available profile.
     #[arg(long = "profile", value_name = "ICCID")]
     pub iccid: Option<String>,
-    /// ICCID of an imported profile used as a template: a new profile is personalized from it (see `--iccid`).
+    /// Name of an uploaded template (`rspd template upload`; by default the template's own ICCID): a new profile
+    /// is generated from it with the values below (see `--iccid`).
     #[arg(long, value_name = "ICCID", requires = "new_iccid")]
     pub template: Option<String>,
     #[command(flatten)]
@@ -107,6 +116,21 @@ pub struct PersonalizeArgs {
 }
 
 impl PersonalizeArgs {
+    /// The values as a personalization batch row (checked by [`PersonalizeArgs::to_personalization`] first).
+    fn to_batch_row(&self) -> BatchRow {
+        BatchRow {
+            iccid: self.new_iccid.clone().unwrap_or_default(),
+            imsi: self.imsi.clone(),
+            ki: self.ki.clone(),
+            opc: self.opc.clone(),
+            pin1: self.pin1.clone(),
+            pin2: self.pin2.clone(),
+            puk1: self.puk1.clone(),
+            puk2: self.puk2.clone(),
+            adm1: self.adm1.clone(),
+        }
+    }
+
     /// The checked values. Error messages name the option, never its value (keys and PINs are secrets).
     fn to_personalization(&self) -> Result<Personalization, ConfigError> {
         let mut p = Personalization::default();
@@ -152,63 +176,86 @@ impl PersonalizeArgs {
     }
 }
 
-fn open_store(config: &Config) -> Result<Store, StartError> {
-    let store = Store::open_for_command(&config.database_settings())?;
+/// The configured store with the secrets master key attached (generated on a fresh data dir, like `serve`).
+pub(crate) fn open_store(config: &Config) -> Result<Store, StartError> {
+    let secrets = crate::secrets::master_key::load_or_create(&config.secrets_settings())?;
+    if secrets.created {
+        eprintln!(
+            "generated a new secrets master key in {} (mode 0600): back it up, sealed profiles need it",
+            secrets.source
+        );
+    }
+    let store = Store::open_for_command(&config.database_settings())?.with_keyring(secrets.keyring);
     store.migrate()?;
     Ok(store)
 }
 
-/// Imports each file on its own: a bad file is reported and the others still go in. Fails (exit 1) when
-/// any file failed.
-pub fn profile_import(config: &Config, args: ProfileImportArgs) -> Result<(), StartError> {
-    if args.service_provider_name.len() > 32 {
-        return Err(ConfigError::invalid("--spn", "at most 32 bytes").into());
-    }
-    let store = open_store(config)?;
-    let class = match args.profile_class {
-        ProfileClassArg::Test => 0,
-        ProfileClassArg::Provisioning => 1,
-        ProfileClassArg::Operational => 2,
-    };
-    let mut failed = 0usize;
-    for file in &args.files {
-        let result = import_one(&store, &args, class, file);
-        match result {
-            Ok(iccid) => println!("imported  {}  ICCID {iccid}", file.display()),
-            Err(reason) => {
-                failed += 1;
-                println!("FAILED    {}  {reason}", file.display());
-            }
+impl ProfileClassArg {
+    pub(crate) fn value(self) -> i64 {
+        match self {
+            ProfileClassArg::Test => 0,
+            ProfileClassArg::Provisioning => 1,
+            ProfileClassArg::Operational => 2,
         }
     }
-    println!("{} imported, {failed} failed", args.files.len() - failed);
-    if failed > 0 {
-        return Err(StartError::Io { what: "profile import".into(), reason: format!("{failed} file(s) failed") });
+}
+
+/// The files of `--dir` (regular files, sorted) after the ones named.
+fn import_files(args: &ProfileImportArgs) -> Result<Vec<PathBuf>, StartError> {
+    let mut files = args.files.clone();
+    if let Some(dir) = &args.dir {
+        let read = std::fs::read_dir(dir)
+            .map_err(|e| StartError::from(ConfigError::invalid("--dir", format!("{}: {e}", dir.display()))))?;
+        let mut found: Vec<PathBuf> = read.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect();
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Prints a per-item report (`imported`/`FAILED` lines and a summary); an error (exit 1) when any item failed.
+pub(crate) fn print_report(what: &str, labels: &[String], report: &BulkReport) -> Result<(), StartError> {
+    for item in &report.items {
+        let label = labels.get(item.index - 1).map(String::as_str).unwrap_or("");
+        let iccid = item.iccid.as_deref().unwrap_or("-");
+        match &item.outcome {
+            Ok(()) => println!("imported  {label}  ICCID {iccid}"),
+            Err(reason) => println!("FAILED    {label}  ICCID {iccid}  {reason}"),
+        }
+    }
+    println!("{} imported, {} failed", report.written(), report.failed());
+    if report.failed() > 0 {
+        return Err(StartError::Io { what: what.into(), reason: format!("{} item(s) failed", report.failed()) });
     }
     Ok(())
 }
 
-fn import_one(store: &Store, args: &ProfileImportArgs, class: i64, file: &PathBuf) -> Result<String, String> {
-    let der = std::fs::read(file).map_err(|e| format!("cannot read: {e}"))?;
-    let package = ProfilePackage::parse(&der).map_err(|e| format!("not a valid SAIP profile package: {e}"))?;
-    let iccid = package.iccid().digits();
-    let profile_name = args.profile_name.clone().unwrap_or_else(|| format!("Profile {iccid}"));
-    if profile_name.len() > 64 {
-        return Err("profile name longer than 64 bytes".into());
+/// Imports the files as prepared profiles of `--type`, each on its own unless `--all-or-nothing`; the same
+/// per-item report as `POST /api/v1/profiles`. Fails (exit 1) when any file failed.
+pub fn profile_import(config: &Config, args: ProfileImportArgs) -> Result<(), StartError> {
+    if args.service_provider_name.as_ref().is_some_and(|s| s.len() > 32) {
+        return Err(ConfigError::invalid("--spn", "at most 32 bytes").into());
     }
-    let record = ProfilePackageRecord {
-        iccid: iccid.clone(),
-        operator_id: args.operator_id.clone(),
-        package_der: der,
-        service_provider_name: args.service_provider_name.clone(),
-        profile_name,
-        profile_class: class,
-    };
-    match store.import_profile_package(&record, &args.profile_type) {
-        Ok(()) => Ok(iccid),
-        Err(RepoError::Conflict) => Err(format!("ICCID {iccid} is already imported")),
-        Err(e) => Err(e.to_string()),
+    if args.profile_name.as_ref().is_some_and(|s| s.len() > 64) {
+        return Err(ConfigError::invalid("--profile-name", "at most 64 bytes").into());
     }
+    crate::smdp::inventory::check_type_name(&args.profile_type).map_err(|m| ConfigError::invalid("--type", m))?;
+    let files = import_files(&args)?;
+    let store = open_store(config)?;
+    let items = files
+        .iter()
+        .map(|f| UploadItem {
+            der: std::fs::read(f).map_err(|e| format!("cannot read: {e}")),
+            service_provider_name: args.service_provider_name.clone().unwrap_or_default(),
+            profile_name: args.profile_name.clone().unwrap_or_default(),
+            profile_class: args.profile_class.map_or(-1, ProfileClassArg::value),
+        })
+        .collect();
+    let report =
+        inventory_service::upload_packages(&store, &args.operator_id, &args.profile_type, items, args.all_or_nothing)
+            .map_err(|e| StartError::Io { what: "profile import".into(), reason: e.to_string() })?;
+    let labels: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    print_report("profile import", &labels, &report)
 }
 
 /// Creates a released order and prints its activation code: with `--template`, first a new profile personalized
@@ -226,12 +273,14 @@ pub fn order_create(config: &Config, args: OrderCreateArgs) -> Result<(), StartE
     }
     let lock = crate::smdp::device_lock::DeviceLock::new(&args.allowed_imeis, &args.allowed_tacs)
         .map_err(|m| invalid("--allowed-imei/--allowed-tac", m))?;
-    let personalization = args.personalize.to_personalization()?;
+    // Checked here so a bad value is a usage error (exit 2) naming the option.
+    args.personalize.to_personalization()?;
+    let row = args.personalize.to_batch_row();
     let io = |reason: String| StartError::Io { what: "order create".into(), reason };
     let store = open_store(config)?;
     let iccid = match (&args.template, &args.iccid) {
         (Some(template), _) => {
-            let iccid = personalize_template(&store, &args.operator_id, template, &personalization).map_err(io)?;
+            let iccid = personalize_template(&store, &args.operator_id, template, row).map_err(io)?;
             eprintln!("personalized {iccid} from template {template}");
             iccid
         }
@@ -255,52 +304,17 @@ pub fn order_create(config: &Config, args: OrderCreateArgs) -> Result<(), StartE
     Ok(())
 }
 
-/// A new Available profile: the operator's `template` package personalized (new ICCID in the header and
-/// EF.ICCID, and whatever else is given), re-parsed as a check, stored with the template's metadata.
+/// A new Available profile generated from the operator's template `template` (a one-row personalization
+/// batch: the row is checked against the template and stored sealed; the package is generated when it is bound).
 /// Returns the new ICCID. Errors never contain key or PIN values.
-fn personalize_template(
-    store: &Store,
-    operator_id: &str,
-    template: &str,
-    personalization: &Personalization,
-) -> Result<String, String> {
-    let record = store
-        .find_profile_package(operator_id, template)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("operator {operator_id} has no imported profile {template}"))?;
-    let profile_type = store
-        .find_profile(operator_id, template)
-        .map_err(|e| e.to_string())?
-        .map(|p| p.profile_type)
-        .ok_or_else(|| format!("operator {operator_id} has no profile {template}"))?;
-    let package = ProfilePackage::parse(&record.package_der).map_err(|e| format!("template {template}: {e}"))?;
-    let personalized = package.personalize(personalization).map_err(|e| format!("personalization failed: {e}"))?;
-    let der = personalized.to_der();
-    // Validate what will be served: it must parse and carry the new ICCID in the header and EF.ICCID.
-    let check = ProfilePackage::parse(&der).map_err(|e| format!("personalized package is invalid: {e}"))?;
-    let iccid = check.iccid().digits();
-    if personalization.iccid.as_ref().is_some_and(|want| want != check.iccid() || check.ef_iccid() != Some(want)) {
-        return Err("personalized package does not carry the new ICCID".into());
-    }
-    let profile_name = if record.profile_name == format!("Profile {template}") {
-        format!("Profile {iccid}")
-    } else {
-        record.profile_name.clone()
-    };
-    let new = ProfilePackageRecord {
-        iccid: iccid.clone(),
-        operator_id: operator_id.to_owned(),
-        // TODO(encryption at rest): the personalized package holds Ki/OPc/PIN/PUK in clear; encrypt it before
-        // storing once the key store offers a data-encryption key.
-        package_der: der,
-        service_provider_name: record.service_provider_name,
-        profile_name,
-        profile_class: record.profile_class,
-    };
-    match store.import_profile_package(&new, &profile_type) {
-        Ok(()) => Ok(iccid),
-        Err(RepoError::Conflict) => Err(format!("ICCID {iccid} already exists")),
-        Err(e) => Err(e.to_string()),
+fn personalize_template(store: &Store, operator_id: &str, template: &str, row: BatchRow) -> Result<String, String> {
+    let iccid = row.iccid.clone();
+    let report = inventory_service::upload_batch(store, operator_id, template, vec![(1, Ok(row))], true)
+        .map_err(|e| e.to_string())?;
+    match report.items.into_iter().next().map(|i| i.outcome) {
+        Some(Ok(())) => Ok(iccid),
+        Some(Err(reason)) => Err(reason),
+        None => Err("nothing stored".into()),
     }
 }
 

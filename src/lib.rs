@@ -11,6 +11,7 @@
 //! - [`profile`]: SAIP (TCA) unprotected profile packages: parse, check, read, personalize, re-encode.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
 //! - [`eim`]: eIM domain (SGP.32 v1.2): eUICC registry, signed eUICC packages, results, order life cycle.
+//! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`cli`]: the `rspd` command line.
@@ -22,12 +23,14 @@ pub mod cli;
 pub mod cli_audit;
 pub mod cli_download;
 pub mod cli_eim;
+pub mod cli_inventory;
 pub mod codec;
 pub mod config;
 pub mod eim;
 pub mod http;
 pub mod pki;
 pub mod profile;
+pub mod secrets;
 pub mod server;
 pub mod smdp;
 pub mod store;

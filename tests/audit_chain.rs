@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::postgres::SchemaGuard;
-use common::{backends, database, iccid, open_store, TestDir};
+use common::{backends, database, iccid, TestDir};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use rspd::audit::{ChainBreak, NewCall};
 use rspd::smdp::{NewProfile, ProfileRepository, ProfileState};
@@ -18,6 +18,17 @@ struct Db {
     url: DatabaseUrl,
     store: Store,
     _schema: Option<SchemaGuard>,
+}
+
+/// The store without a secrets keyring (no profile packages are written here).
+fn open_store(url: &DatabaseUrl) -> Store {
+    Store::open_for_command(&rspd::store::DatabaseSettings {
+        url: url.clone(),
+        pool_size: 2,
+        connect_timeout: Duration::from_secs(5),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    })
+    .unwrap()
 }
 
 fn db(pg: &Option<String>) -> Db {

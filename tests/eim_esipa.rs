@@ -85,7 +85,7 @@ impl Env {
     }
 
     fn store(&self) -> Store {
-        open_store(&self.db_url)
+        open_store(&self.db_url, &self.dir.data_dir())
     }
 
     /// The operator side's view of rspd's eIM: the same eimId and the key rspd generated at start.

@@ -3,9 +3,11 @@
 //! conformance soft eUICC + LPA; the profile ends Installed. SQLite and PostgreSQL. Skipped (with a printed reason)
 //! without `python3` or the TS.48 template.
 //!
-//! To extend (operator endpoint receiving HandleDownloadProgressInfo in order): see `AFTER THE DOWNLOAD` below.
+//! The operator's ES2+ endpoint (a mock requiring rspd's client certificate) receives HandleDownloadProgressInfo
+//! (§5.3.5) for the download, point by point and in order.
 
 mod common;
+mod es2_mock;
 mod es2_support;
 mod es9_harness;
 
@@ -36,7 +38,10 @@ fn an_independent_es2_client_orders_and_the_soft_euicc_installs_the_profile() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/py/es2_client.py");
     for pg in backends() {
         let backend = backend_name(&pg);
-        let t = Es2Env::start(pg.as_deref());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let mock = runtime.block_on(es2_mock::MockOperator::start(scratch.path()));
+        let t = Es2Env::start_with(pg.as_deref(), |_| mock.config(OPERATOR_A));
         let env = &t.env;
         let iccids = import(env, &template, 600..601, OPERATOR_A, "iot-fleet");
         let pki = env.pki();
@@ -65,6 +70,7 @@ fn an_independent_es2_client_orders_and_the_soft_euicc_installs_the_profile() {
 
         // The soft eUICC + LPA download with that activation code (ES9+ on the device listener).
         let mut euicc = env.euicc(Curve::NistP256);
+        let euicc_eid = env.credentials(Curve::NistP256).eid;
         let mut anchors = TrustAnchors::new();
         anchors.add_file(&pki.ci_cert(Curve::NistP256)).unwrap();
         let options = Es9Options {
@@ -87,6 +93,14 @@ fn an_independent_es2_client_orders_and_the_soft_euicc_installs_the_profile() {
             std::thread::sleep(Duration::from_millis(50));
         }
 
-        // AFTER THE DOWNLOAD: assertions on what the operator was told (HandleDownloadProgressInfo, §5.3.5) go here.
+        // The operator was told, in order: eligibility check passed (1), BPP downloaded (3), BPP installed (4).
+        let calls = runtime.block_on(mock.wait_accepted(&es2_mock::es2_iccid(&iccids[0]), 3));
+        assert_eq!(
+            es2_mock::points(&calls),
+            [1, 3, 4].map(|p| (p, "Executed-Success".to_owned())),
+            "{backend}: {calls:#?}"
+        );
+        assert!(calls.iter().all(|c| c["eid"] == euicc_eid && c["profileType"] == "iot-fleet"), "{backend}");
+        runtime.block_on(mock.stop());
     }
 }

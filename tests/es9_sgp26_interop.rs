@@ -100,7 +100,7 @@ impl Sgp26Server {
     }
 
     fn store(&self) -> Store {
-        open_store(&self.db_url)
+        open_store(&self.db_url, &self.dir.data_dir())
     }
 
     fn wait_for_state(&self, matching_id: &str, want: ProfileState) {
@@ -120,7 +120,8 @@ impl Sgp26Server {
 fn ts48_downloads_on_both_curves(interop: &Path, ts48: &Path, postgres: Option<&str>, n: u32) {
     let sgp26 = interop.join("sgp26");
     let server = Sgp26Server::start(&sgp26, postgres);
-    let imported = server.rspd(&["profile", "import", ts48.to_str().unwrap(), "--spn", "SGP.26 interop"]);
+    server.rspd(&["profile", "type", "interop", "--spn", "SGP.26 interop"]);
+    let imported = server.rspd(&["template", "upload", ts48.to_str().unwrap(), "--type", "interop"]);
     let template = ProfilePackage::parse(&std::fs::read(ts48).unwrap()).unwrap().iccid().digits();
     assert!(imported.contains(&template), "{imported}");
 

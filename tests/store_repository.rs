@@ -50,11 +50,16 @@ fn notice(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
+/// A fixed master key for sealed packages.
+fn test_keyring() -> rspd::secrets::Keyring {
+    rspd::secrets::Keyring::new(vec![rspd::secrets::MasterKey::new([7; 32])]).unwrap()
+}
+
 fn run_on_sqlite(case: fn(&TestDb)) {
     let dir = tempfile::tempdir().unwrap();
     // A missing parent directory: `Store::open` creates it.
     let path = dir.path().join("data").join("rspd.db");
-    let store = Store::open(&settings(DatabaseUrl::Sqlite { path })).unwrap();
+    let store = Store::open(&settings(DatabaseUrl::Sqlite { path })).unwrap().with_keyring(test_keyring());
     let first_migration = store.migrate().unwrap();
     let db = TestDb { store, first_migration, _schema: None, _dir: Some(dir) };
     case(&db);
@@ -72,7 +77,7 @@ fn run_on_postgres(name: &str, case: fn(&TestDb)) {
     });
     let schema = SchemaGuard::create(&admin_url);
     let url = schema.url();
-    let store = Store::open(&settings(DatabaseUrl::Postgres { url })).unwrap();
+    let store = Store::open(&settings(DatabaseUrl::Postgres { url })).unwrap().with_keyring(test_keyring());
     let first_migration = store.migrate().unwrap();
     let schema_name = schema.name.clone();
     let db = TestDb { store, first_migration, _schema: Some(schema), _dir: None };

@@ -1,5 +1,5 @@
 //! The real command lines against the real server, as the README walkthrough runs them: `rspd serve` (binary,
-//! free ports, temporary data dir, generated test PKI), `rspd profile import` + `rspd order create --template`
+//! free ports, temporary data dir, generated test PKI), `rspd template upload` + `rspd order create --template`
 //! (binary), then the `rsp-conformance download` binary with the printed activation code — once as a v2.5 LPA,
 //! once as lpac (`--admin-protocol 2.2.2 --no-json-header`, an address with a port). Each must exit 0 and write
 //! a UPP that parses with the new ICCID.
@@ -158,8 +158,9 @@ fn rsp_conformance_download_against_rspd_serve_default_and_lpac_style() {
     .unwrap();
     let server = Server::start(&rspd, &config, dir, port);
 
-    let out = rspd_command(&rspd, &config).args(["profile", "import"]).arg(&ts48).output().unwrap();
-    assert!(out.status.success(), "profile import: {}", text(&out));
+    let out =
+        rspd_command(&rspd, &config).args(["template", "upload", "--type", "default"]).arg(&ts48).output().unwrap();
+    assert!(out.status.success(), "template upload: {}", text(&out));
     let template = ProfilePackage::parse(&std::fs::read(&ts48).unwrap()).unwrap().iccid().digits();
 
     let lpas: [(&str, &[&str]); 2] =
@@ -251,7 +252,7 @@ fn rsp_conformance_ipa_against_rspd_serve_readme_walkthrough() {
     let token = token.trim().strip_prefix("associationToken ").expect("an associationToken").to_owned();
     rspd_ok(&["eim", "associate", "--eid", &eid, "--association-token", &token]);
 
-    rspd_ok(&["profile", "import", ts48.to_str().unwrap()]);
+    rspd_ok(&["template", "upload", ts48.to_str().unwrap(), "--type", "default"]);
     let template = ProfilePackage::parse(&std::fs::read(&ts48).unwrap()).unwrap().iccid().digits();
     let eim = format!("https://localhost:{port}");
     for (binding, iccid) in [("asn1", "89882390000000009939"), ("json", "89882390000000009947")] {

@@ -1,7 +1,7 @@
 //! The list of scalar configuration keys that an `RSPD_…` environment variable may set.
 //!
 //! The variable for key `a.b_c` is `RSPD_A_B_C` (upper case, `.` → `_`). Lists are written
-//! comma-separated. Tables of tables (`[[operator.identities]]`) are file-only.
+//! comma-separated. Tables of tables (`[[operator.identities]]`, `[[operator.progress.endpoints]]`) are file-only.
 //! `RSPD_CONFIG` names the config file; `RSPD_TEST_…` variables belong to the test suite.
 
 /// How an environment value is turned into a TOML value.
@@ -64,9 +64,16 @@ pub const KEYS: &[ConfigKey] = &[
     key("operator.tls_cert", ValueKind::String),
     key("operator.tls_key", ValueKind::String),
     key("operator.client_ca", ValueKind::StringList),
+    key("operator.progress.poll_interval_ms", ValueKind::Integer),
+    key("operator.progress.retry_initial_secs", ValueKind::Integer),
+    key("operator.progress.retry_max_secs", ValueKind::Integer),
+    key("operator.progress.alert_after_attempts", ValueKind::Integer),
+    key("operator.progress.request_timeout_secs", ValueKind::Integer),
     key("metrics.listen", ValueKind::String),
     key("pki.dir", ValueKind::String),
     key("pki.generate_test_pki", ValueKind::Bool),
+    key("secrets.master_key_file", ValueKind::String),
+    key("secrets.master_key", ValueKind::String),
 ];
 
 /// `database.url` → `RSPD_DATABASE_URL`.

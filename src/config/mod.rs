@@ -10,6 +10,7 @@ mod error;
 mod keys;
 mod load;
 mod model;
+mod progress;
 mod validate;
 
 pub use eim::{EimConfig, EimKeyConfig};
@@ -20,4 +21,5 @@ pub use model::{
     Config, DatabaseConfig, DeviceConfig, DpCredentialsConfig, LogConfig, LogFormat, MetricsConfig, OperatorConfig,
     OperatorIdentityConfig, PkiConfig, SmdpConfig,
 };
+pub use progress::{ProgressConfig, ProgressEndpointConfig, HANDLE_DOWNLOAD_PROGRESS_INFO_PATH};
 pub use validate::normalize_fingerprint;

@@ -27,6 +27,7 @@ pub struct Config {
     pub operator: OperatorConfig,
     pub metrics: MetricsConfig,
     pub pki: PkiConfig,
+    pub secrets: SecretsConfig,
 }
 
 impl Default for Config {
@@ -42,6 +43,7 @@ impl Default for Config {
             operator: OperatorConfig::default(),
             metrics: MetricsConfig::default(),
             pki: PkiConfig::default(),
+            secrets: SecretsConfig::default(),
         }
     }
 }
@@ -178,6 +180,8 @@ pub struct OperatorConfig {
     pub client_ca: Vec<PathBuf>,
     /// Which verified client certificate is which operator.
     pub identities: Vec<OperatorIdentityConfig>,
+    /// ES2+.HandleDownloadProgressInfo callbacks to the operators (rspd as mutual-TLS client).
+    pub progress: super::ProgressConfig,
 }
 
 impl Default for OperatorConfig {
@@ -188,6 +192,7 @@ impl Default for OperatorConfig {
             tls_key: None,
             client_ca: Vec::new(),
             identities: Vec::new(),
+            progress: super::ProgressConfig::default(),
         }
     }
 }
@@ -227,7 +232,40 @@ impl Default for PkiConfig {
     }
 }
 
+/// Secrets at rest (profile packages, templates, personalization data): the AES-256-GCM master key(s).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// Key file, one 32-byte key (hex or base64) per line, the last active; default
+    /// `<data_dir>/secrets/master.key`, generated (mode 0600) when that default file is missing.
+    pub master_key_file: Option<PathBuf>,
+    /// The key(s) themselves, comma-separated, the last active (normally `RSPD_SECRETS_MASTER_KEY`); wins over
+    /// the file.
+    pub master_key: Option<RedactedString>,
+}
+
+/// A string that `Debug` never shows (a key in the config).
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct RedactedString(pub String);
+
+impl std::fmt::Debug for RedactedString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl Config {
+    /// Where the secrets master keys come from.
+    pub fn secrets_settings(&self) -> crate::secrets::master_key::SecretsSettings {
+        let default_file = self.data_dir.join("secrets").join("master.key");
+        crate::secrets::master_key::SecretsSettings {
+            master_key: self.secrets.master_key.as_ref().map(|k| k.0.clone()).filter(|k| !k.trim().is_empty()),
+            file_is_default: self.secrets.master_key_file.is_none(),
+            master_key_file: self.secrets.master_key_file.clone().unwrap_or(default_file),
+        }
+    }
+
     pub fn database_url(&self) -> DatabaseUrl {
         self.database.url.clone().unwrap_or_else(|| DatabaseUrl::Sqlite { path: self.data_dir.join("rspd.db") })
     }

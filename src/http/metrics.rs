@@ -25,6 +25,10 @@ pub struct Metrics {
     pool_connections: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
+    /// Profiles per operator, profile type and state (`rspd stock`).
+    profile_stock: IntGaugeVec,
+    /// 1 when a profile type's available profiles are below its low-stock threshold.
+    profile_stock_low: IntGaugeVec,
 }
 
 impl Metrics {
@@ -54,7 +58,39 @@ impl Metrics {
         registry.register(Box::new(pool_idle.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
         registry.register(Box::new(build_info))?;
-        Ok(Metrics { registry, requests, latency, pool_connections, pool_idle, pool_max })
+        let profile_stock = IntGaugeVec::new(
+            Opts::new("profile_stock", "Profiles by operator, profile type and state"),
+            &["operator", "profile_type", "state"],
+        )?;
+        let profile_stock_low = IntGaugeVec::new(
+            Opts::new("profile_stock_low", "1 when available profiles of the type are below its low-stock threshold"),
+            &["operator", "profile_type"],
+        )?;
+        registry.register(Box::new(profile_stock.clone()))?;
+        registry.register(Box::new(profile_stock_low.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_idle,
+            pool_max,
+            profile_stock,
+            profile_stock_low,
+        })
+    }
+
+    /// Publishes one profile type's stock.
+    pub fn set_stock(&self, operator_id: &str, level: &crate::smdp::inventory::StockLevel) {
+        for (state, n) in &level.counts {
+            self.profile_stock.with_label_values(&[operator_id, &level.profile_type, state.as_str()]).set(*n);
+        }
+        self.profile_stock_low.with_label_values(&[operator_id, &level.profile_type]).set(i64::from(level.is_low()));
+    }
+
+    /// The registry, for metrics that live with their subsystem (e.g. the ES2+ progress outbox).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     fn observe(&self, listener: &str, function: &str, status: u16, seconds: f64) {

@@ -4,6 +4,7 @@
 //! - [`operator`]: ES2+ (SGP.22 §5.3; binding in [`es2`]), fleet API and admin, mutual TLS.
 //! - [`fleet`], [`fleet_audit`]: the fleet API (profiles, orders, audit, SSE events, OpenAPI document).
 //! - [`audit_middleware`]: records every operator-listener call in the audit trail.
+//! - [`inventory`]: profile types, bulk upload, templates and batches, stock (operator listener).
 //! - [`tls`], [`identity`]: the TLS configurations and the client-certificate → operator mapping.
 //! - [`health`], [`metrics`]: probes and Prometheus metrics, shared by the listeners.
 
@@ -18,6 +19,7 @@ pub mod fleet;
 pub mod fleet_audit;
 pub mod health;
 pub mod identity;
+pub mod inventory;
 pub mod metrics;
 pub mod operator;
 pub mod tls;

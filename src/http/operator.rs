@@ -13,6 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics_endpoint))
         .route("/api/v1/whoami", web::get().to(whoami))
+        .configure(super::inventory::configure)
         .configure(super::es2::configure)
         .configure(super::fleet::configure)
         .default_service(web::to(not_found));

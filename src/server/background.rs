@@ -1,5 +1,5 @@
 //! Background jobs of the SM-DP+: session expiry (sessions past `smdp.session_timeout_secs` → Expired, their
-//! orders re-offered) and the HandleNotification inbox worker (SGP.22 v2.5 §5.6.4: the 204 goes out first,
+//! orders re-offered, their operators told) and the HandleNotification inbox worker (SGP.22 v2.5 §5.6.4: the 204 goes out first,
 //! the notification is verified and applied here; unprocessed rows from before a restart are picked up at
 //! start). Both run their database work on the blocking pool.
 
@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::http::es9::Es9Service;
 use crate::smdp::es9::{process_notification, Es9Error};
+use crate::smdp::progress::expired_session_event;
 use crate::smdp::session::unix_ms;
 use crate::smdp::DownloadRepository;
 
@@ -21,8 +22,16 @@ pub async fn expire_sessions(svc: Es9Service, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
-        let store = svc.store.clone();
-        match web::block(move || store.expire_sessions(unix_ms(OffsetDateTime::now_utc()))).await {
+        let (store, progress) = (svc.store.clone(), svc.ctx.progress.clone());
+        let expire = move || {
+            let expired = store.expire_sessions_reporting(unix_ms(OffsetDateTime::now_utc()))?;
+            // Tell the operators whose downloads timed out (ES2+ HandleDownloadProgressInfo, status Expired).
+            for event in expired.iter().filter_map(expired_session_event) {
+                progress.emit_logged(&store, event);
+            }
+            Ok::<_, crate::smdp::RepoError>(expired.len())
+        };
+        match web::block(expire).await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!(sessions = n, "download sessions expired"),
             Ok(Err(e)) => tracing::warn!(error = %e, "session expiry failed"),

@@ -16,6 +16,11 @@ pub struct Banner {
 }
 
 impl Banner {
+    /// One more line (e.g. where the secrets master key is).
+    pub(super) fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
     pub(super) fn new(
         config: &Config,
         applied_migrations: &[String],

@@ -7,6 +7,8 @@
 mod background;
 mod banner;
 mod eim_keys;
+mod inventory_jobs;
+mod progress_delivery;
 mod smdp_keys;
 mod tls_material;
 
@@ -36,6 +38,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("test PKI: {0}")]
     TestPki(#[from] TestPkiError),
+    #[error("{0}")]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error("{what}: {reason}")]
     Io { what: String, reason: String },
     /// `rspd audit verify` found the chain broken (the message names the first bad row).
@@ -47,7 +51,7 @@ impl StartError {
     /// 2 for configuration problems (bad value, unreadable file), 3 for a broken audit chain, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Config(_) => 2,
+            StartError::Config(_) | StartError::Secrets(crate::secrets::SecretsError::KeySource { .. }) => 2,
             StartError::AuditBroken(_) => 3,
             _ => 1,
         }
@@ -61,7 +65,7 @@ pub struct RunningServer {
     pub metrics_addr: Option<SocketAddr>,
     pub banner: Banner,
     servers: Vec<actix_web::dev::Server>,
-    /// Session expiry and the notification worker; aborted when the server stops.
+    /// Session expiry, the notification worker, the ES2+ progress delivery; aborted when the server stops.
     jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -93,6 +97,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     })?;
 
     let tls = tls_material::resolve(&config)?;
+    let secrets = crate::secrets::master_key::load_or_create(&config.secrets_settings())?;
 
     // ES9+ keys and certificates: parsed once, here.
     let test_pki_paths = match &tls.test_pki {
@@ -100,19 +105,47 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None if config.pki.generate_test_pki => Some(tls_material::ensure_test_pki(&config)?.paths),
         None => None,
     };
-    let smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+    let mut smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+    // ES2+ HandleDownloadProgressInfo: client certificates and CAs read now, so a bad file stops the start.
+    let progress = progress_delivery::ProgressDelivery::new(&config.operator.progress)?;
+    smdp_context.progress = progress.notifier();
     let eim_context = eim_keys::build_context(&config)?;
 
     let settings = config.database_settings();
-    let (store, applied) = web::block(move || -> Result<_, StoreError> {
-        let store = Store::open(&settings)?;
+    let keyring = secrets.keyring.clone();
+    let key_file = match &secrets.source {
+        crate::secrets::master_key::KeySource::File(path) => Some(path.clone()),
+        crate::secrets::master_key::KeySource::Value => None,
+    };
+    let (store, applied, in_use) = web::block(move || -> Result<_, StoreError> {
+        let store = Store::open(&settings)?.with_keyring_file(keyring, key_file);
         let applied = store.migrate()?;
-        Ok((store, applied))
+        let in_use = store.key_ids_in_use().map_err(|e| StoreError::Migration {
+            url: store.url().to_string(),
+            message: format!("reading the sealed rows' key ids: {e}"),
+        })?;
+        Ok((store, applied, in_use))
     })
     .await
     .map_err(|e| StartError::Io { what: "database".into(), reason: e.to_string() })??;
+    // A wrong master key is refused here, not at the first download.
+    let missing: Vec<String> = in_use.into_iter().filter(|id| !secrets.keyring.contains(id)).collect();
+    if !missing.is_empty() {
+        return Err(crate::secrets::SecretsError::KeySource {
+            source_name: secrets.source.to_string(),
+            reason: format!(
+                "the database has rows sealed under master key id(s) {} which this key source does not hold \
+                 (wrong key, or an old key removed before `rspd keys rotate` finished)",
+                missing.join(", ")
+            ),
+        }
+        .into());
+    }
 
     let metrics = Metrics::new(store.backend_name())
+        .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
+    let progress = progress
+        .with_metrics(metrics.registry())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities));
     let es9 = Es9Service {
@@ -122,7 +155,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
     let eim = crate::http::esipa::EimService { ctx: eim_context, store: store.clone(), smdp: Some(es9.clone()) };
-    let jobs = vec![
+    let mut jobs = vec![
         actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
         actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),
         actix_web::rt::spawn(eim_keys::expire_orders(
@@ -130,6 +163,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),
         )),
     ];
+    jobs.push(actix_web::rt::spawn(inventory_jobs::run(store.clone(), metrics.clone(), interval)));
+    if progress.is_enabled() {
+        jobs.push(actix_web::rt::spawn(progress.run(store.clone())));
+    }
     let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);
@@ -208,7 +245,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         servers.push(server);
     }
 
-    let banner = Banner::new(&config, &applied, device_addr, operator_addr, metrics_addr, tls.test_pki.as_ref());
+    let mut banner = Banner::new(&config, &applied, device_addr, operator_addr, metrics_addr, tls.test_pki.as_ref());
+    banner.push(format!(
+        "  secrets master key {} (active key id {}){}",
+        secrets.source,
+        secrets.keyring.active().id(),
+        if secrets.created { " — generated now, mode 0600: back it up, sealed profiles need it" } else { "" }
+    ));
     Ok(RunningServer { device_addr, operator_addr, metrics_addr, banner, servers, jobs })
 }
 

@@ -69,6 +69,7 @@ pub fn build_context(config: &Config, test_pki: Option<&TestPkiPaths>) -> Result
         keys: Arc::new(keys),
         session_timeout: Duration::from_secs(config.smdp.session_timeout_secs),
         host_id: HOST_ID.to_vec(),
+        progress: crate::smdp::ProgressNotifier::default(),
     })
 }
 

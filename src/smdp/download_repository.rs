@@ -5,11 +5,13 @@
 
 use super::order::{NewOrder, OrderRecord};
 use super::profile_repository::RepoError;
+use super::progress::ProgressEvent;
 use super::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use super::ProfileState;
 
-/// A SAIP profile package with the metadata the SM-DP+ sends as StoreMetadataRequest (§5.5.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A SAIP profile package with the metadata the SM-DP+ sends as StoreMetadataRequest (§5.5.3). `Debug` shows
+/// the package's length only (it holds Ki, OPc and PINs).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProfilePackageRecord {
     pub iccid: String,
     pub operator_id: String,
@@ -18,6 +20,19 @@ pub struct ProfilePackageRecord {
     pub profile_name: String,
     /// `ProfileClass`: test(0), provisioning(1), operational(2).
     pub profile_class: i64,
+}
+
+impl std::fmt::Debug for ProfilePackageRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfilePackageRecord")
+            .field("iccid", &self.iccid)
+            .field("operator_id", &self.operator_id)
+            .field("package_der", &format_args!("<{} bytes, redacted>", self.package_der.len()))
+            .field("service_provider_name", &self.service_provider_name)
+            .field("profile_name", &self.profile_name)
+            .field("profile_class", &self.profile_class)
+            .finish()
+    }
 }
 
 /// What happens to an order when its session ends without a BPP being installed.
@@ -53,6 +68,18 @@ pub enum InstallOutcome {
     AlreadyFinal(ProfileState),
 }
 
+/// A session that [`DownloadRepository::expire_sessions_reporting`] moved to Expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredSession {
+    pub transaction_id: String,
+    /// The state it was in.
+    pub state: SessionState,
+    /// Set once AuthenticateClient matched an order.
+    pub operator_id: Option<String>,
+    pub iccid: Option<String>,
+    pub eid: Option<String>,
+}
+
 /// A notification in the durable inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredNotification {
@@ -61,14 +88,28 @@ pub struct StoredNotification {
     pub received_at: i64,
 }
 
-pub trait DownloadRepository {
+/// Every download store is also the progress outbox, so the ES9+ steps can emit ES2+ progress events (§5.3.5).
+pub trait DownloadRepository: super::progress::ProgressOutbox {
     // ---- profile packages (rspd profile import) ----
 
     /// Stores a package and adds its profile to the inventory as Available, in one transaction.
     /// A known ICCID gives [`RepoError::Conflict`].
     fn import_profile_package(&self, package: &ProfilePackageRecord, profile_type: &str) -> Result<(), RepoError>;
 
+    /// The package to bind for this profile: a prepared one (unsealed), or — for a template-backed profile —
+    /// generated now from its template and personalization row. StoreMetadata fields left empty by the package
+    /// are filled from its profile type.
     fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError>;
+
+    /// The profile type's metadata for this profile (profile policy rules and notification configuration for
+    /// StoreMetadataRequest, SGP.22 v2.5 §5.5.3); `None` when the type has no definition.
+    fn profile_type_metadata(
+        &self,
+        _operator_id: &str,
+        _iccid: &str,
+    ) -> Result<Option<super::inventory::ProfileMetadata>, RepoError> {
+        Ok(None)
+    }
 
     // ---- orders ----
 
@@ -92,7 +133,18 @@ pub trait DownloadRepository {
 
     /// One wrong confirmation code: attempts − 1; at 0 the profile moves Released → Error and the order is
     /// released from its session. Returns the attempts left.
-    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError>;
+    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError> {
+        self.record_confirmation_code_failure_reporting(operator_id, order_id, &|_| None)
+    }
+
+    /// As [`DownloadRepository::record_confirmation_code_failure`], enqueueing `progress(attempts_left)` (an ES2+
+    /// progress event, §5.3.5) in the same transaction.
+    fn record_confirmation_code_failure_reporting(
+        &self,
+        operator_id: &str,
+        order_id: i64,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError>;
 
     // ---- sessions ----
 
@@ -108,6 +160,17 @@ pub trait DownloadRepository {
         transaction_id: &str,
         order: &OrderRecord,
         update: &AuthenticatedUpdate,
+    ) -> Result<(), BindError> {
+        self.bind_session_to_order_reporting(transaction_id, order, update, None)
+    }
+
+    /// As [`DownloadRepository::bind_session_to_order`], enqueueing `progress` in the same transaction.
+    fn bind_session_to_order_reporting(
+        &self,
+        transaction_id: &str,
+        order: &OrderRecord,
+        update: &AuthenticatedUpdate,
+        progress: Option<&ProgressEvent>,
     ) -> Result<(), BindError>;
 
     /// Authenticated → BppDelivered storing otPK.EUICC and the BPP; the profile Released → Downloaded.
@@ -119,6 +182,19 @@ pub trait DownloadRepository {
         iccid: &str,
         otpk_euicc: &[u8],
         bpp: &[u8],
+    ) -> Result<bool, RepoError> {
+        self.store_bpp_reporting(transaction_id, operator_id, iccid, otpk_euicc, bpp, None)
+    }
+
+    /// As [`DownloadRepository::store_bpp`], enqueueing `progress` in the same transaction when the BPP is stored.
+    fn store_bpp_reporting(
+        &self,
+        transaction_id: &str,
+        operator_id: &str,
+        iccid: &str,
+        otpk_euicc: &[u8],
+        bpp: &[u8],
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError>;
 
     /// Ends a session that is in one of `from` (compare-and-set), applying `outcome` to its order.
@@ -137,7 +213,12 @@ pub trait DownloadRepository {
 
     /// Sessions past `expires_at` (Unix ms) that are still open → Expired; orders of sessions that had no
     /// BPP yet are released for a new attempt. Returns how many sessions expired.
-    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError>;
+    fn expire_sessions(&self, now_ms: i64) -> Result<usize, RepoError> {
+        Ok(self.expire_sessions_reporting(now_ms)?.len())
+    }
+
+    /// As [`DownloadRepository::expire_sessions`], returning the sessions that expired.
+    fn expire_sessions_reporting(&self, now_ms: i64) -> Result<Vec<ExpiredSession>, RepoError>;
 
     // ---- notification inbox ----
 

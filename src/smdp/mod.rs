@@ -8,6 +8,7 @@
 //! - [`order`]: download orders and the confirmation code (§3.1.1, §3.1.3.1).
 //! - [`session`]: the download session state machine (§3.1.2–§3.1.4).
 //! - [`download_repository`]: the storage port for packages, orders, sessions, notifications.
+//! - [`progress`]: ES2+.HandleDownloadProgressInfo events at the notification points and their outbox port (§5.3.5).
 //! - [`es9`]: ES9+ InitiateAuthentication, AuthenticateClient, GetBoundProfilePackage, HandleNotification,
 //!   CancelSession (§5.6) and [`es9::Es9Error`] with its status codes.
 
@@ -18,16 +19,21 @@ pub mod es2_calls;
 pub mod es2_repository;
 pub mod es9;
 pub mod ids;
+pub mod inventory;
+pub mod inventory_service;
 pub mod order;
 pub mod profile_repository;
 pub mod profile_state;
+pub mod progress;
 pub mod session;
 
 pub use download_repository::{
-    BindError, DownloadRepository, InstallOutcome, OrderOutcome, ProfilePackageRecord, StoredNotification,
+    BindError, DownloadRepository, ExpiredSession, InstallOutcome, OrderOutcome, ProfilePackageRecord,
+    StoredNotification,
 };
 pub use ids::{ActivationCode, Eid, MatchingId, TransactionId};
 pub use order::{NewOrder, OrderRecord};
 pub use profile_repository::{NewProfile, ProfileRecord, ProfileRepository, RepoError};
 pub use profile_state::{ProfileState, UnknownProfileState};
+pub use progress::{NotificationPoint, PointStatus, ProgressEvent, ProgressNotifier, ProgressOutbox};
 pub use session::{SessionRecord, SessionState};

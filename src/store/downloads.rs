@@ -4,33 +4,23 @@
 //! Every state change is compare-and-set (`UPDATE … WHERE state = <expected>`) inside one write
 //! transaction (`BEGIN IMMEDIATE` on SQLite), so two devices racing for one matchingId or two nodes
 //! serving one transactionId get exactly one success. An order's state is its profile's `profiles.state`.
+//! The ES2+ progress event of a change (§5.3.5), when the caller gives one, is inserted in the same transaction.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::connection::{dispatch, write_transaction};
 use super::error::StoreError;
-use super::schema::{
-    download_sessions as ds, notifications as nt, orders as od, profile_packages as pp, profiles as pr,
-};
+use super::progress::insert_progress;
+use super::schema::{download_sessions as ds, notifications as nt, orders as od, profiles as pr};
 use super::Store;
 use crate::smdp::download_repository::{
-    BindError, DownloadRepository, InstallOutcome, OrderOutcome, ProfilePackageRecord, StoredNotification,
+    BindError, DownloadRepository, ExpiredSession, InstallOutcome, OrderOutcome, ProfilePackageRecord,
+    StoredNotification,
 };
+use crate::smdp::progress::ProgressEvent;
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError};
-
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = pp)]
-struct PackageRow {
-    iccid: String,
-    operator_id: String,
-    package_der: Vec<u8>,
-    service_provider_name: String,
-    profile_name: String,
-    profile_class: i64,
-    created_at: i64,
-}
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = od)]
@@ -156,51 +146,25 @@ impl Store {
 
 impl DownloadRepository for Store {
     fn import_profile_package(&self, package: &ProfilePackageRecord, profile_type: &str) -> Result<(), RepoError> {
-        let now = now_ms();
-        let row = PackageRow {
-            iccid: package.iccid.clone(),
-            operator_id: package.operator_id.clone(),
-            package_der: package.package_der.clone(),
-            service_provider_name: package.service_provider_name.clone(),
-            profile_name: package.profile_name.clone(),
-            profile_class: package.profile_class,
-            created_at: now,
-        };
-        self.write(|conn| {
-            write_transaction!(conn, c => {
-                diesel::insert_into(pr::table)
-                    .values((
-                        pr::operator_id.eq(&package.operator_id),
-                        pr::iccid.eq(&package.iccid),
-                        pr::profile_type.eq(profile_type),
-                        pr::state.eq(ProfileState::Available.as_str()),
-                        pr::created_at.eq(now),
-                        pr::updated_at.eq(now),
-                    ))
-                    .execute(c)?;
-                diesel::insert_into(pp::table).values(&row).execute(c)
-            })
-        })?;
-        Ok(())
+        use crate::smdp::inventory::InventoryRepository;
+        match self.import_packages(std::slice::from_ref(package), profile_type, true)?.pop() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(reason)) if reason.ends_with("already exists") => Err(RepoError::Conflict),
+            Some(Err(reason)) => Err(RepoError::Backend(reason)),
+            None => Err(RepoError::Backend("nothing imported".into())),
+        }
     }
 
     fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError> {
-        let mut conn = self.conn()?;
-        let row = dispatch!(&mut *conn, c => pp::table
-            .filter(pp::operator_id.eq(operator_id))
-            .filter(pp::iccid.eq(iccid))
-            .select(PackageRow::as_select())
-            .first(c)
-            .optional())
-        .map_err(StoreError::from)?;
-        Ok(row.map(|r| ProfilePackageRecord {
-            iccid: r.iccid,
-            operator_id: r.operator_id,
-            package_der: r.package_der,
-            service_provider_name: r.service_provider_name,
-            profile_name: r.profile_name,
-            profile_class: r.profile_class,
-        }))
+        self.load_profile_package(operator_id, iccid)
+    }
+
+    fn profile_type_metadata(
+        &self,
+        operator_id: &str,
+        iccid: &str,
+    ) -> Result<Option<crate::smdp::inventory::ProfileMetadata>, RepoError> {
+        self.load_profile_type_metadata(operator_id, iccid)
     }
 
     // ES2+ ConfirmOrder (§5.3.2). The caller checked `from` ∈ {Allocated, Linked}; the CAS re-checks it.
@@ -297,7 +261,12 @@ impl DownloadRepository for Store {
         Ok(None)
     }
 
-    fn record_confirmation_code_failure(&self, operator_id: &str, order_id: i64) -> Result<i32, RepoError> {
+    fn record_confirmation_code_failure_reporting(
+        &self,
+        operator_id: &str,
+        order_id: i64,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError> {
         let now = now_ms();
         let left = self.write(|conn| {
             write_transaction!(conn, c => {
@@ -308,6 +277,9 @@ impl DownloadRepository for Store {
                 if left <= 0 {
                     let iccid: String = od::table.find(order_id).select(od::iccid).first(c)?;
                     move_profile!(c, operator_id, &iccid, [ProfileState::Released.as_str()], ProfileState::Error.as_str(), now)?;
+                }
+                if let Some(event) = progress(left) {
+                    insert_progress!(c, &event)?;
                 }
                 Ok::<_, DieselError>(left)
             })
@@ -348,11 +320,12 @@ impl DownloadRepository for Store {
         row.map(SessionRow::into_record).transpose()
     }
 
-    fn bind_session_to_order(
+    fn bind_session_to_order_reporting(
         &self,
         transaction_id: &str,
         order: &OrderRecord,
         u: &AuthenticatedUpdate,
+        progress: Option<&ProgressEvent>,
     ) -> Result<(), BindError> {
         let now = now_ms();
         let outcome = self.write(|conn| {
@@ -426,6 +399,9 @@ impl DownloadRepository for Store {
                     // Undo the claim: the session was used or ended meanwhile.
                     return Err(DieselError::RollbackTransaction);
                 }
+                if let Some(event) = progress {
+                    insert_progress!(c, event)?;
+                }
                 Ok::<_, DieselError>(Ok(()))
             })
         });
@@ -439,13 +415,14 @@ impl DownloadRepository for Store {
         }
     }
 
-    fn store_bpp(
+    fn store_bpp_reporting(
         &self,
         transaction_id: &str,
         operator_id: &str,
         iccid: &str,
         otpk_euicc: &[u8],
         bpp: &[u8],
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError> {
         let now = now_ms();
         let stored = self.write(|conn| {
@@ -462,6 +439,9 @@ impl DownloadRepository for Store {
                 .execute(c)?;
                 if moved == 1 {
                     move_profile!(c, operator_id, iccid, [ProfileState::Released.as_str()], ProfileState::Downloaded.as_str(), now)?;
+                    if let Some(event) = progress {
+                        insert_progress!(c, event)?;
+                    }
                 }
                 Ok::<_, DieselError>(moved == 1)
             })
@@ -547,31 +527,38 @@ impl DownloadRepository for Store {
         }
     }
 
-    fn expire_sessions(&self, now: i64) -> Result<usize, RepoError> {
-        let expired = self.write(|conn| {
+    fn expire_sessions_reporting(&self, now: i64) -> Result<Vec<ExpiredSession>, RepoError> {
+        type Due = (String, String, Option<String>, Option<String>, Option<String>);
+        let expired: Vec<Due> = self.write(|conn| {
             write_transaction!(conn, c => {
-                let due: Vec<(String, String)> = ds::table
+                let due: Vec<Due> = ds::table
                     .filter(ds::state.eq_any(OPEN_STATES))
                     .filter(ds::expires_at.le(now))
-                    .select((ds::transaction_id, ds::state))
+                    .select((ds::transaction_id, ds::state, ds::operator_id, ds::iccid, ds::eid))
                     .load(c)?;
                 if due.is_empty() {
-                    return Ok::<_, DieselError>(0);
+                    return Ok::<_, DieselError>(due);
                 }
-                let ids: Vec<&str> = due.iter().map(|(t, _)| t.as_str()).collect();
-                let count = diesel::update(ds::table.filter(ds::transaction_id.eq_any(&ids)).filter(ds::state.eq_any(OPEN_STATES)))
+                let ids: Vec<&str> = due.iter().map(|d| d.0.as_str()).collect();
+                diesel::update(ds::table.filter(ds::transaction_id.eq_any(&ids)).filter(ds::state.eq_any(OPEN_STATES)))
                     .set((ds::state.eq(SessionState::Expired.as_str()), ds::updated_at.eq(now)))
                     .execute(c)?;
                 // Orders of sessions without a BPP go back to the pool of claimable orders (profile stays Released).
                 let unbound: Vec<&str> =
-                    due.iter().filter(|(_, s)| s != SessionState::BppDelivered.as_str()).map(|(t, _)| t.as_str()).collect();
+                    due.iter().filter(|d| d.1 != SessionState::BppDelivered.as_str()).map(|d| d.0.as_str()).collect();
                 diesel::update(od::table.filter(od::session_id.eq_any(&unbound)))
                     .set((od::session_id.eq(None::<String>), od::updated_at.eq(now)))
                     .execute(c)?;
-                Ok::<_, DieselError>(count)
+                Ok::<_, DieselError>(due)
             })
         })?;
-        Ok(expired)
+        expired
+            .into_iter()
+            .map(|(transaction_id, state, operator_id, iccid, eid)| {
+                let state = state.parse().map_err(|e| RepoError::Backend(format!("download_sessions.state: {e}")))?;
+                Ok(ExpiredSession { transaction_id, state, operator_id, iccid, eid })
+            })
+            .collect()
     }
 
     fn insert_notification(&self, pending_notification: &[u8]) -> Result<i64, RepoError> {

@@ -6,9 +6,12 @@
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
+//! - `inventory`, `package_lookup`: [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) (types,
+//!   bulk packages, templates, batches, stock) and the package a download binds; `key_rotation`: `rspd keys rotate`.
 //! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
 //!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
+//! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
 //! - `fleet`: the fleet API's operator-scoped profile and order listings.
@@ -24,8 +27,12 @@ mod eim;
 pub mod error;
 mod es2;
 mod fleet;
+mod inventory;
+mod key_rotation;
 pub mod migrations;
+mod package_lookup;
 mod profiles;
+pub(crate) mod progress;
 pub mod schema;
 mod settings;
 
@@ -44,6 +51,7 @@ pub use audit::{AuditQuery, AuditVerifyError};
 pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
 pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
+pub use key_rotation::RotationReport;
 pub use settings::{DatabaseSettings, DatabaseUrl};
 
 /// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.
@@ -54,6 +62,16 @@ const SERIALIZATION_ATTEMPTS: u32 = 4;
 pub struct Store {
     pool: connection::DbPool,
     url: Arc<DatabaseUrl>,
+    /// The master keys sealing packages, templates and personalization data (`crate::secrets`); without it,
+    /// those rows can be neither written nor read.
+    keyring: Option<Arc<KeyringCell>>,
+}
+
+/// The keyring in use and, when it came from a key file, that file: re-read when a row names a key id the
+/// keyring lacks (another process rotated) and by [`Store::reload_keyring`].
+struct KeyringCell {
+    current: std::sync::RwLock<Arc<crate::secrets::Keyring>>,
+    file: Option<std::path::PathBuf>,
 }
 
 /// Pool gauges for metrics.
@@ -110,7 +128,59 @@ impl Store {
             .build(manager)
             .map_err(|e| StoreError::Pool { url: url.clone(), message: one_line(&e.to_string()) })?;
         tracing::debug!(url = %settings.url, pool_size = settings.pool_size, "database pool open");
-        Ok(Store { pool, url: Arc::new(settings.url.clone()) })
+        Ok(Store { pool, url: Arc::new(settings.url.clone()), keyring: None })
+    }
+
+    /// This store, sealing and opening secrets with `keyring`.
+    pub fn with_keyring(self, keyring: crate::secrets::Keyring) -> Store {
+        self.with_keyring_file(keyring, None)
+    }
+
+    /// As [`Store::with_keyring`], for a keyring read from `file`: the file is read again when a sealed row names
+    /// a key the keyring lacks, and by [`Store::reload_keyring`] (a `rspd keys rotate` by another process).
+    pub fn with_keyring_file(mut self, keyring: crate::secrets::Keyring, file: Option<std::path::PathBuf>) -> Store {
+        self.keyring = Some(Arc::new(KeyringCell { current: std::sync::RwLock::new(Arc::new(keyring)), file }));
+        self
+    }
+
+    /// The keyring, or the error every sealed read or write gives without one.
+    pub(crate) fn keyring(&self) -> Result<Arc<crate::secrets::Keyring>, crate::smdp::RepoError> {
+        let cell = self.keyring.as_deref().ok_or_else(|| {
+            crate::smdp::RepoError::Backend(
+                "no secrets master key loaded: sealed data cannot be read or written".into(),
+            )
+        })?;
+        Ok(cell.current.read().map(|k| k.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone()))
+    }
+
+    /// Re-reads the key file (if the keyring came from one). Returns whether the keys changed.
+    pub fn reload_keyring(&self) -> Result<bool, crate::secrets::SecretsError> {
+        let Some(cell) = self.keyring.as_deref() else { return Ok(false) };
+        let Some(file) = &cell.file else { return Ok(false) };
+        let keyring = crate::secrets::Keyring::new(crate::secrets::master_key::read_key_file(file)?)?;
+        let mut current = cell.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let ids = |k: &crate::secrets::Keyring| k.keys().iter().map(|k| k.id().clone()).collect::<Vec<_>>();
+        let changed = ids(&current) != ids(&keyring);
+        if changed {
+            tracing::info!(active_key_id = %keyring.active().id(), keys = keyring.keys().len(), "secrets master keys reloaded");
+        }
+        *current = Arc::new(keyring);
+        Ok(changed)
+    }
+
+    /// Opens a sealed value; a key id the keyring lacks makes it re-read its key file once first.
+    pub(crate) fn open_sealed(
+        &self,
+        row: crate::secrets::RowBinding<'_>,
+        key_id: &str,
+        blob: &[u8],
+    ) -> Result<Vec<u8>, crate::smdp::RepoError> {
+        let mut keyring = self.keyring()?;
+        if !keyring.contains(key_id) {
+            self.reload_keyring().map_err(|e| crate::smdp::RepoError::Backend(e.to_string()))?;
+            keyring = self.keyring()?;
+        }
+        keyring.open(row, key_id, blob).map_err(|e| crate::smdp::RepoError::Backend(e.to_string()))
     }
 
     /// Applies the pending embedded migrations; returns the versions applied (empty when up to date).
@@ -176,6 +246,10 @@ impl Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.url).field("pool", &self.pool_state()).finish()
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("pool", &self.pool_state())
+            .field("keyring", &self.keyring().ok().map(|k| k.active().id().to_string()))
+            .finish()
     }
 }

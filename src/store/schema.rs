@@ -29,6 +29,8 @@ diesel::table! {
         profile_name -> Text,
         profile_class -> BigInt,
         created_at -> BigInt,
+        /// Master key id when `package_der` is sealed (rspd::secrets); NULL for rows from before sealing.
+        key_id -> Nullable<Text>,
     }
 }
 
@@ -131,6 +133,59 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Profile types per operator with their StoreMetadata (SGP.22 v2.5 §5.5.3) and low-stock threshold.
+    profile_types (operator_id, name) {
+        operator_id -> Text,
+        name -> Text,
+        service_provider_name -> Text,
+        profile_name -> Text,
+        profile_class -> BigInt,
+        profile_policy_rules -> Nullable<Text>,
+        notification_configuration_info -> Nullable<Text>,
+        low_stock_threshold -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// SAIP templates, sealed; never orderable themselves.
+    profile_templates (operator_id, name) {
+        operator_id -> Text,
+        name -> Text,
+        profile_type -> Text,
+        key_id -> Text,
+        package_sealed -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Personalization batches (one upload).
+    personalization_batches (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        template -> Text,
+        profile_type -> Text,
+        row_count -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Sealed personalization data of template-backed profiles.
+    profile_personalizations (iccid) {
+        iccid -> Text,
+        operator_id -> Text,
+        template -> Text,
+        batch_id -> Nullable<BigInt>,
+        key_id -> Text,
+        data_sealed -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     /// ES2+ calls and their first answer (SGP.22 v2.5 §5.3 / §6.1 header), so a retry changes nothing.
     es2_calls (operator_id, function_requester_identifier, function_call_identifier) {
         operator_id -> Text,
@@ -139,6 +194,24 @@ diesel::table! {
         function_name -> Text,
         request_digest -> Binary,
         response -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Outbox of ES2+.HandleDownloadProgressInfo calls (SGP.22 v2.5 §5.3.5), in order per (operator, ICCID).
+    es2_progress_outbox (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        iccid -> Text,
+        profile_type -> Text,
+        event_key -> Text,
+        event -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        leased_until -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
         created_at -> BigInt,
     }
 }

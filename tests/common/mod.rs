@@ -79,6 +79,8 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 /// A running `rspd serve`.
 pub struct ServerProcess {
     child: Child,
+    /// Every line the server wrote to standard error so far (its log).
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub device: SocketAddr,
     pub operator: SocketAddr,
     pub banner: String,
@@ -103,10 +105,15 @@ impl ServerProcess {
                 }
             }
         });
-        // Keep draining stderr so the server never blocks on a full pipe; echo it for failures.
+        // Keep draining stderr so the server never blocks on a full pipe; echo it for failures and keep it.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[rspd] {line}");
+                if let Ok(mut kept) = kept.lock() {
+                    kept.push(line);
+                }
             }
         });
         let (mut device, mut operator, mut banner) = (None, None, String::new());
@@ -133,7 +140,7 @@ impl ServerProcess {
             banner.push_str(&line);
             banner.push('\n');
         }
-        ServerProcess { child, device: device.unwrap(), operator: operator.unwrap(), banner }
+        ServerProcess { child, log, device: device.unwrap(), operator: operator.unwrap(), banner }
     }
 
     /// SIGKILL: the process gets no chance to flush, finish requests or run shutdown code.
@@ -201,8 +208,10 @@ pub fn database(dir: &TestDir, schema: Option<&postgres::SchemaGuard>) -> (rspd:
     }
 }
 
-/// The store at `url`, opened as an operator command would (pool of 2, 5 s timeouts).
-pub fn open_store(url: &rspd::store::DatabaseUrl) -> rspd::store::Store {
+/// The store at `url`, opened as an operator command would (pool of 2, 5 s timeouts), with the secrets master
+/// key `rspd serve` generated in `data_dir`.
+pub fn open_store(url: &rspd::store::DatabaseUrl, data_dir: &Path) -> rspd::store::Store {
+    let keys = rspd::secrets::master_key::read_key_file(&data_dir.join("secrets/master.key")).unwrap();
     rspd::store::Store::open_for_command(&rspd::store::DatabaseSettings {
         url: url.clone(),
         pool_size: 2,
@@ -210,6 +219,7 @@ pub fn open_store(url: &rspd::store::DatabaseUrl) -> rspd::store::Store {
         sqlite_busy_timeout: Duration::from_secs(5),
     })
     .unwrap()
+    .with_keyring(rspd::secrets::Keyring::new(keys).unwrap())
 }
 
 /// An HTTPS client builder that trusts only the test PKI's NIST CI of `data_dir` and resolves `localhost` to

@@ -35,7 +35,12 @@ pub struct Es2Env {
 
 impl Es2Env {
     pub fn start(postgres: Option<&str>) -> Es2Env {
-        let env = Env::start_full(postgres, |_| String::new(), IDENTITIES);
+        Es2Env::start_with(postgres, |_| String::new())
+    }
+
+    /// `extra(data_dir)`: more config after the `[smdp]` keys (e.g. `[operator.progress]` tables).
+    pub fn start_with(postgres: Option<&str>, extra: impl Fn(&std::path::Path) -> String) -> Es2Env {
+        let env = Env::start_full(postgres, extra, IDENTITIES);
         let pki = env.pki();
         let a = client(
             &env,

@@ -183,7 +183,7 @@ impl Env {
     }
 
     pub fn store(&self) -> Store {
-        open_store(&self.db_url)
+        open_store(&self.db_url, &self.dir.data_dir())
     }
 
     pub fn order(&self, matching_id: &str) -> OrderRecord {

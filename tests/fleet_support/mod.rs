@@ -50,7 +50,7 @@ impl FleetEnv {
         let b = client(&ci, Some(issue_client(&pki, dir.path(), "op-b")), &server);
         let stranger = client(&ci, Some(issue_client(&pki, dir.path(), "stranger")), &server);
         let anonymous = client(&ci, None, &server);
-        let store = open_store(&db_url);
+        let store = open_store(&db_url, &dir.data_dir());
         FleetEnv { dir, server, db_url, store, a, b, stranger, anonymous, _schema: schema }
     }
 

@@ -6,6 +6,9 @@
 //! challenge is single-use: the session leaves Initiated whatever the outcome); match the download order by
 //! MatchingID (or by EID when there is none) and check its EID binding; generate smdpSigned2 with
 //! ccRequiredFlag and sign `smdpSigned2 || euiccSignature1 DO` with SK.DPpb.ECDSA.
+//!
+//! Once an order is matched, the operator is told the outcome of the "eligibility and retry limit check"
+//! (ES2+.HandleDownloadProgressInfo notification point 1, §5.3.5), success or refusal.
 
 use rasn::types::OctetString;
 use time::OffsetDateTime;
@@ -23,6 +26,7 @@ use crate::pki::verify_euicc_chain;
 use crate::smdp::device_lock::{DeviceIdentity, DeviceRefused};
 use crate::smdp::download_repository::{BindError, OrderOutcome};
 use crate::smdp::ids::{same_smdp_address, TransactionId};
+use crate::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent};
 use crate::smdp::session::{AuthenticatedUpdate, Initiated, SessionState};
 use crate::smdp::{DownloadRepository, OrderRecord, ProfileState};
 
@@ -52,22 +56,34 @@ pub fn authenticate_client(
         .find_session(&tx)?
         .ok_or_else(|| Es9Error::UnknownTransactionId { detail: "no such session".into() })?
         .into_initiated(now)?;
-    match authenticate(ctx, repo, session, authenticate_server_response, now) {
-        Ok(ok) => Ok(ok),
-        Err(e) => {
-            // HOOK(outbox, HandleDownloadProgressInfo §5.3.5): the ONE place where the operator is to be told that
-            // the IMEI lock refused a device — `refused` is the typed event (operator, ICCID, EID, device, reason).
-            if let Es9Error::DeviceRefused(refused) = &e {
-                tracing::warn!(operator = %refused.operator_id, iccid = %refused.iccid, eid = %refused.eid,
-                    device = %refused.device, reason = %refused.refusal, "ES9+ AuthenticateClient: device refused by the order's IMEI lock");
-            }
-            // The serverChallenge is single-use: a failed attempt ends the session (a no-op if it moved on).
-            if !matches!(e, Es9Error::Internal(_)) {
-                repo.end_session(&tx, &[SessionState::Initiated], SessionState::Cancelled, OrderOutcome::Keep)?;
-            }
-            Err(e)
+    // The order and EID, once matched: the operator hears of the outcome from then on.
+    let mut matched: Option<(OrderRecord, String)> = None;
+    let result = authenticate(ctx, repo, session, authenticate_server_response, now, &mut matched);
+    if let Err(e) = &result {
+        // The IMEI lock refused the device: the operator is told below (point 1, Failed, the refusal's code).
+        if let Es9Error::DeviceRefused(refused) = e {
+            tracing::warn!(operator = %refused.operator_id, iccid = %refused.iccid, eid = %refused.eid,
+                device = %refused.device, reason = %refused.refusal, "ES9+ AuthenticateClient: device refused by the order's IMEI lock");
+        }
+        // The serverChallenge is single-use: a failed attempt ends the session (a no-op if it moved on).
+        if !matches!(e, Es9Error::Internal(_)) {
+            repo.end_session(&tx, &[SessionState::Initiated], SessionState::Cancelled, OrderOutcome::Keep)?;
         }
     }
+    // A refusal once the order was known (the success was enqueued with the binding).
+    if let (Some((order, eid)), Err(e)) = (&matched, &result) {
+        if !matches!(e, Es9Error::Internal(_)) {
+            let status = PointStatus::failed(e.status_code(), e.to_string());
+            ctx.progress.emit_logged(repo, eligibility_event(order, eid, &tx, status));
+        }
+    }
+    result
+}
+
+/// Notification point 1, "eligibility and retry limit check", of one session (one event per session).
+fn eligibility_event(order: &OrderRecord, eid: &str, tx: &str, status: PointStatus) -> ProgressEvent {
+    let point = NotificationPoint::EligibilityAndRetryLimitCheck;
+    ProgressEvent::new(&order.operator_id, &order.iccid, Some(eid), point, status, format!("eligibility:{tx}"))
 }
 
 fn authenticate(
@@ -76,6 +92,7 @@ fn authenticate(
     session: Initiated,
     authenticate_server_response: &[u8],
     now: OffsetDateTime,
+    matched: &mut Option<(OrderRecord, String)>,
 ) -> Result<AuthenticateClientOk, Es9Error> {
     let invalid = |e: crate::codec::CodecError| Es9Error::InvalidField {
         field: "authenticateServerResponse",
@@ -126,13 +143,16 @@ fn authenticate(
             .ok_or_else(|| Es9Error::MatchingIdRefused(matching_id.to_owned()))?,
         None => repo.find_order_for_eid(&euicc.eid)?.ok_or_else(|| Es9Error::NoOrderForEid(euicc.eid.clone()))?,
     };
+    *matched = Some((order.clone(), euicc.eid.clone()));
     check_order(&order, &euicc.eid)?;
     check_device(repo, &order, &euicc.eid, &params.device_info)?;
 
     let package = repo
         .find_profile_package(&order.operator_id, &order.iccid)?
         .ok_or_else(|| Es9Error::ProfileNotAvailable(format!("no profile package for ICCID {}", order.iccid)))?;
-    let profile_metadata = encode(&store_metadata_request(&package)?).map_err(Es9Error::internal)?;
+    let type_metadata = repo.profile_type_metadata(&order.operator_id, &order.iccid)?;
+    let profile_metadata =
+        encode(&store_metadata_request(&package, type_metadata.as_ref())?).map_err(Es9Error::internal)?;
 
     // smdpSigned2 and smdpSignature2 over smdpSigned2 || 5F37 40 euiccSignature1 (§5.6.3).
     let credentials = ctx
@@ -158,8 +178,10 @@ fn authenticate(
         smdp_signature2: smdp_signature2.clone(),
         cc_required: order.cc_required(),
     };
-    match repo.bind_session_to_order(&session.transaction_id.to_hex(), &order, &update) {
-        Ok(()) => {}
+    let tx = session.transaction_id.to_hex();
+    let progress = ctx.progress.for_transaction(eligibility_event(&order, &euicc.eid, &tx, PointStatus::Success));
+    match repo.bind_session_to_order_reporting(&tx, &order, &update, progress.as_ref()) {
+        Ok(()) => ctx.progress.wake(),
         Err(BindError::SessionGone) => {
             return Err(Es9Error::UnknownTransactionId { detail: "the serverChallenge was already used".into() })
         }

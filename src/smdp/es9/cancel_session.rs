@@ -4,6 +4,9 @@
 //! euiccCancelSessionSigned as received with PK.EUICC.ECDSA; check transactionId and smdpOid; end the
 //! session. Before a BPP was delivered the order is released for a new attempt; after it, the profile
 //! moves to Error and the operator decides (the eUICC may already hold a half-installed profile).
+//!
+//! The operator is told (ES2+.HandleDownloadProgressInfo, §5.3.5) at the point the download had reached:
+//! "BPP download" (3) before the BPP, "BPP installation" (4) after it, status Failed, with the eUICC's reason.
 
 use time::OffsetDateTime;
 
@@ -15,6 +18,7 @@ use crate::codec::sgp22::{
 use crate::codec::{decode, Signed};
 use crate::smdp::download_repository::OrderOutcome;
 use crate::smdp::ids::TransactionId;
+use crate::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent};
 use crate::smdp::session::SessionState;
 use crate::smdp::DownloadRepository;
 
@@ -62,8 +66,21 @@ pub fn cancel_session(
         SessionState::Authenticated => OrderOutcome::Release,
         _ => OrderOutcome::Keep,
     };
-    repo.end_session(&tx, &[session.state], SessionState::Cancelled, outcome)?;
+    let ended = repo.end_session(&tx, &[session.state], SessionState::Cancelled, outcome)?;
     tracing::info!(transaction_id = %tx, reason = signed.value.reason, "ES9+ CancelSession");
+    let point = match session.state {
+        SessionState::BppDelivered => Some(NotificationPoint::BppInstallation),
+        SessionState::Authenticated => Some(NotificationPoint::BppDownload),
+        _ => None,
+    };
+    if let (true, Some(point), Some(operator_id), Some(iccid)) = (ended, point, &session.operator_id, &session.iccid) {
+        let message = format!("download cancelled by the eUICC/LPA (CancelSession reason {})", signed.value.reason);
+        // Execution error of the eUICC (§5.2.6 subject 8.1, reason 4.2).
+        let status = PointStatus::failed(("8.1", "4.2"), message);
+        let event =
+            ProgressEvent::new(operator_id, iccid, session.eid.as_deref(), point, status, format!("cancel:{tx}"));
+        ctx.progress.emit_logged(repo, event);
+    }
     Ok(())
 }
 

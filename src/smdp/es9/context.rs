@@ -41,6 +41,8 @@ pub struct SmdpContext {
     pub session_timeout: Duration,
     /// hostId of the BPP control reference template (§5.5.1).
     pub host_id: Vec<u8>,
+    /// ES2+.HandleDownloadProgressInfo events to the operators (§5.3.5); the default reports nothing.
+    pub progress: crate::smdp::ProgressNotifier,
 }
 
 impl std::fmt::Debug for SmdpContext {
@@ -52,6 +54,7 @@ impl std::fmt::Debug for SmdpContext {
                 &self.credentials.iter().map(|c| (c.curve, hex::encode(&c.ci_pkid))).collect::<Vec<_>>(),
             )
             .field("session_timeout", &self.session_timeout)
+            .field("progress", &self.progress)
             .finish_non_exhaustive()
     }
 }

@@ -8,6 +8,12 @@
 //!   with PK.EUICC.ECDSA of the session (transactionId); success → profile Installed, error → Error.
 //! - Other notifications (install/enable/disable/delete, §3.5): CERT.EUM/CERT.EUICC are verified to a trusted
 //!   CI and euiccNotificationSignature over tbsOtherNotification as received; the result is recorded.
+//!
+//! Each verified notification is passed on to the profile's operator (ES2+.HandleDownloadProgressInfo, §5.3.5)
+//! with the received DER as `resultData`: the ProfileInstallationResult at point 4 "BPP installation", an
+//! enable / disable / delete notification at point 6 / 7 / 5 — the latter only when this SM-DP+ delivered that
+//! ICCID to that EID, so no operator hears about another operator's profile. The event is enqueued before the
+//! inbox row is marked processed; a crash in between re-processes the row and the event key makes it a no-op.
 
 use time::OffsetDateTime;
 
@@ -20,6 +26,7 @@ use crate::codec::{decode, Signed};
 use crate::pki::verify_euicc_chain;
 use crate::smdp::download_repository::InstallOutcome;
 use crate::smdp::ids::TransactionId;
+use crate::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent};
 use crate::smdp::DownloadRepository;
 
 /// What processing a notification did (recorded as the inbox row's outcome).
@@ -76,6 +83,28 @@ pub fn process_notification(
                     "profile installation failed on the eUICC");
             }
             let outcome = repo.record_installation(&tx, success)?;
+            if let (Some(operator_id), Some(iccid)) = (&session.operator_id, &session.iccid) {
+                let status = match &data.value.final_result {
+                    FinalResult::SuccessResult(_) => PointStatus::Success,
+                    FinalResult::ErrorResult(e) => PointStatus::failed(
+                        ("8.1", "4.2"),
+                        format!(
+                            "installation failed on the eUICC: bppCommandId {}, errorReason {}",
+                            e.bpp_command_id, e.error_reason
+                        ),
+                    ),
+                };
+                let event = ProgressEvent::new(
+                    operator_id,
+                    iccid,
+                    session.eid.as_deref(),
+                    NotificationPoint::BppInstallation,
+                    status,
+                    format!("pir:{tx}"),
+                )
+                .with_result_data(pending_notification);
+                ctx.progress.emit(repo, event)?;
+            }
             Ok(NotificationOutcome::Installation { transaction_id: tx, success, outcome })
         }
         PendingNotification::OtherSignedNotification(other) => {
@@ -97,6 +126,25 @@ pub fn process_notification(
                     .map(|i| i.digits())
                     .unwrap_or_else(|_| hex::encode(i.0.as_slice()))
             });
+            let operation = &tbs.value.profile_management_operation;
+            let bit = |i: usize| operation.get(i).is_some_and(|b| *b);
+            // notificationEnable(1), notificationDisable(2), notificationDelete(3); install is the PIR's.
+            let point = [
+                (1, NotificationPoint::ProfileEnabled),
+                (2, NotificationPoint::ProfileDisabled),
+                (3, NotificationPoint::ProfileDeletion),
+            ]
+            .into_iter()
+            .find_map(|(i, p)| bit(i).then_some(p));
+            if let (Some(point), Some(iccid)) = (point, &iccid) {
+                if let Some(operator_id) = repo.downloaded_profile_owner(iccid, &euicc.eid)? {
+                    let key = format!("notification:{}:{}", euicc.eid, tbs.value.seq_number);
+                    let event =
+                        ProgressEvent::new(&operator_id, iccid, Some(&euicc.eid), point, PointStatus::Success, key)
+                            .with_result_data(pending_notification);
+                    ctx.progress.emit(repo, event)?;
+                }
+            }
             Ok(NotificationOutcome::Other { eid: euicc.eid, seq_number: tbs.value.seq_number, iccid })
         }
     }

@@ -1,0 +1,1 @@
+DROP TABLE es2_progress_outbox;

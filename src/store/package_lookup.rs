@@ -1,0 +1,159 @@
+//! The package the download binds (SGP.22 v2.5 §3.1.3 step 4): a prepared package, unsealed, or — for a
+//! template-backed profile — the template personalized now with the profile's sealed batch row; with the
+//! StoreMetadata fields it leaves open filled from its profile type (§5.5.3).
+
+use diesel::prelude::*;
+
+use super::connection::dispatch;
+use super::error::StoreError;
+use super::inventory::{PackageRow, PersonalizationRow, PACKAGES, PERSONALIZATIONS};
+use super::schema::{profile_packages as pp, profile_personalizations as ppz, profile_types as ty, profiles as pr};
+use super::Store;
+use crate::secrets::RowBinding;
+use crate::smdp::download_repository::ProfilePackageRecord;
+use crate::smdp::inventory::{generate_package, BatchRow, InventoryRepository, ProfileMetadata, ProfileType};
+use crate::smdp::RepoError;
+
+impl Store {
+    /// The profile's type definition, if any.
+    fn type_of_profile(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfileType>, RepoError> {
+        let mut conn = self.conn()?;
+        let profile_type = dispatch!(&mut *conn, c => pr::table
+            .filter(pr::operator_id.eq(operator_id))
+            .filter(pr::iccid.eq(iccid))
+            .select(pr::profile_type)
+            .first::<String>(c)
+            .optional())
+        .map_err(StoreError::from)?;
+        drop(conn);
+        match profile_type {
+            Some(t) => self.find_profile_type(operator_id, &t),
+            None => Ok(None),
+        }
+    }
+
+    /// Fills StoreMetadata fields the package leaves open from the profile type (§5.5.3).
+    fn resolve_metadata(&self, mut record: ProfilePackageRecord) -> Result<ProfilePackageRecord, RepoError> {
+        if record.service_provider_name.is_empty() || record.profile_name.is_empty() || record.profile_class < 0 {
+            let defined = self.type_of_profile(&record.operator_id, &record.iccid)?;
+            // Without a type definition a class left open is operational (the ASN.1 default).
+            let class = defined.as_ref().map_or(2, |t| t.metadata.profile_class);
+            let t = defined.map(|t| t.metadata).unwrap_or_default();
+            if record.service_provider_name.is_empty() {
+                record.service_provider_name = t.service_provider_name;
+            }
+            if record.profile_name.is_empty() {
+                record.profile_name = t.profile_name;
+            }
+            if record.profile_class < 0 {
+                record.profile_class = class;
+            }
+        }
+        if record.profile_name.is_empty() {
+            record.profile_name = format!("Profile {}", record.iccid);
+        }
+        Ok(record)
+    }
+
+    /// [`crate::smdp::DownloadRepository::find_profile_package`]: prepared (unsealed) or generated.
+    pub(super) fn load_profile_package(
+        &self,
+        operator_id: &str,
+        iccid: &str,
+    ) -> Result<Option<ProfilePackageRecord>, RepoError> {
+        let mut conn = self.conn()?;
+        let prepared = dispatch!(&mut *conn, c => pp::table
+            .filter(pp::operator_id.eq(operator_id))
+            .filter(pp::iccid.eq(iccid))
+            .select(PackageRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(StoreError::from)?;
+        if let Some(r) = prepared {
+            drop(conn);
+            let package_der = match &r.key_id {
+                Some(key_id) => {
+                    self.open_sealed(RowBinding { table: PACKAGES, primary_key: &r.iccid }, key_id, &r.package_der)?
+                }
+                // Written before sealing existed; `rspd keys rotate` seals it.
+                None => r.package_der,
+            };
+            return self
+                .resolve_metadata(ProfilePackageRecord {
+                    iccid: r.iccid,
+                    operator_id: r.operator_id,
+                    package_der,
+                    service_provider_name: r.service_provider_name,
+                    profile_name: r.profile_name,
+                    profile_class: r.profile_class,
+                })
+                .map(Some);
+        }
+        let personalization = dispatch!(&mut *conn, c => ppz::table
+            .filter(ppz::operator_id.eq(operator_id))
+            .filter(ppz::iccid.eq(iccid))
+            .select(PersonalizationRow::as_select())
+            .first(c)
+            .optional())
+        .map_err(StoreError::from)?;
+        drop(conn);
+        let Some(p) = personalization else { return Ok(None) };
+        let data =
+            self.open_sealed(RowBinding { table: PERSONALIZATIONS, primary_key: &p.iccid }, &p.key_id, &p.data_sealed)?;
+        let row: BatchRow = serde_json::from_slice(&data)
+            .map_err(|e| RepoError::Backend(format!("personalization of {iccid}: {}", e.classify_name())))?;
+        let template = self
+            .find_template(operator_id, &p.template)?
+            .ok_or_else(|| RepoError::Backend(format!("template {} of profile {iccid} is gone", p.template)))?;
+        // §3.1.3 step 4: the profile is generated when it is bound.
+        let package_der = generate_package(&template.package_der, &row)
+            .map_err(|e| RepoError::Backend(format!("generating profile {iccid} from template {}: {e}", p.template)))?;
+        self.resolve_metadata(ProfilePackageRecord {
+            iccid: p.iccid,
+            operator_id: p.operator_id,
+            package_der,
+            service_provider_name: String::new(),
+            profile_name: String::new(),
+            profile_class: -1,
+        })
+        .map(Some)
+    }
+
+    /// Operators that have profiles or profile types (for the stock metrics).
+    pub fn operators_with_profiles(&self) -> Result<Vec<String>, RepoError> {
+        let mut conn = self.conn()?;
+        let mut ids = dispatch!(&mut *conn, c => pr::table.select(pr::operator_id).distinct().load::<String>(c))
+            .map_err(StoreError::from)?;
+        let types = dispatch!(&mut *conn, c => ty::table.select(ty::operator_id).distinct().load::<String>(c))
+            .map_err(StoreError::from)?;
+        ids.extend(types);
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// [`crate::smdp::DownloadRepository::profile_type_metadata`].
+    pub(super) fn load_profile_type_metadata(
+        &self,
+        operator_id: &str,
+        iccid: &str,
+    ) -> Result<Option<ProfileMetadata>, RepoError> {
+        Ok(self.type_of_profile(operator_id, iccid)?.map(|t| t.metadata))
+    }
+}
+
+/// A serde_json error's category only (its message could quote the data, i.e. a key).
+pub(super) trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected data",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
