@@ -15,6 +15,7 @@ use crate::codec::sgp32::{
     SetDefaultDpAddressRequest,
 };
 use crate::config::{Config, ConfigError};
+use crate::eim::campaign::{ImportOutcome, OperatorEuiccs};
 use crate::eim::registry::{add_initial_eim_request, eim_configuration_data};
 use crate::eim::{service, EimError, EimRepository, NewEuicc};
 use crate::pki::test_pki::TestPkiPaths;
@@ -36,6 +37,27 @@ pub enum EimCommand {
     Queue(QueueArgs),
     /// Show an order: state, counterValue, failure reason.
     Show(ShowArgs),
+    /// Register many eUICCs for an operator from certificate files; prints one line per file.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The operator the eUICCs belong to (an operator id of `[[operator.identities]]`).
+    #[arg(long, value_name = "ID")]
+    pub operator: String,
+    /// A label for campaign filters.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// CERT.EUM.ECDSA: verify CI → EUM → eUICC for every file first.
+    #[arg(long, value_name = "FILE")]
+    pub eum_cert: Option<PathBuf>,
+    /// Trusted CI certificate(s) for `--eum-cert`; default: the test PKI's CIs.
+    #[arg(long = "ci-cert", value_name = "FILE")]
+    pub ci_certs: Vec<PathBuf>,
+    /// CERT.EUICC.ECDSA files (PEM or DER).
+    #[arg(required = true, value_name = "CERT")]
+    pub certs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +74,12 @@ pub struct RegisterArgs {
     /// The initial counterValue (the one the AddInitialEim will carry).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub counter_value: i64,
+    /// The operator the eUICC belongs to (only that operator sees it in the eIM API).
+    #[arg(long, value_name = "ID")]
+    pub operator: Option<String>,
+    /// A label for campaign filters (with `--operator`).
+    #[arg(long, value_name = "TEXT", requires = "operator")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +159,9 @@ pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
             }
             .map_err(eim)?;
             let record = store.register_euicc(&new).map_err(eim)?;
+            if let Some(operator) = &args.operator {
+                store.assign_operator(&record.eid, operator, args.label.as_deref()).map_err(eim)?;
+            }
             println!("{}", record.eid);
         }
         EimCommand::Config(args) => {
@@ -172,6 +203,7 @@ pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
             .map_err(eim)?;
             println!("order {} counterValue {}", order.id, order.counter_value);
         }
+        EimCommand::Import(args) => import(config, &store, &args)?,
         EimCommand::Show(args) => {
             let order = store
                 .find_order(args.order)
@@ -186,6 +218,46 @@ pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
                 order.failure_reason.as_deref().unwrap_or("-")
             );
         }
+    }
+    Ok(())
+}
+
+/// `rspd eim import`: each file registered for the operator (or found already there), one line each.
+fn import(config: &Config, store: &Store, args: &ImportArgs) -> Result<(), StartError> {
+    let chain = match &args.eum_cert {
+        Some(f) => Some((read_certificate("--eum-cert", f)?, trusted_cis(config, &args.ci_certs)?)),
+        None => None,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let mut failed = 0;
+    for file in &args.certs {
+        let new = read_certificate("CERT", file).map_err(|e| e.to_string()).and_then(|cert| {
+            match &chain {
+                Some((eum, cis)) => {
+                    NewEuicc::from_verified_chain(cis, eum.der(), cert.der(), &config.eim.eim_id, 0, now)
+                }
+                None => NewEuicc::from_certificate(cert.der(), &config.eim.eim_id, 0),
+            }
+            .map_err(|e| e.to_string())
+        });
+        let line = match new {
+            Err(e) => Err(e),
+            Ok(new) => match store.import_euicc(&new, &args.operator, args.label.as_deref()).map_err(eim)? {
+                ImportOutcome::Registered => Ok(format!("{} registered", new.eid)),
+                ImportOutcome::AlreadyRegistered => Ok(format!("{} already registered", new.eid)),
+                ImportOutcome::Refused => Err(format!("{} is registered with another operator", new.eid)),
+            },
+        };
+        match line {
+            Ok(l) => println!("{l}"),
+            Err(e) => {
+                failed += 1;
+                println!("{}: refused: {e}", file.display());
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(ConfigError::invalid("eim import", format!("{failed} of {} not imported", args.certs.len())).into());
     }
     Ok(())
 }

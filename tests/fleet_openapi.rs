@@ -157,8 +157,22 @@ async fn openapi_document_matches_the_served_routes() {
 
     // Documented → routed.
     for (method, path) in operations(&doc) {
-        let concrete: String =
-            path.split('/').map(|s| if s.starts_with('{') { "0" } else { s }).collect::<Vec<_>>().join("/");
+        // A path parameter takes the first value of its enum, or 0.
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let value_of = |segment: &str| -> String {
+            let name = segment.trim_start_matches('{').trim_end_matches('}');
+            op["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .and_then(|p| p["schema"]["enum"][0].as_str())
+                .unwrap_or("0")
+                .to_owned()
+        };
+        let concrete: String = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { value_of(s) } else { s.to_owned() })
+            .collect::<Vec<_>>()
+            .join("/");
         let request = client.request(method.parse().unwrap(), server.operator_url(&concrete));
         let request =
             if method == "GET" { request } else { request.header("Content-Type", "application/json").body("{}") };

@@ -20,6 +20,8 @@ pub struct EimConfig {
     pub no_show_timeout_secs: u64,
     /// How often the dispatch / no-show timeouts are applied.
     pub expiry_interval_secs: u64,
+    /// How often the orders job runs (campaign release, next steps, completion), in milliseconds.
+    pub orders_interval_ms: u64,
     /// The eIM key on NIST P-256; default: generated under `<pki dir>/eim/`.
     pub nist: EimKeyConfig,
     /// The eIM key on brainpoolP256r1; default: generated under `<pki dir>/eim/`.
@@ -34,6 +36,7 @@ impl Default for EimConfig {
             dispatch_timeout_secs: 7 * 86_400,
             no_show_timeout_secs: 86_400,
             expiry_interval_secs: 30,
+            orders_interval_ms: 1000,
             nist: EimKeyConfig::default(),
             brainpool: EimKeyConfig::default(),
         }
@@ -63,6 +66,9 @@ impl EimConfig {
         }
         if !(1..=3600).contains(&self.expiry_interval_secs) {
             return Err(ConfigError::invalid("eim.expiry_interval_secs", "must be between 1 and 3600"));
+        }
+        if !(10..=60_000).contains(&self.orders_interval_ms) {
+            return Err(ConfigError::invalid("eim.orders_interval_ms", "must be between 10 and 60000"));
         }
         for (name, k) in [("nist", &self.nist), ("brainpool", &self.brainpool)] {
             if k.cert.is_some() && k.key.is_none() {

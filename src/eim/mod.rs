@@ -16,16 +16,22 @@
 //! - [`ipa_result`]: ProfileDownloadTriggerRequest / IpaEuiccDataRequest and their results (§2.11.1.2, §2.11.1.4,
 //!   §2.11.2.3, §2.11.2.4);
 //! - [`indirect`]: the indirect download relay (§3.2.3, §5.14.1–§5.14.3, §5.14.7, §5.14.8) to rspd's SM-DP+;
+//! - [`intent`], [`orders`], [`campaign`]: operator orders (composite intents expanded into packages run in
+//!   sequence) and campaigns over many eUICCs with a release rate;
 //! - [`repository`]: the storage trait; [`error`]: [`EimError`].
 //!
 //! Later slices (issue 6): orders/campaigns over REST, the event stream, relaying indirect downloads to an
 //! external SM-DP+ over ES9+.
 
+pub mod campaign;
 pub mod error;
+pub mod events;
 pub mod indirect;
+pub mod intent;
 pub mod inventory;
 pub mod ipa_result;
 pub mod order;
+pub mod orders;
 pub mod package;
 pub mod registry;
 pub mod repository;

@@ -39,13 +39,23 @@ impl EimService {
         let svc = self.clone();
         let result = flatten(
             web::block(move || {
-                service::record_eim_package_result(
+                let recorded = service::record_eim_package_result(
                     &svc.store,
                     &svc.ctx,
                     eid_value.as_deref(),
                     &received,
                     service::now_ms(),
-                )
+                )?;
+                if !recorded.repeated {
+                    // The next step of an operator order is queued before the IPA polls again.
+                    crate::eim::orders::advance_after_result(
+                        &svc.store,
+                        &svc.ctx,
+                        recorded.order.id,
+                        service::now_ms(),
+                    );
+                }
+                Ok(recorded)
             })
             .await,
         );

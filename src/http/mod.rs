@@ -1,7 +1,8 @@
 //! HTTP adapters (actix-web): one app per listener, TLS, operator identity, health and metrics.
 //!
 //! - [`device`]: ES9+ / ESipa (SGP.22 §5.6, SGP.32 §6), server-authenticated TLS; [`esipa_asn1`]: ESipa ASN.1 binding.
-//! - [`operator`]: ES2+ (SGP.22 §5.3; binding in [`es2`]), fleet API and admin, mutual TLS.
+//! - [`operator`]: ES2+ (SGP.22 §5.3; binding in [`es2`]), fleet API and admin, mutual TLS; [`eim_api`]: eIM orders
+//!   and campaigns.
 //! - [`fleet`], [`fleet_audit`]: the fleet API (profiles, orders, audit, SSE events, OpenAPI document).
 //! - [`audit_middleware`]: records every operator-listener call in the audit trail.
 //! - [`inventory`]: profile types, bulk upload, templates and batches, stock (operator listener).
@@ -10,6 +11,8 @@
 
 pub mod audit_middleware;
 pub mod device;
+pub mod eim_api;
+pub mod eim_events;
 pub mod es2;
 pub mod es9;
 pub mod esipa;

@@ -7,6 +7,7 @@
 mod background;
 mod banner;
 mod eim_keys;
+mod eim_orders;
 mod inventory_jobs;
 mod progress_delivery;
 mod smdp_keys;
@@ -162,6 +163,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             eim.clone(),
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),
         )),
+        actix_web::rt::spawn(eim_orders::run(
+            eim.clone(),
+            std::time::Duration::from_millis(config.eim.orders_interval_ms),
+        )),
     ];
     jobs.push(actix_web::rt::spawn(inventory_jobs::run(store.clone(), metrics.clone(), interval)));
     if progress.is_enabled() {
@@ -204,12 +209,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d, e) = (store_data.clone(), metrics_data.clone(), directory.clone(), es9_data.clone());
+    let (s, m, d, e, i) =
+        (store_data.clone(), metrics_data.clone(), directory.clone(), es9_data.clone(), eim_data.clone());
     let operator_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
             // ES2+ (http::es2) uses the store and the SM-DP+ address of the ES9+ service.
             .app_data(e.clone())
+            // The eIM API (http::eim_api) uses the eIM service.
+            .app_data(i.clone())
             .app_data(m.clone())
             .app_data(d.clone())
             .app_data(ListenerName("operator"))

@@ -67,7 +67,7 @@ impl EuiccRow {
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = ep)]
-struct PackageRow {
+pub(super) struct PackageRow {
     id: i64,
     eid: String,
     state: String,
@@ -82,7 +82,7 @@ struct PackageRow {
 }
 
 impl PackageRow {
-    fn into_order(self) -> Result<PackageOrder, EimError> {
+    pub(super) fn into_order(self) -> Result<PackageOrder, EimError> {
         Ok(PackageOrder {
             state: self.state.parse().map_err(|e| EimError::Store(format!("eim_packages.state: {e}")))?,
             id: self.id,

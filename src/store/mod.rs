@@ -11,6 +11,9 @@
 //! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
 //!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
+//! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository), `CampaignRepository`,
+//!   [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs), [`EventSource`](crate::eim::events::EventSource)
+//!   for [`Store`] (eIM orders, campaigns, eUICC ownership, the event stream).
 //! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
@@ -24,6 +27,10 @@ mod audit;
 pub mod connection;
 mod downloads;
 mod eim;
+mod eim_campaigns;
+mod eim_events;
+mod eim_orders;
+mod eim_ownership;
 pub mod error;
 mod es2;
 mod fleet;

@@ -99,6 +99,8 @@ diesel::table! {
         association_token -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        operator_id -> Text,
+        label -> Nullable<Text>,
     }
 }
 
@@ -215,6 +217,59 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// eIM campaigns: one intent over many eUICCs, released at a rate.
+    eim_campaigns (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        name -> Text,
+        intent -> Text,
+        state -> Text,
+        rate_per_minute -> BigInt,
+        max_in_flight -> BigInt,
+        window_start -> BigInt,
+        window_released -> BigInt,
+        device_count -> BigInt,
+        idempotency_key -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// eIM orders: one intent for one eUICC, run as a sequence of packages.
+    eim_orders (id) {
+        id -> BigInt,
+        operator_id -> Text,
+        eid -> Text,
+        campaign_id -> Nullable<BigInt>,
+        intent -> Text,
+        step_count -> BigInt,
+        state -> Text,
+        current_step -> BigInt,
+        current_package_id -> Nullable<BigInt>,
+        version -> BigInt,
+        failure_reason -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// eIM order steps: the package queued for each step.
+    eim_order_steps (order_id, step_index) {
+        order_id -> BigInt,
+        step_index -> BigInt,
+        kind -> Text,
+        package_id -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(eim_orders, eim_packages, eim_order_steps, eim_euiccs, eim_campaigns);
 
 diesel::table! {
     /// The hash-chained audit trail: operator calls and state transitions (migration `…_audit`).

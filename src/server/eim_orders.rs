@@ -1,0 +1,30 @@
+//! The eIM orders job (issue 6 item 5): every `eim.orders_interval_ms`, [`crate::eim::orders::tick`] releases
+//! campaign orders within their rate, queues the next package of each order and finishes orders and
+//! campaigns. Safe to run on every node (row claims with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+//! version-guarded changes everywhere).
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::eim::orders::tick;
+use crate::eim::service::now_ms;
+use crate::http::esipa::EimService;
+
+pub async fn run(svc: EimService, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let svc = svc.clone();
+        match web::block(move || tick(&svc.store, &svc.ctx, now_ms())).await {
+            Ok(Ok(report)) => {
+                if !report.released.is_empty() || report.queued > 0 || report.finished > 0 {
+                    tracing::debug!(?report, "eIM orders job");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "eIM orders job failed"),
+            Err(e) => tracing::warn!(error = %e, "eIM orders job not run"),
+        }
+    }
+}
