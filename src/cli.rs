@@ -1,9 +1,9 @@
 //! The `rspd` command line: `serve`, `pki init`, `profile import|type`, `template upload|batch`, `stock`,
-//! `keys rotate`, `order create`, `eim …`, `db migrate`.
+//! `keys rotate`, `order create`, `eim …`, `audit verify|list`, `db migrate`.
 //!
 //! Every failure ends in one line on standard error (`rspd: …`) and an exit code:
-//! 2 = configuration or usage (bad value, unreadable file), 1 = anything else (database down,
-//! port taken, …). No backtraces.
+//! 2 = configuration or usage (bad value, unreadable file), 3 = `audit verify` found a broken chain,
+//! 1 = anything else (database down, port taken, …). No backtraces.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +62,11 @@ pub enum Command {
     Eim {
         #[command(subcommand)]
         command: crate::cli_eim::EimCommand,
+    },
+    /// The hash-chained audit trail: verify it, list it.
+    Audit {
+        #[command(subcommand)]
+        command: crate::cli_audit::AuditCommand,
     },
     /// The relational store.
     Db {
@@ -189,6 +194,11 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
             let config = load_config(cli.config)?;
             init_logging(&config);
             crate::cli_eim::run(&config, command)
+        }
+        Command::Audit { command } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            crate::cli_audit::run(&config, command)
         }
         Command::Serve => {
             let config = load_config(cli.config)?;

@@ -3,6 +3,7 @@
 //!
 //! Module map (see `../shared/docs/ARCHITECTURE.md`):
 //! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
+//! - [`audit`]: the hash-chained audit trail of operator calls and state transitions.
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
 //! - [`bsp`]: BPP protection (SGP.22 §2.6.4 BSP/SCP03t): build a `BF36` and, for the conformance eUICC, open it.
 //! - [`codec`]: ASN.1 DER for SGP.22 / SGP.32 messages and a strict TLV walker with raw signed bytes.
@@ -16,8 +17,10 @@
 //! - [`cli`]: the `rspd` command line.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bsp;
 pub mod cli;
+pub mod cli_audit;
 pub mod cli_download;
 pub mod cli_eim;
 pub mod cli_inventory;

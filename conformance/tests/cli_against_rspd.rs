@@ -134,29 +134,50 @@ impl Drop for Server {
     }
 }
 
+/// `rspd serve` on the defaults (test PKI, SQLite) in a temporary directory, with the TS.48 template at hand;
+/// `None` (the test skips) without the TS.48 file.
+struct Setup {
+    ts48: PathBuf,
+    rspd: PathBuf,
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    port: u16,
+    config: PathBuf,
+    server: Server,
+}
+
+impl Setup {
+    fn start() -> Option<Setup> {
+        let ts48 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop/ts48").join(TEMPLATE);
+        if !ts48.is_file() {
+            eprintln!("SKIP: TS.48 test profile not found at {}", ts48.display());
+            return None;
+        }
+        let rspd = rspd_binary();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let data = dir.join("rspd-data");
+        let port = free_port();
+        let config = dir.join("rspd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
+                 [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        let server = Server::start(&rspd, &config, dir, port);
+        Some(Setup { ts48, rspd, _tmp: tmp, data, port, config, server })
+    }
+}
+
 #[test]
 fn rsp_conformance_download_against_rspd_serve_default_and_lpac_style() {
-    let ts48 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop/ts48").join(TEMPLATE);
-    if !ts48.is_file() {
-        eprintln!("SKIP: TS.48 test profile not found at {}", ts48.display());
-        return;
-    }
-    let rspd = rspd_binary();
-    let tmp = tempfile::tempdir().unwrap();
+    let Some(setup) = Setup::start() else { return };
+    let Setup { ts48, rspd, _tmp: ref tmp, data, port, config, server } = setup;
     let dir = tmp.path();
-    let data = dir.join("rspd-data");
-    let port = free_port();
-    let config = dir.join("rspd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
-             [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let server = Server::start(&rspd, &config, dir, port);
 
     let out =
         rspd_command(&rspd, &config).args(["template", "upload", "--type", "default"]).arg(&ts48).output().unwrap();
@@ -210,27 +231,9 @@ fn rsp_conformance_download_against_rspd_serve_default_and_lpac_style() {
 /// binding, the state surviving between runs.
 #[test]
 fn rsp_conformance_ipa_against_rspd_serve_readme_walkthrough() {
-    let ts48 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop/ts48").join(TEMPLATE);
-    if !ts48.is_file() {
-        eprintln!("SKIP: TS.48 test profile not found at {}", ts48.display());
-        return;
-    }
-    let rspd = rspd_binary();
-    let tmp = tempfile::tempdir().unwrap();
+    let Some(setup) = Setup::start() else { return };
+    let Setup { ts48, rspd, _tmp: ref tmp, data, port, config, server } = setup;
     let dir = tmp.path();
-    let data = dir.join("rspd-data");
-    let port = free_port();
-    let config = dir.join("rspd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
-             [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let server = Server::start(&rspd, &config, dir, port);
     let rspd_ok = |args: &[&str]| {
         let out = rspd_command(&rspd, &config).args(args).output().unwrap();
         assert!(out.status.success(), "rspd {args:?}: {}", text(&out));

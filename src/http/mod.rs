@@ -3,10 +3,13 @@
 //! - [`device`]: ES9+ / ESipa (SGP.22 §5.6, SGP.32 §6), server-authenticated TLS; [`esipa_asn1`]: ESipa ASN.1 binding.
 //! - [`operator`]: ES2+ (SGP.22 §5.3; binding in [`es2`]), fleet API and admin, mutual TLS; [`eim_api`]: eIM orders
 //!   and campaigns.
+//! - [`fleet`], [`fleet_audit`]: the fleet API (profiles, orders, audit, SSE events, OpenAPI document).
+//! - [`audit_middleware`]: records every operator-listener call in the audit trail.
 //! - [`inventory`]: profile types, bulk upload, templates and batches, stock (operator listener).
 //! - [`tls`], [`identity`]: the TLS configurations and the client-certificate → operator mapping.
 //! - [`health`], [`metrics`]: probes and Prometheus metrics, shared by the listeners.
 
+pub mod audit_middleware;
 pub mod device;
 pub mod eim_api;
 pub mod eim_events;
@@ -16,6 +19,8 @@ pub mod es9_client;
 pub mod esipa;
 pub mod esipa_asn1;
 pub mod esipa_json;
+pub mod fleet;
+pub mod fleet_audit;
 pub mod health;
 pub mod identity;
 pub mod inventory;

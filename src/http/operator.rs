@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(super::inventory::configure)
         .configure(super::es2::configure)
         .configure(super::eim_api::configure)
+        .configure(super::fleet::configure)
         .default_service(web::to(not_found));
 }
 

@@ -43,13 +43,17 @@ pub enum StartError {
     Secrets(#[from] crate::secrets::SecretsError),
     #[error("{what}: {reason}")]
     Io { what: String, reason: String },
+    /// `rspd audit verify` found the chain broken (the message names the first bad row).
+    #[error("{0}")]
+    AuditBroken(String),
 }
 
 impl StartError {
-    /// 2 for configuration problems (bad value, unreadable file), 1 for everything else.
+    /// 2 for configuration problems (bad value, unreadable file), 3 for a broken audit chain, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             StartError::Config(_) | StartError::Secrets(crate::secrets::SecretsError::KeySource { .. }) => 2,
+            StartError::AuditBroken(_) => 3,
             _ => 1,
         }
     }
@@ -225,6 +229,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             .app_data(d.clone())
             .app_data(ListenerName("operator"))
             .wrap(from_fn(require_operator))
+            .wrap(from_fn(crate::http::audit_middleware::record_call))
             .wrap(from_fn(metrics::record))
             .configure(operator::configure)
     })

@@ -83,7 +83,8 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> String {
 
 /// SQLite settings that hold per connection, applied whenever the pool opens one:
 /// `busy_timeout` (writers wait for the lock), `journal_mode=WAL` (readers do not block the writer),
-/// `synchronous=NORMAL` (safe with WAL), `foreign_keys=ON`. No-op on PostgreSQL.
+/// `synchronous=NORMAL` (safe with WAL), `foreign_keys=ON`, and the `rspd_sha256_hex` SQL function the audit
+/// chain's triggers use (PostgreSQL has `sha256` built in). No-op on PostgreSQL.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SqlitePragmas {
     pub(crate) busy_timeout: Duration,
@@ -100,8 +101,21 @@ impl CustomizeConnection<DbConnection, ConnectionError> for SqlitePragmas {
              PRAGMA foreign_keys = ON;",
             self.busy_timeout.as_millis()
         ))
-        .map_err(ConnectionError::CouldntSetupConfiguration)
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        register_sqlite_functions(conn).map_err(ConnectionError::CouldntSetupConfiguration)
     }
+}
+
+/// Registers the SQL functions rspd's SQLite schema needs (`rspd_sha256_hex`, used by the audit chain's triggers)
+/// on a connection opened outside the pool — a test or tool that changes a state column through its own
+/// `SqliteConnection` must call this first, or the trigger fails with "no such function".
+pub fn register_sqlite_functions(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    rspd_sha256_hex_utils::register_impl(conn, |text: String| hex::encode(openssl::sha::sha256(text.as_bytes())))
+}
+
+diesel::define_sql_function! {
+    /// SHA-256 of the UTF-8 text, lower-case hex: the audit chain's hash function on SQLite (migration `…_audit`).
+    fn rspd_sha256_hex(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 /// Sends r2d2's background connection errors to `tracing` (r2d2 logs to `log` by default).

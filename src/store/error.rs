@@ -29,9 +29,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether a whole transaction should be retried (PostgreSQL serialization failure, SQLSTATE 40001).
+    /// Whether a whole transaction should be retried: PostgreSQL serialization failure (SQLSTATE 40001) or
+    /// deadlock (40P01; the audit chain's head row is locked by every transition, so two transactions that
+    /// touch the same rows in different orders can meet there).
     pub(crate) fn is_serialization_failure(&self) -> bool {
-        matches!(self, StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)))
+        match self {
+            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                info.message().contains("deadlock detected")
+            }
+            _ => false,
+        }
     }
 }
 

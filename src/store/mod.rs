@@ -16,11 +16,14 @@
 //!   for [`Store`] (eIM orders, campaigns, eUICC ownership, the event stream).
 //! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
+//! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
+//! - `fleet`: the fleet API's operator-scoped profile and order listings.
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
 //! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
 //! All calls are blocking: from actix handlers run them in `web::block`.
 
+mod audit;
 pub mod connection;
 mod downloads;
 mod eim;
@@ -31,6 +34,7 @@ mod eim_ownership;
 mod eim_relay;
 pub mod error;
 mod es2;
+mod fleet;
 mod inventory;
 mod key_rotation;
 pub mod migrations;
@@ -51,8 +55,10 @@ use connection::{dispatch, DbManager, SqlitePragmas, TracingErrorHandler};
 use diesel::r2d2::CustomizeConnection;
 use error::one_line;
 
-pub use connection::DbConnection;
+pub use audit::{AuditQuery, AuditVerifyError};
+pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
+pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
 pub use key_rotation::RotationReport;
 pub use settings::{DatabaseSettings, DatabaseUrl};
 

@@ -272,6 +272,44 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(eim_orders, eim_packages, eim_order_steps, eim_euiccs, eim_campaigns);
 
 diesel::table! {
+    /// The hash-chained audit trail: operator calls and state transitions (migration `…_audit`).
+    audit_log (id) {
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
+        at_ms -> BigInt,
+        kind -> Text,
+        operator_id -> Nullable<Text>,
+        actor_subject -> Nullable<Text>,
+        actor_fingerprint -> Nullable<Text>,
+        peer -> Nullable<Text>,
+        method -> Nullable<Text>,
+        path -> Nullable<Text>,
+        status -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        iccid -> Nullable<Text>,
+        eid -> Nullable<Text>,
+        matching_id -> Nullable<Text>,
+        from_state -> Nullable<Text>,
+        to_state -> Nullable<Text>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The audit chain's head: the last seq and hash (one row, id = 1).
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(orders, profiles);
+
+diesel::table! {
     /// ES9+ transactionId (hex) of an indirect download relayed to an external SM-DP+ → its address.
     eim_relay_sessions (transaction_id) {
         transaction_id -> Text,

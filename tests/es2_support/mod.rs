@@ -165,32 +165,7 @@ pub fn import(
     operator: &str,
     profile_type: &str,
 ) -> Vec<String> {
-    use rspd::profile::{Iccid, Personalization, ProfilePackage};
-    let base = ProfilePackage::parse(template).unwrap();
-    let mut files = Vec::new();
-    let mut iccids = Vec::new();
-    for n in numbers {
-        let iccid = crate::es9_harness::iccid(n);
-        let package = base
-            .personalize(&Personalization {
-                iccid: Some(Iccid::new(&iccid).unwrap()),
-                imsi: None,
-                ki: None,
-                opc: None,
-                pins: Default::default(),
-                puks: Default::default(),
-            })
-            .unwrap();
-        let file = env.dir.path().join(format!("{iccid}.der"));
-        std::fs::write(&file, package.to_der()).unwrap();
-        files.push(file.to_str().unwrap().to_owned());
-        iccids.push(iccid);
-    }
-    let mut args = vec!["profile", "import", "--operator", operator, "--profile-type", profile_type];
-    args.extend(files.iter().map(String::as_str));
-    let out = env.rspd(&args);
-    assert!(out.status.success(), "profile import: {}", String::from_utf8_lossy(&out.stderr));
-    iccids
+    env.import_profiles_with(template, numbers, &["--operator", operator, "--profile-type", profile_type])
 }
 
 /// The state of a profile, read directly from the store.

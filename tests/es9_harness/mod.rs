@@ -129,6 +129,11 @@ impl Env {
 
     /// Imports TS.48 profiles personalized with ICCID numbers `numbers`, in one `rspd profile import`.
     pub fn import_profiles(&self, template: &[u8], numbers: std::ops::Range<u32>) -> Vec<String> {
+        self.import_profiles_with(template, numbers, &["--spn", "rspd test"])
+    }
+
+    /// Like [`Env::import_profiles`], with `extra` arguments for `rspd profile import` (operator, type, …).
+    pub fn import_profiles_with(&self, template: &[u8], numbers: std::ops::Range<u32>, extra: &[&str]) -> Vec<String> {
         let base = ProfilePackage::parse(template).unwrap();
         let mut files = Vec::new();
         let mut iccids = Vec::new();
@@ -151,7 +156,7 @@ impl Env {
         }
         let mut args = vec!["profile", "import"];
         args.extend(files.iter().map(String::as_str));
-        args.extend(["--spn", "rspd test"]);
+        args.extend(extra);
         let out = self.rspd(&args);
         assert!(
             out.status.success(),

@@ -1,0 +1,18 @@
+DROP TRIGGER eim_packages_audit ON eim_packages;
+DROP TRIGGER download_sessions_audit ON download_sessions;
+DROP TRIGGER orders_audit ON orders;
+DROP TRIGGER profiles_audit ON profiles;
+DROP TRIGGER audit_head_no_truncate ON audit_head;
+DROP TRIGGER audit_head_forward_only ON audit_head;
+DROP TRIGGER audit_log_no_truncate ON audit_log;
+DROP TRIGGER audit_log_append_only ON audit_log;
+DROP TRIGGER audit_log_chain ON audit_log;
+DROP FUNCTION rspd_audit_eim_package();
+DROP FUNCTION rspd_audit_download_session();
+DROP FUNCTION rspd_audit_order();
+DROP FUNCTION rspd_audit_profile();
+DROP FUNCTION rspd_audit_append_only();
+DROP FUNCTION rspd_audit_chain();
+DROP FUNCTION rspd_audit_field(TEXT);
+DROP TABLE audit_head;
+DROP TABLE audit_log;

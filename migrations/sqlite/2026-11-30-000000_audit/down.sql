@@ -1,0 +1,14 @@
+DROP TRIGGER eim_packages_audit_state;
+DROP TRIGGER eim_packages_audit_insert;
+DROP TRIGGER download_sessions_audit_state;
+DROP TRIGGER download_sessions_audit_insert;
+DROP TRIGGER orders_audit_insert;
+DROP TRIGGER profiles_audit_state;
+DROP TRIGGER profiles_audit_insert;
+DROP TRIGGER audit_head_no_delete;
+DROP TRIGGER audit_head_forward_only;
+DROP TRIGGER audit_log_append_only_delete;
+DROP TRIGGER audit_log_append_only_update;
+DROP TRIGGER audit_log_chain;
+DROP TABLE audit_head;
+DROP TABLE audit_log;

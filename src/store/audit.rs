@@ -1,0 +1,224 @@
+//! The audit trail in the store (see [`crate::audit`]): appending operator calls, reading the operator-scoped
+//! trail (fleet API, SSE events) and walking the whole chain for `rspd audit verify`.
+//!
+//! Hashes and sequence numbers are written by the database's triggers (migration `…_audit`): an append is a
+//! plain INSERT, and a state change appends by itself. On PostgreSQL the trigger locks the `audit_head` row
+//! until commit, so appends from many nodes are serialized and `seq` order is commit order.
+
+use diesel::prelude::*;
+
+use super::connection::{dispatch, write_transaction};
+use super::error::StoreError;
+use super::schema::{audit_head as ah, audit_log as al};
+use super::Store;
+use crate::audit::{AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall};
+
+/// An `audit_log` row as stored (chain columns may be NULL only in a tampered table).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = al)]
+struct AuditRow {
+    seq: Option<i64>,
+    at_ms: i64,
+    kind: String,
+    operator_id: Option<String>,
+    actor_subject: Option<String>,
+    actor_fingerprint: Option<String>,
+    peer: Option<String>,
+    method: Option<String>,
+    path: Option<String>,
+    status: Option<i64>,
+    outcome: Option<String>,
+    target_kind: Option<String>,
+    target_id: Option<String>,
+    iccid: Option<String>,
+    eid: Option<String>,
+    matching_id: Option<String>,
+    from_state: Option<String>,
+    to_state: Option<String>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl AuditRow {
+    fn into_record(self) -> AuditRecord {
+        AuditRecord {
+            seq: self.seq.unwrap_or(0),
+            at_ms: self.at_ms,
+            kind: self.kind,
+            operator_id: self.operator_id,
+            actor_subject: self.actor_subject,
+            actor_fingerprint: self.actor_fingerprint,
+            peer: self.peer,
+            method: self.method,
+            path: self.path,
+            status: self.status,
+            outcome: self.outcome,
+            target_kind: self.target_kind,
+            target_id: self.target_id,
+            iccid: self.iccid,
+            eid: self.eid,
+            matching_id: self.matching_id,
+            from_state: self.from_state,
+            to_state: self.to_state,
+            prev_hash: self.prev_hash.unwrap_or_default(),
+            hash: self.hash.unwrap_or_default(),
+        }
+    }
+}
+
+/// A query on one operator's audit trail (every field optional except the operator).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub operator_id: String,
+    pub kind: Option<AuditKind>,
+    /// `at_ms` ≥ `from_ms` and < `to_ms`.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Client certificate subject or fingerprint.
+    pub actor: Option<String>,
+    /// ICCID, EID, matchingId or target id (transactionId, order id).
+    pub target: Option<String>,
+    /// Only rows of this target kind (`profile`, `order`, `download_session`).
+    pub target_kind: Option<String>,
+    /// Only rows with `seq` > this (cursor / Last-Event-ID).
+    pub after_seq: Option<i64>,
+    pub limit: i64,
+}
+
+/// Why `rspd audit verify` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditVerifyError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("audit chain broken after {checked} good row(s): {reason}")]
+    Broken { checked: i64, reason: ChainBreak },
+}
+
+/// Rows read per batch by [`Store::verify_audit_chain`].
+const VERIFY_BATCH: i64 = 1000;
+
+impl Store {
+    /// Appends an operator-listener call to the audit trail (its own short transaction).
+    pub fn append_call(&self, call: &NewCall) -> Result<(), StoreError> {
+        let status = i64::from(call.status);
+        self.write(|conn| {
+            write_transaction!(conn, c => diesel::insert_into(al::table)
+                .values((
+                    al::at_ms.eq(call.at_ms),
+                    al::kind.eq(AuditKind::Call.as_str()),
+                    al::operator_id.eq(&call.operator_id),
+                    al::actor_subject.eq(&call.actor_subject),
+                    al::actor_fingerprint.eq(&call.actor_fingerprint),
+                    al::peer.eq(&call.peer),
+                    al::method.eq(&call.method),
+                    al::path.eq(&call.path),
+                    al::status.eq(status),
+                    al::outcome.eq(&call.outcome),
+                    al::iccid.eq(&call.iccid),
+                    al::eid.eq(&call.eid),
+                    al::matching_id.eq(&call.matching_id),
+                ))
+                .execute(c))
+        })?;
+        Ok(())
+    }
+
+    /// One operator's audit rows matching `q`, oldest first, at most `q.limit`.
+    pub fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => {
+            let mut query = al::table.filter(al::operator_id.eq(&q.operator_id)).into_boxed();
+            if let Some(kind) = q.kind {
+                query = query.filter(al::kind.eq(kind.as_str()));
+            }
+            if let Some(from) = q.from_ms {
+                query = query.filter(al::at_ms.ge(from));
+            }
+            if let Some(to) = q.to_ms {
+                query = query.filter(al::at_ms.lt(to));
+            }
+            if let Some(actor) = &q.actor {
+                query = query.filter(al::actor_subject.eq(actor).or(al::actor_fingerprint.eq(actor)));
+            }
+            if let Some(t) = &q.target {
+                query = query.filter(
+                    al::iccid.eq(t).or(al::eid.eq(t)).or(al::matching_id.eq(t)).or(al::target_id.eq(t)),
+                );
+            }
+            if let Some(kind) = &q.target_kind {
+                query = query.filter(al::target_kind.eq(kind));
+            }
+            if let Some(after) = q.after_seq {
+                query = query.filter(al::seq.gt(after));
+            }
+            query.order(al::seq).limit(q.limit).select(AuditRow::as_select()).load(c)
+        })?;
+        Ok(rows.into_iter().map(AuditRow::into_record).collect())
+    }
+
+    /// Every operator's rows (refused calls and eIM package transitions, which have no operator, included) with
+    /// `seq > after`, oldest first: for the administrator's `rspd audit list`, never for an operator.
+    pub fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = dispatch!(&mut *conn, c => al::table
+            .filter(al::seq.gt(after))
+            .order(al::seq)
+            .limit(limit)
+            .select(AuditRow::as_select())
+            .load(c))?;
+        Ok(rows.into_iter().map(AuditRow::into_record).collect())
+    }
+
+    /// The chain head: the last appended seq and its hash.
+    pub fn audit_head(&self) -> Result<ChainHead, StoreError> {
+        let mut conn = self.conn()?;
+        let (seq, hash) =
+            dispatch!(&mut *conn, c => ah::table.find(1).select((ah::seq, ah::hash)).first::<(i64, String)>(c))?;
+        Ok(ChainHead { seq, hash })
+    }
+
+    /// Walks the whole chain in seq order and checks every row and the head; the number of rows on success.
+    pub fn verify_audit_chain(&self) -> Result<i64, AuditVerifyError> {
+        let mut conn = self.conn()?;
+        let unchained = dispatch!(&mut *conn, c => al::table
+            .filter(al::seq.is_null().or(al::hash.is_null()).or(al::prev_hash.is_null()))
+            .select(al::id)
+            .order(al::id)
+            .first::<i64>(c)
+            .optional())
+        .map_err(StoreError::from)?;
+        let mut verifier = ChainVerifier::default();
+        let broken = |v: &ChainVerifier, reason| AuditVerifyError::Broken { checked: v.rows(), reason };
+        if let Some(id) = unchained {
+            return Err(broken(&verifier, ChainBreak::Unchained { id }));
+        }
+        // The head first: rows appended while we walk are not expected to match it.
+        let head = {
+            let (seq, hash) =
+                dispatch!(&mut *conn, c => ah::table.find(1).select((ah::seq, ah::hash)).first::<(i64, String)>(c))
+                    .map_err(StoreError::from)?;
+            ChainHead { seq, hash }
+        };
+        let mut after = 0i64;
+        loop {
+            let rows = dispatch!(&mut *conn, c => al::table
+                .filter(al::seq.gt(after))
+                .filter(al::seq.le(head.seq))
+                .order(al::seq)
+                .limit(VERIFY_BATCH)
+                .select(AuditRow::as_select())
+                .load(c))
+            .map_err(StoreError::from)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let record = row.into_record();
+                verifier.push(&record).map_err(|reason| broken(&verifier, reason))?;
+                after = record.seq;
+            }
+        }
+        verifier.finish(&head).map_err(|reason| broken(&verifier, reason))?;
+        Ok(verifier.rows())
+    }
+}
