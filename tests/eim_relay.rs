@@ -277,6 +277,10 @@ fn relay_sessions_and_notification_outbox_in_the_store() {
         store.record_relay_session("00AA", "smdp.example.com", 2).unwrap(); // a retry: no error
         assert_eq!(store.relay_session("00AA").unwrap().as_deref(), Some("smdp.example.com"));
         assert_eq!(store.relay_session("00BB").unwrap(), None);
+        store.record_relay_session("00CC", "smdp.example.com", 10).unwrap();
+        assert_eq!(store.purge_relay_sessions(5).unwrap(), 1, "only the session older than 5 ms");
+        assert_eq!(store.relay_session("00AA").unwrap(), None);
+        assert!(store.relay_session("00CC").unwrap().is_some());
 
         store.enqueue_notification("smdp.example.com", &[0xBF, 0x37, 0x00], 1_000).unwrap();
         store.enqueue_notification("other.example.com", &[0x30, 0x00], 5_000).unwrap();

@@ -143,7 +143,12 @@ pub trait RelaySessions: Send + Sync {
     fn record_relay_session(&self, transaction_id: &str, smdp_address: &str, now: i64) -> Result<(), EimError>;
     /// The external SM-DP+ of `transaction_id`; `None`: not relayed externally (rspd's own SM-DP+).
     fn relay_session(&self, transaction_id: &str) -> Result<Option<String>, EimError>;
+    /// Forgets sessions recorded before `before` (Unix ms); how many.
+    fn purge_relay_sessions(&self, before: i64) -> Result<usize, EimError>;
 }
+
+/// How long a relayed session's route is kept: far beyond any SM-DP+ session timeout.
+pub const RELAY_SESSION_RETENTION_MS: i64 = 7 * 86_400_000;
 
 /// ESipa.InitiateAuthentication (§5.14.1) → ES9+.InitiateAuthentication (SGP.22 v2.5 §5.6.1). `smdp_address`
 /// is OPTIONAL on ESipa; without it rspd's first SM-DP+ address is used. `euicc_info1` (`BF20`, received DER)
@@ -238,4 +243,41 @@ pub fn handle_notification(repo: &dyn DownloadRepository, pending_notification: 
 fn transaction_id_of(bytes: &[u8]) -> Result<TransactionId, RelayError> {
     TransactionId::from_bytes(bytes)
         .map_err(|detail| RelayError::Es9(Es9Error::InvalidField { field: "transactionId", detail }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(subject: &str, reason: &str) -> RelayError {
+        RelayError::SmdpRefused {
+            address: "smdp.example.com".into(),
+            subject: subject.into(),
+            reason: reason.into(),
+            message: "no".into(),
+        }
+    }
+
+    #[test]
+    fn without_own_smdp_every_named_address_is_external() {
+        assert_eq!(route(None, Some("smdp.example.com")), Ok(Route::External("smdp.example.com".into())));
+        assert_eq!(route(None, None), Err(RelayError::NoSmdp));
+    }
+
+    #[test]
+    fn external_refusals_map_to_the_esipa_error_of_each_function_by_status_code() {
+        assert_eq!(refused("8.10.1", "3.9").authenticate_client_error_code(), 10);
+        assert_eq!(refused("8.10.1", "3.9").get_bound_profile_package_error_code(), 95);
+        assert_eq!(refused("8.10.1", "3.9").cancel_session_error_code(), 1);
+        assert_eq!(refused("8.8.1", "3.8").initiate_authentication_error_code(), 50);
+        assert_eq!(refused("8.1.3", "6.1").authenticate_client_error_code(), 3);
+        assert_eq!(refused("9.9", "9.9").authenticate_client_error_code(), 127);
+        let unreachable = RelayError::SmdpUnreachable { address: "x".into(), detail: "tls".into() };
+        assert_eq!(unreachable.initiate_authentication_error_code(), 1);
+        assert_eq!(unreachable.get_bound_profile_package_error_code(), 127);
+        assert_eq!(unreachable.status_code(), ("8.8", "5.1"));
+        // rspd's own SM-DP+ errors go through the same table.
+        let own = RelayError::Es9(Es9Error::UnknownTransactionId { detail: "00".into() });
+        assert_eq!(own.authenticate_client_error_code(), 10);
+    }
 }

@@ -248,14 +248,19 @@ impl EimService {
             .map_err(|e| RelayError::Es9(Es9Error::internal(e)))
     }
 
-    /// One round of the notification outbox job: sends every due notification to its external SM-DP+ over
+    /// One round of the notification outbox job (which also forgets relay sessions older than
+    /// [`indirect::RELAY_SESSION_RETENTION_MS`]): sends every due notification to its external SM-DP+ over
     /// ES9+ handleNotification; a failure is retried with backoff, dropped (logged) after
     /// [`notification_outbox::MAX_ATTEMPTS`].
     pub async fn forward_due_notifications(&self) -> Result<usize, EimError> {
         let store = self.store.clone();
-        let due = web::block(move || store.claim_due_notifications(service::now_ms(), 50))
-            .await
-            .map_err(|e| EimError::Store(format!("blocking pool: {e}")))??;
+        let due = web::block(move || {
+            let now = service::now_ms();
+            store.purge_relay_sessions(now - indirect::RELAY_SESSION_RETENTION_MS)?;
+            store.claim_due_notifications(now, 50)
+        })
+        .await
+        .map_err(|e| EimError::Store(format!("blocking pool: {e}")))??;
         let mut delivered = 0;
         for n in due {
             let sent = match &self.es9_client {

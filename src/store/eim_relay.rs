@@ -35,6 +35,12 @@ impl RelaySessions for Store {
             .first::<String>(c)
             .optional())?)
     }
+
+    fn purge_relay_sessions(&self, before: i64) -> Result<usize, EimError> {
+        Ok(self.write(|conn| {
+            write_transaction!(conn, c => diesel::delete(rs::table.filter(rs::created_at.lt(before))).execute(c))
+        })?)
+    }
 }
 
 impl NotificationOutbox for Store {
