@@ -108,6 +108,23 @@ async fn composite_orders(postgres: Option<&str>) {
     let (_, shown) = env.get(&env.op_a, &format!("/api/v1/eim/orders/{}", order["orderId"])).await;
     assert_eq!(shown["state"], "dispatched");
     assert_eq!(shown["steps"][1]["state"], "pending");
+
+    // The audit trail records the eIM orders' and packages' state changes under their operator only.
+    let (status, audit) = env.get(&env.op_a, &format!("/api/v1/audit?kind=state&target={id}&limit=500")).await;
+    assert_eq!(status, 200, "{audit}");
+    let kinds = |audit: &Value, kind: &str| {
+        audit["items"].as_array().unwrap().iter().filter(|r| r["targetKind"] == kind).cloned().collect::<Vec<Value>>()
+    };
+    let order_rows = kinds(&audit, "eim_order");
+    assert!(order_rows.iter().any(|r| r["toState"] == "succeeded"), "{audit}");
+    assert!(order_rows.iter().all(|r| r["operatorId"] == "op-a"), "{audit}");
+    let (_, all) = env.get(&env.op_a, "/api/v1/audit?kind=state&limit=500").await;
+    assert!(!kinds(&all, "eim_package").is_empty(), "{all}");
+    let (status, foreign) = env.get(&env.op_b, "/api/v1/audit?kind=state&limit=500").await;
+    assert_eq!(status, 200, "{foreign}");
+    for kind in ["eim_order", "eim_package", "eim_campaign"] {
+        assert!(kinds(&foreign, kind).is_empty(), "op-b sees {kind}: {foreign}");
+    }
 }
 
 async fn isolation_and_bad_input(postgres: Option<&str>) {

@@ -314,7 +314,13 @@ fn with_other_transaction_id(request: &[u8]) -> Vec<u8> {
 
 #[test]
 fn asn1play_decodes_rspd_esipa_responses() {
-    let env = Env::start(None);
+    for pg in backends() {
+        asn1play_decodes_rspd_esipa_responses_on(pg.as_deref());
+    }
+}
+
+fn asn1play_decodes_rspd_esipa_responses_on(pg: Option<&str>) {
+    let env = Env::start(pg);
     let (euicc, eid) = device(&env, Curve::NistP256, true);
     queue(&env, &eid, &["--ipa-data", "A5"]);
     let template = ts48_template();
@@ -383,7 +389,13 @@ fn asn1play_decodes_rspd_esipa_responses() {
 
 #[tokio::test]
 async fn json_binding_answers_errors_with_status_codes_never_500() {
-    let env = Env::start(None);
+    for pg in backends() {
+        json_binding_answers_errors_with_status_codes_never_500_on(pg.as_deref()).await;
+    }
+}
+
+async fn json_binding_answers_errors_with_status_codes_never_500_on(pg: Option<&str>) {
+    let env = Env::start(pg);
     let url = |f: &str| format!("https://{}/gsma/rsp2/esipa/{f}", env.address);
     let post = |f: &'static str, body: String| {
         let request = env.client.post(url(f)).header("Content-Type", "application/json").body(body);
@@ -444,7 +456,13 @@ async fn json_binding_answers_errors_with_status_codes_never_500() {
 
 #[test]
 fn transfer_eim_package_response_records_the_result() {
-    let env = Env::start(None);
+    for pg in backends() {
+        transfer_eim_package_response_records_the_result_on(pg.as_deref());
+    }
+}
+
+fn transfer_eim_package_response_records_the_result_on(pg: Option<&str>) {
+    let env = Env::start(pg);
     let (mut euicc, eid) = device(&env, Curve::NistP256, false);
     let id = queue(&env, &eid, &["--psmo", "list-profiles"]);
     let esipa = EsipaClient::new(&format!("https://{}", env.address), &anchors(&env), Binding::Asn1).unwrap();
@@ -461,7 +479,13 @@ fn transfer_eim_package_response_records_the_result() {
 
 #[test]
 fn issued_test_euiccs_are_distinct_devices_of_one_fleet() {
-    let env = Env::start(None);
+    for pg in backends() {
+        issued_test_euiccs_are_distinct_devices_of_one_fleet_on(pg.as_deref());
+    }
+}
+
+fn issued_test_euiccs_are_distinct_devices_of_one_fleet_on(pg: Option<&str>) {
+    let env = Env::start(pg);
     let mut ids = Vec::new();
     let mut devices = Vec::new();
     for serial in 2..5u64 {

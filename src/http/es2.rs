@@ -1,4 +1,5 @@
-//! ES2+ JSON binding (SGP.22 v2.5 §6.1 JSON binding, §6.3 ES2+ messages; functions §5.3) on the operator listener
+//! ES2+ JSON binding (SGP.22 v2.5 §6.5: request header §6.5.1.3, response header §6.5.1.4, ES2+ messages §6.5.2;
+//! functions §5.3) on the operator listener
 //! (mutual TLS): `POST /gsma/rsp2/es2plus/{downloadOrder|confirmOrder|cancelOrder|releaseProfile}`. Translates
 //! JSON ↔ [`crate::smdp::es2_calls`]; no business rule lives here, and every call is scoped by the
 //! [`OperatorIdentity`] of the client certificate.

@@ -1,6 +1,6 @@
 //! The storage port of the ES2+ binding (SGP.22 v2.5 §5.3): each ES2+ state change is applied **in the same
 //! transaction** as the record of the call's answer, keyed by (operator, functionRequesterIdentifier,
-//! functionCallIdentifier) — the request `header` of §6.1. A retried call therefore either finds the answer
+//! functionCallIdentifier) — the request `header` of §6.5.1.3. A retried call therefore either finds the answer
 //! (and changes nothing), or finds no trace of the first attempt (which then changed nothing either): a crash
 //! between the change and the record cannot happen, because there is no "between".
 //!

@@ -188,7 +188,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// ES2+ calls and their first answer (SGP.22 v2.5 §5.3 / §6.1 header), so a retry changes nothing.
+    /// ES2+ calls and their first answer (SGP.22 v2.5 §5.3 / §6.5.1.3 header), so a retry changes nothing.
     es2_calls (operator_id, function_requester_identifier, function_call_identifier) {
         operator_id -> Text,
         function_requester_identifier -> Text,
