@@ -427,10 +427,11 @@ async fn json_binding_answers_errors_with_status_codes_never_500_on(pg: Option<&
         ("provideEimPackageResult", "{\"eimPackageResult\":\"vlEA\"}".to_owned(), Some("1.6/2.1")),
         (
             "initiateAuthentication",
-            // An external SM-DP+ that cannot be reached: SM-DP+ inaccessible (relay over ES9+, tests/eim_relay.rs).
+            // An external SM-DP+ not in eim.smdp_allowed_addresses (none by default): refused as an SM-DP+ address
+            // this eIM does not serve, before any connection (relay over ES9+: tests/eim_relay.rs).
             "{\"euiccChallenge\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"euiccInfo1\":\"vyAA\",\"smdpAddress\":\"127.0.0.1:1\"}"
                 .to_owned(),
-            Some("8.8/5.1"),
+            Some("8.8.1/3.8"),
         ),
         (
             "authenticateClient",

@@ -57,10 +57,15 @@ fn start_eim(pg: Option<&str>, external: &Env, trust_tls: bool, eim_extra: &str)
         rspd::pki::test_pki::TestPkiPaths::new(data_dir.join("pki")).ci_cert(Curve::NistP256).display().to_string()
     };
     let tls = if trust_tls { format!("smdp_tls_trust = [\"{external_ci}\"]\n") } else { String::new() };
+    let allowed = if eim_extra.contains("smdp_allowed_addresses") {
+        String::new()
+    } else {
+        format!("smdp_allowed_addresses = [\"{}\"]\n", external.address)
+    };
     Env::start_full(
         pg,
         |d| format!("trusted_ci = [\"{}\", \"{external_ci}\"]", own_ci(d)),
-        &format!("[eim]\nsmdp_timeout_secs = 10\n{tls}{eim_extra}"),
+        &format!("[eim]\nsmdp_timeout_secs = 10\n{tls}{allowed}{eim_extra}"),
     )
 }
 
@@ -173,6 +178,28 @@ fn indirect_download_to_an_untrusted_external_smdp_fails_with_a_clear_reason() {
         assert_eq!(o.state, OrderState::Failed, "{:?}", o.failure_reason);
         assert_eq!(smdp.order_state(&matching_id), ProfileState::Released, "the external SM-DP+ saw no session");
         assert!(device.into_euicc().profiles().is_empty());
+    }
+}
+
+#[test]
+fn indirect_download_to_an_smdp_not_listed_is_refused_before_any_connection() {
+    let Some(template) = ts48_template() else { return };
+    for pg in backends() {
+        let smdp = Env::start(pg.as_deref());
+        // TLS would be trusted, but the operator did not list the SM-DP+ (the default: no external relay).
+        let eim = start_eim(pg.as_deref(), &smdp, true, "smdp_allowed_addresses = []\n");
+        let iccid = smdp.import_profiles(&template, 1..2).remove(0);
+        let mut euicc = smdp.euicc(Curve::NistP256);
+        let eid = associate(&eim, &mut euicc, &ci(&smdp));
+        let matching_id = smdp.create_order(&iccid, &[]);
+        let order = queue_download(&eim, &eid, &format!("LPA:1${}${matching_id}", smdp.address));
+        let mut device = Ipa::new(euicc, esipa(&eim, Binding::Json), TrustAnchors::new(), DownloadMode::Indirect);
+        let outcomes = device.run(3).unwrap();
+        let [PollOutcome::Download { iccid: Err(reason) }] = &outcomes[..] else { panic!("{outcomes:?}") };
+        assert!(reason.contains("not an SM-DP+ this eIM relays to"), "{reason}");
+        let o = eim.store().find_order(order).unwrap().unwrap();
+        assert_eq!(o.state, OrderState::Failed, "{:?}", o.failure_reason);
+        assert_eq!(smdp.order_state(&matching_id), ProfileState::Released, "the external SM-DP+ saw no session");
     }
 }
 

@@ -31,6 +31,10 @@ pub struct EimConfig {
     pub smdp_tls_trust: Vec<PathBuf>,
     /// Timeout of one ES9+ request to an external SM-DP+, in seconds.
     pub smdp_timeout_secs: u64,
+    /// External SM-DP+ addresses (`host[:port]`, case-insensitive host) the eIM may relay indirect downloads and
+    /// notifications to; `["*"]`: any address with a trusted TLS chain. Default: none — a device cannot make the
+    /// eIM open connections to hosts of its choosing unless the operator lists them.
+    pub smdp_allowed_addresses: Vec<String>,
     /// Operator that eUICCs learned at their first authenticated contact are registered under; `None`: off.
     pub learn_operator: Option<String>,
 }
@@ -48,6 +52,7 @@ impl Default for EimConfig {
             brainpool: EimKeyConfig::default(),
             smdp_tls_trust: Vec::new(),
             smdp_timeout_secs: 30,
+            smdp_allowed_addresses: Vec::new(),
             learn_operator: None,
         }
     }
@@ -82,6 +87,12 @@ impl EimConfig {
         }
         if !(1..=600).contains(&self.smdp_timeout_secs) {
             return Err(ConfigError::invalid("eim.smdp_timeout_secs", "must be between 1 and 600"));
+        }
+        if self.smdp_allowed_addresses.iter().any(|a| a.trim().is_empty() || a.contains('/')) {
+            return Err(ConfigError::invalid(
+                "eim.smdp_allowed_addresses",
+                "each entry must be host[:port] or \"*\" (no scheme, no path)",
+            ));
         }
         if self.learn_operator.as_deref().is_some_and(|o| o.trim().is_empty()) {
             return Err(ConfigError::invalid("eim.learn_operator", "must not be empty (omit it to turn learning off)"));

@@ -58,6 +58,7 @@ pub const KEYS: &[ConfigKey] = &[
     key("eim.brainpool.cert", ValueKind::String),
     key("eim.smdp_tls_trust", ValueKind::StringList),
     key("eim.smdp_timeout_secs", ValueKind::Integer),
+    key("eim.smdp_allowed_addresses", ValueKind::StringList),
     key("eim.learn_operator", ValueKind::String),
     key("device.listen", ValueKind::String),
     key("device.plain_http", ValueKind::Bool),

@@ -38,6 +38,9 @@ pub enum RelayError {
     /// This rspd runs no SM-DP+ (no DP credentials configured).
     #[error("this eIM has no SM-DP+ to relay the indirect download to")]
     NoSmdp,
+    /// The external SM-DP+ is not in `eim.smdp_allowed_addresses`: the eIM does not connect to it.
+    #[error("SM-DP+ {address} is not an SM-DP+ this eIM relays to (eim.smdp_allowed_addresses)")]
+    SmdpNotAllowed { address: String },
 }
 
 impl RelayError {
@@ -48,7 +51,7 @@ impl RelayError {
             RelayError::Es9(e) => e.status_code(),
             RelayError::SmdpRefused { subject, reason, .. } => (subject, reason),
             RelayError::SmdpUnreachable { .. } => ("8.8", "5.1"),
-            RelayError::NoSmdp => ("8.8.1", "3.8"),
+            RelayError::NoSmdp | RelayError::SmdpNotAllowed { .. } => ("8.8.1", "3.8"),
         }
     }
 
@@ -56,7 +59,7 @@ impl RelayError {
     /// ciPKIdNotSupported(3), smdpAddressMismatch(50), undefinedError(127).
     pub fn initiate_authentication_error_code(&self) -> i64 {
         match self {
-            RelayError::NoSmdp | RelayError::SmdpUnreachable { .. } => 1,
+            RelayError::NoSmdp | RelayError::SmdpUnreachable { .. } | RelayError::SmdpNotAllowed { .. } => 1,
             _ => match self.status_code() {
                 ("8.8.1", "3.8") => 50,
                 ("8.8.3", "3.1") => 2,
@@ -227,6 +230,12 @@ pub fn notification_address(pending_notification: &[u8]) -> Result<String, Relay
     Ok(metadata.notification_address.as_str().to_owned())
 }
 
+/// Whether the eIM may connect to the external SM-DP+ `address`: it is listed in `allowed`
+/// (`eim.smdp_allowed_addresses`, compared as SM-DP+ addresses are) or `allowed` holds `*`.
+pub fn external_address_allowed(allowed: &[String], address: &str) -> bool {
+    allowed.iter().any(|a| a.trim() == "*" || same_smdp_address(a.trim(), address.trim()))
+}
+
 /// Whether `address` is one of rspd's own SM-DP+ addresses.
 pub fn is_own_address(smdp: Option<&SmdpContext>, address: &str) -> bool {
     smdp.is_some_and(|s| s.addresses.iter().any(|a| same_smdp_address(a, address)))
@@ -256,6 +265,19 @@ mod tests {
             reason: reason.into(),
             message: "no".into(),
         }
+    }
+
+    #[test]
+    fn external_smdps_are_reached_only_when_listed() {
+        let listed = vec!["SMDP.example.com:8443".to_owned()];
+        assert!(external_address_allowed(&listed, "smdp.example.com:8443"));
+        assert!(!external_address_allowed(&listed, "smdp.example.com:9443"));
+        assert!(!external_address_allowed(&listed, "169.254.169.254"));
+        assert!(!external_address_allowed(&[], "smdp.example.com"));
+        assert!(external_address_allowed(&["*".to_owned()], "anything.example"));
+        let not_allowed = RelayError::SmdpNotAllowed { address: "x".into() };
+        assert_eq!(not_allowed.status_code(), ("8.8.1", "3.8"));
+        assert_eq!(not_allowed.initiate_authentication_error_code(), 1);
     }
 
     #[test]

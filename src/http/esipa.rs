@@ -29,6 +29,8 @@ pub struct EimService {
     pub smdp: Option<Es9Service>,
     /// ES9+ client for external SM-DP+s (`eim.smdp_tls_trust`); `None`: external addresses are refused.
     pub es9_client: Option<Es9Client>,
+    /// `eim.smdp_allowed_addresses`: the external SM-DP+s the relay may call (`*`: any); empty: none.
+    pub smdp_allowed_addresses: Vec<String>,
     /// `eim.learn_operator`: unknown eUICCs that authenticate are registered under it; `None`: off.
     pub learn_operator: Option<String>,
 }
@@ -308,6 +310,9 @@ impl EimService {
     }
 
     fn external_client(&self, address: &str) -> Result<Es9Client, RelayError> {
+        if !indirect::external_address_allowed(&self.smdp_allowed_addresses, address) {
+            return Err(RelayError::SmdpNotAllowed { address: address.to_owned() });
+        }
         self.es9_client.clone().ok_or_else(|| RelayError::SmdpUnreachable {
             address: address.to_owned(),
             detail: "this eIM relays to no external SM-DP+ (no eim.smdp_tls_trust)".into(),

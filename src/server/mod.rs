@@ -160,6 +160,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         store: store.clone(),
         smdp: Some(es9.clone()),
         es9_client: eim_keys::es9_client(&config, test_pki_paths.as_ref())?,
+        smdp_allowed_addresses: config.eim.smdp_allowed_addresses.clone(),
         learn_operator: config.eim.learn_operator.clone(),
     };
     let mut jobs = vec![
