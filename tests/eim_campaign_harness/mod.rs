@@ -54,30 +54,9 @@ pub struct Env {
 
 /// A second operator client certificate (CN=op-b) from the test PKI's operator CA, PEM cert + key.
 fn operator_b_identity(pki: &TestPkiPaths) -> Vec<u8> {
-    let ca = X509::from_pem(&std::fs::read(pki.operator_ca_cert()).unwrap()).unwrap();
-    let ca_key = PKey::private_key_from_pem(&std::fs::read(pki.operator_ca_key()).unwrap()).unwrap();
-    let key =
-        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
-    let mut name = X509Name::builder().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, "op-b").unwrap();
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "RSPDTEST").unwrap();
-    let name = name.build();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&serial()).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(ca.subject_name()).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-    let ctx = b.x509v3_context(Some(&ca), None);
-    let eku = openssl::x509::extension::ExtendedKeyUsage::new().client_auth().build().unwrap();
-    drop(ctx);
-    b.append_extension(eku).unwrap();
-    b.append_extension(openssl::x509::extension::BasicConstraints::new().build().unwrap()).unwrap();
-    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
-    let mut pem = b.build().to_pem().unwrap();
-    pem.extend(key.private_key_to_pem_pkcs8().unwrap());
+    let (mut pem, key) =
+        crate::common::issue_operator_client(&pki.operator_ca_cert(), &pki.operator_ca_key(), "op-b", Some("RSPDTEST"));
+    pem.extend(key);
     pem
 }
 

@@ -5,14 +5,6 @@
 
 use std::path::Path;
 
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
-use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use serde_json::{json, Value};
 
 use crate::es9_harness::Env;
@@ -132,29 +124,7 @@ fn client(env: &Env, cert_pem: &[u8], key_pem: &[u8]) -> reqwest::Client {
 
 /// A P-256 TLS client certificate `CN=<cn>, O=RSPDTEST` issued by the operator CA.
 pub fn issue_client_certificate(ca_cert: &Path, ca_key: &Path, cn: &str) -> (Vec<u8>, Vec<u8>) {
-    let ca = X509::from_pem(&std::fs::read(ca_cert).unwrap()).unwrap();
-    let ca_key = PKey::private_key_from_pem(&std::fs::read(ca_key).unwrap()).unwrap();
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "RSPDTEST").unwrap();
-    let name = name.build();
-    let mut b = X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(ca.subject_name()).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-    b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
-    b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
-    b.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap()).unwrap();
-    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
-    (b.build().to_pem().unwrap(), key.private_key_to_pem_pkcs8().unwrap())
+    crate::common::issue_operator_client(ca_cert, ca_key, cn, Some("RSPDTEST"))
 }
 
 /// Imports TS.48 profiles with ICCID numbers `numbers` for `operator` as `profile_type`; returns the ICCIDs.

@@ -6,14 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
-use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::smdp::{DownloadRepository, MatchingId, NewOrder, NewProfile, ProfileRepository, ProfileState};
 use rspd::store::{DatabaseUrl, Store};
@@ -111,32 +103,11 @@ pub fn client(ci: &Path, identity: Option<(PathBuf, PathBuf)>, server: &ServerPr
 
 /// A client certificate `CN=<cn>, O=RSPDTEST` issued by the test operator CA; (cert, key) PEM paths.
 pub fn issue_client(pki: &TestPkiPaths, dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
-    let ca = X509::from_pem(&std::fs::read(pki.operator_ca_cert()).unwrap()).unwrap();
-    let ca_key = PKey::private_key_from_pem(&std::fs::read(pki.operator_ca_key()).unwrap()).unwrap();
-    let key =
-        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
-    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "RSPDTEST").unwrap();
-    let name = name.build();
-    let mut b = X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(ca.subject_name()).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
-    b.append_extension(KeyUsage::new().digital_signature().build().unwrap()).unwrap();
-    b.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap()).unwrap();
-    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
-    let cert = b.build();
+    let (cert, key) =
+        crate::common::issue_operator_client(&pki.operator_ca_cert(), &pki.operator_ca_key(), cn, Some("RSPDTEST"));
     let (cert_path, key_path) = (dir.join(format!("{cn}.pem")), dir.join(format!("{cn}.key")));
-    std::fs::write(&cert_path, cert.to_pem().unwrap()).unwrap();
-    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
     (cert_path, key_path)
 }
 

@@ -9,14 +9,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use diesel::sql_types::Binary;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::PKey;
-use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage};
-use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use rspd::profile::{Iccid, Personalization, ProfilePackage};
 use rspd::store::DatabaseUrl;
 use serde_json::Value;
@@ -98,26 +90,8 @@ impl Operators {
 
 /// A client certificate `CN=operator-b` from the test PKI's operator CA (PEM certificate + key).
 fn operator_b_identity(ca_cert: &Path, ca_key: &Path) -> Vec<u8> {
-    let ca = X509::from_pem(&std::fs::read(ca_cert).unwrap()).unwrap();
-    let ca_key = PKey::private_key_from_pem(&std::fs::read(ca_key).unwrap()).unwrap();
-    let key =
-        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid(Nid::COMMONNAME, "operator-b").unwrap();
-    let name = name.build();
-    let mut b = X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(4242).unwrap().to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(ca.subject_name()).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
-    b.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
-    b.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap()).unwrap();
-    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
-    let mut pem = b.build().to_pem().unwrap();
-    pem.extend(key.private_key_to_pem_pkcs8().unwrap());
+    let (mut pem, key) = crate::common::issue_operator_client(ca_cert, ca_key, "operator-b", None);
+    pem.extend(key);
     pem
 }
 
