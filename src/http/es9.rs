@@ -55,12 +55,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 // ---- request bodies (§6.5.2) ----
 
+/// Also ESipa.InitiateAuthentication's JSON body (SGP.32 v1.2 §6.4.1 uses the same three fields).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct InitiateAuthenticationRequest {
-    euicc_challenge: Option<String>,
-    euicc_info1: Option<String>,
-    smdp_address: Option<String>,
+pub(super) struct InitiateAuthenticationRequest {
+    pub(super) euicc_challenge: Option<String>,
+    pub(super) euicc_info1: Option<String>,
+    pub(super) smdp_address: Option<String>,
 }
 
 #[derive(Deserialize)]

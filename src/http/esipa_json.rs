@@ -20,6 +20,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::es9::InitiateAuthenticationRequest;
 use super::esipa::{check_admin_protocol, EimService};
 use crate::codec::encode;
 use crate::codec::sgp32::{EimAcknowledgements, SequenceNumber};
@@ -93,7 +94,7 @@ fn eim_failure(e: &EimError) -> Failure {
     }
 }
 
-// ---- request bodies (§6.4.1) ----
+// ---- request bodies (§6.4.1; InitiateAuthentication's is ES9+'s) ----
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,14 +107,6 @@ struct GetEimPackageRequest {
 struct ProvideEimPackageResultRequest {
     eid_value: Option<String>,
     eim_package_result: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InitiateAuthenticationRequest {
-    euicc_challenge: Option<String>,
-    euicc_info1: Option<String>,
-    smdp_address: Option<String>,
 }
 
 #[derive(Deserialize)]
