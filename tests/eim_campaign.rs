@@ -620,6 +620,55 @@ async fn thousand_devices(postgres: Option<&str>) {
     eprintln!("1000-device campaign done in {:?}", started.elapsed());
 }
 
+/// Each poll records when the eUICC was last seen and what its IPA reported (rPLMN, stateChangeCause), in both
+/// bindings; the operator reads it with the eUICC.
+async fn device_contact(postgres: Option<&str>) {
+    use rspd::codec::encode;
+    use rspd::codec::sgp32::GetEimPackageRequest;
+    let env = Env::start(postgres);
+    let devices = env.devices(&env.op_a, 500, 2, &[]).await;
+    let path = |eid: &str| format!("/api/v1/eim/euiccs/{eid}");
+    let (_, before) = env.get(&env.op_a, &path(&devices[0].eid)).await;
+    assert_eq!(before["lastSeen"], Value::Null, "{before}");
+    // ASN.1: rPLMN 310/410 (BCD 13 00 14), notifyStateChange with stateChangeCause fallback(1).
+    let request = GetEimPackageRequest {
+        eid_value: rasn::types::FixedOctetString::new(hex::decode(&devices[0].eid).unwrap().try_into().unwrap()),
+        notify_state_change: Some(()),
+        state_change_cause: Some(1),
+        r_plmn: Some(rasn::types::FixedOctetString::new([0x13, 0x00, 0x14])),
+    };
+    env.esipa(encode(&request).unwrap()).await;
+    let (status, seen) = env.get(&env.op_a, &path(&devices[0].eid)).await;
+    assert_eq!(status, 200, "{seen}");
+    assert!(seen["lastSeen"].as_i64().is_some(), "{seen}");
+    assert_eq!(seen["rPlmn"], json!({"hex": "130014", "mcc": "310", "mnc": "410"}));
+    assert_eq!(seen["stateChangeCause"], 1);
+    // JSON binding: rPLMN 262/01 (two-digit MNC: 62 F2 10) as hex.
+    let url = format!("https://{}/gsma/rsp2/esipa/getEimPackage", env.address);
+    let body = json!({"eidValue": devices[1].eid, "rPLMN": "62F210"});
+    let r = env.device_client.post(&url).header("Content-Type", "application/json").json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, seen) = env.get(&env.op_a, &path(&devices[1].eid)).await;
+    assert_eq!(seen["rPlmn"], json!({"hex": "62F210", "mcc": "262", "mnc": "01"}));
+    assert_eq!(seen["stateChangeCause"], Value::Null);
+    // A malformed rPLMN is the binding's 1.6/2.1, never a 500.
+    let body = json!({"eidValue": devices[1].eid, "rPLMN": "zz"});
+    let r = env.device_client.post(&url).header("Content-Type", "application/json").json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["header"]["functionExecutionStatus"]["statusCodeData"]["subjectCode"], "1.6", "{v}");
+    // Another operator does not see the device at all.
+    let (status, _) = env.get(&env.op_b, &path(&devices[0].eid)).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_record_last_seen_rplmn_and_state_change_cause() {
+    for backend in backends() {
+        device_contact(backend.as_deref()).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn composite_intent_orders_run_step_by_step() {
     for backend in backends() {

@@ -180,6 +180,9 @@ pub struct OwnedEuicc {
     pub counter_value: i64,
     pub associated: bool,
     pub created_at: i64,
+    /// When its IPA last polled (Unix ms), with what it reported then.
+    pub last_seen: Option<i64>,
+    pub contact: super::DeviceContact,
 }
 
 /// What a bulk import did with one item.

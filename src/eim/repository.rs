@@ -33,6 +33,9 @@ pub trait EimRepository: Send + Sync {
     /// The eUICC with this EID, if registered.
     fn find_euicc(&self, eid: &str) -> Result<Option<EuiccRecord>, EimError>;
 
+    /// Records what a poll told about the eUICC (last seen, rPLMN, stateChangeCause); unknown EID: no-op.
+    fn record_contact(&self, eid: &str, contact: &DeviceContact, now: i64) -> Result<(), EimError>;
+
     /// Records the `associationToken` the eUICC issued (AddInitialEim / addEim response).
     fn set_association_token(&self, eid: &str, association_token: Option<i64>) -> Result<(), EimError>;
 
@@ -71,4 +74,14 @@ pub trait EimRepository: Send + Sync {
     /// Expires every Queued / Dispatched order whose deadline is at or before `now` (dispatch and no-show
     /// timeouts); returns how many.
     fn expire_due(&self, now: i64) -> Result<usize, EimError>;
+}
+
+/// What an IPA's GetEimPackageRequest says about its device besides the EID (SGP.32 v1.2 §5.14.x / §6.3.2):
+/// `rPLMN [2]` and, with `notifyStateChange [0]`, `stateChangeCause [1]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceContact {
+    /// The registered PLMN, 3 bytes as sent (MCC/MNC in BCD, 3GPP TS 24.008 §10.5.1.13).
+    pub r_plmn: Option<[u8; 3]>,
+    /// `StateChangeCause` (otherEim(0), fallback(1), emergencyProfile(2), local(3), reset(4), …).
+    pub state_change_cause: Option<i64>,
 }

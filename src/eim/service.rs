@@ -20,7 +20,7 @@ use super::inventory::profile_changes;
 use super::order::{FailureReason, LiveOrder, PackageKind, PackageOrder};
 use super::package::sign_euicc_package;
 use super::registry::{eid_from_value, EimContext};
-use super::repository::EimRepository;
+use super::repository::{DeviceContact, EimRepository};
 use super::result::{verify_euicc_package_result, PackageOutcome};
 use crate::codec::sgp32::{EuiccPackage, EuiccPackageResult};
 
@@ -100,12 +100,14 @@ pub fn get_eim_package(
     repo: &dyn EimRepository,
     ctx: &EimContext,
     eid_value: &[u8],
+    contact: &DeviceContact,
     now: i64,
 ) -> Result<Option<PackageOrder>, EimError> {
     let eid = eid_from_value(eid_value)?;
     if repo.find_euicc(&eid)?.is_none() {
         return Err(EimError::UnknownEuicc(eid));
     }
+    repo.record_contact(&eid, contact, now)?;
     repo.claim_next_queued(&eid, now, after(now, ctx.no_show_timeout))
 }
 

@@ -225,8 +225,22 @@ async fn import_euiccs(identity: OperatorIdentity, body: web::Bytes, svc: web::D
 fn euicc_json(e: &OwnedEuicc) -> Value {
     json!({
         "eid": e.eid, "label": e.label, "counterValue": e.counter_value, "associated": e.associated,
-        "createdAt": e.created_at,
+        "createdAt": e.created_at, "lastSeen": e.last_seen, "rPlmn": e.contact.r_plmn.map(plmn_json),
+        "stateChangeCause": e.contact.state_change_cause,
     })
+}
+
+/// A PLMN as sent (3 bytes, BCD: MCC2 MCC1 | MNC3 MCC3 | MNC2 MNC1, 3GPP TS 24.008 §10.5.1.13): hex and MCC/MNC.
+fn plmn_json(p: [u8; 3]) -> Value {
+    let digit = |n: u8| char::from_digit(u32::from(n), 10);
+    let digits = |ns: &[u8]| ns.iter().map(|&n| digit(n)).collect::<Option<String>>();
+    let mcc = digits(&[p[0] & 0x0F, p[0] >> 4, p[1] & 0x0F]);
+    let mnc = if p[1] >> 4 == 0x0F {
+        digits(&[p[2] & 0x0F, p[2] >> 4])
+    } else {
+        digits(&[p[2] & 0x0F, p[2] >> 4, p[1] >> 4])
+    };
+    json!({ "hex": hex::encode_upper(p), "mcc": mcc, "mnc": mnc })
 }
 
 /// `GET /api/v1/eim/euiccs?limit=&cursor=&label=&eidPrefix=`

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest};
 use crate::eim::indirect::{self, RelayError, RelaySessions, Route};
 use crate::eim::notification_outbox::{self, NotificationOutbox};
 use crate::eim::service::{self, ReceivedResult, RecordedResult};
-use crate::eim::{EimContext, EimError, PackageOrder};
+use crate::eim::{DeviceContact, EimContext, EimError, PackageOrder};
 use crate::http::es9::Es9Service;
 use crate::http::es9_client::Es9Client;
 use crate::smdp::es9::{AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
@@ -37,9 +37,16 @@ pub struct EimService {
 
 impl EimService {
     /// ESipa.GetEimPackage: the next package for the eUICC with `eid_value` (16 bytes), now Dispatched.
-    pub async fn get_eim_package(&self, eid_value: Vec<u8>) -> Result<Option<PackageOrder>, EimError> {
+    pub async fn get_eim_package(
+        &self,
+        eid_value: Vec<u8>,
+        contact: DeviceContact,
+    ) -> Result<Option<PackageOrder>, EimError> {
         let svc = self.clone();
-        flatten(web::block(move || service::get_eim_package(&svc.store, &svc.ctx, &eid_value, service::now_ms())).await)
+        flatten(
+            web::block(move || service::get_eim_package(&svc.store, &svc.ctx, &eid_value, &contact, service::now_ms()))
+                .await,
+        )
     }
 
     /// ESipa.ProvideEimPackageResult / TransferEimPackage results / HandleNotification's provideEimPackageResult.

@@ -37,7 +37,7 @@ use crate::codec::sgp32::{
 use crate::codec::tlv::{self, Tag, Tlv};
 use crate::eim::error::EIM_PACKAGE_ERROR_UNDEFINED;
 use crate::eim::service::{ReceivedResult, RecordedResult};
-use crate::eim::EimError;
+use crate::eim::{DeviceContact, EimError};
 
 /// The ASN.1 binding's media type.
 pub const CONTENT_TYPE_ASN1: &str = "application/x-gsma-rsp-asn1";
@@ -75,7 +75,15 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
     let value = |tag: u32| top.child(Tag(tag)).ok().flatten().map(|t| t.value().to_vec());
     match message {
         EsipaMessageFromIpaToEim::GetEimPackageRequest(request) => {
-            get_eim_package_response(svc.get_eim_package(request.eid_value.to_vec()).await)
+            let contact = DeviceContact {
+                r_plmn: request.r_plmn.as_ref().map(|p| {
+                    let mut plmn = [0u8; 3];
+                    plmn.copy_from_slice(p.as_ref());
+                    plmn
+                }),
+                state_change_cause: request.state_change_cause,
+            };
+            get_eim_package_response(svc.get_eim_package(request.eid_value.to_vec(), contact).await)
         }
         EsipaMessageFromIpaToEim::ProvideEimPackageResult(request) => {
             let eid_value = request.eid_value.map(|e| e.to_vec());

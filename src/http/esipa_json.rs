@@ -29,7 +29,7 @@ use crate::eim::error::{
 };
 use crate::eim::indirect::RelayError;
 use crate::eim::service::ReceivedResult;
-use crate::eim::{EimError, PackageKind};
+use crate::eim::{DeviceContact, EimError, PackageKind};
 
 /// The protocol version rspd answers with.
 pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
@@ -100,6 +100,24 @@ fn eim_failure(e: &EimError) -> Failure {
 #[serde(rename_all = "camelCase")]
 struct GetEimPackageRequest {
     eid_value: Option<String>,
+    /// `rPLMN`: the 3 bytes as hex (6 digits) or base64.
+    #[serde(rename = "rPLMN")]
+    r_plmn: Option<String>,
+    state_change_cause: Option<i64>,
+}
+
+/// `rPLMN` of a JSON GetEimPackage: 6 hex digits or base64 of the 3 bytes.
+fn r_plmn_field(value: Option<String>) -> Result<Option<[u8; 3]>, Failure> {
+    let Some(text) = value else { return Ok(None) };
+    let bytes = if text.len() == 6 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(&text).ok()
+    } else {
+        BASE64.decode(&text).ok()
+    };
+    bytes
+        .and_then(|b| <[u8; 3]>::try_from(b.as_slice()).ok())
+        .map(Some)
+        .ok_or_else(|| Failure::new("1.6", "2.1", "rPLMN must be 3 bytes (6 hex digits or base64)"))
 }
 
 #[derive(Deserialize)]
@@ -132,7 +150,8 @@ async fn get_eim_package(req: HttpRequest, body: web::Bytes, svc: Option<web::Da
         let svc = prelude(&req, svc)?;
         let r: GetEimPackageRequest = parse_json(&body)?;
         let eid_value = eid_field(r.eid_value)?.ok_or_else(|| Failure::new("8.1.1", "2.2", "missing eidValue"))?;
-        match svc.get_eim_package(eid_value).await {
+        let contact = DeviceContact { r_plmn: r_plmn_field(r.r_plmn)?, state_change_cause: r.state_change_cause };
+        match svc.get_eim_package(eid_value, contact).await {
             Ok(Some(order)) => {
                 tracing::info!(eid = %order.eid, order = order.id, counter_value = order.counter_value, "eIM package dispatched");
                 let field = match order.kind() {

@@ -19,7 +19,8 @@ use crate::eim::inventory::{ProfileChange, DISABLED, ENABLED};
 use crate::eim::order::Transition;
 use crate::eim::registry::eid_value;
 use crate::eim::{
-    EimError, EimRepository, EuiccRecord, FailureReason, KnownProfile, NewEuicc, OrderState, PackageOrder, QueueSlot,
+    DeviceContact, EimError, EimRepository, EuiccRecord, FailureReason, KnownProfile, NewEuicc, OrderState,
+    PackageOrder, QueueSlot,
 };
 
 impl From<StoreError> for EimError {
@@ -227,6 +228,21 @@ impl EimRepository for Store {
         let mut conn = self.conn()?;
         let row = dispatch!(&mut *conn, c => ee::table.find(eid).select(EuiccRow::as_select()).first(c).optional())?;
         row.map(EuiccRow::into_record).transpose()
+    }
+
+    fn record_contact(&self, eid: &str, contact: &DeviceContact, now: i64) -> Result<(), EimError> {
+        let r_plmn = contact.r_plmn.map(|p| p.to_vec());
+        let cause = contact.state_change_cause;
+        self.write(|conn| {
+            write_transaction!(conn, c => diesel::update(ee::table.find(eid))
+                .set((
+                    ee::last_seen.eq(now),
+                    ee::r_plmn.eq(r_plmn.clone()),
+                    ee::state_change_cause.eq(cause),
+                ))
+                .execute(c))
+        })?;
+        Ok(())
     }
 
     fn set_association_token(&self, eid: &str, association_token: Option<i64>) -> Result<(), EimError> {

@@ -9,14 +9,18 @@ use super::eim_orders::is_unique_violation;
 use super::schema::eim_euiccs as ee;
 use super::Store;
 use crate::eim::campaign::{EuiccFilter, ImportOutcome, OperatorEuiccs, OwnedEuicc};
-use crate::eim::{EimError, NewEuicc};
+use crate::eim::{DeviceContact, EimError, NewEuicc};
 
 /// Rows per IN list (SQLite's variable limit).
 const CHUNK: usize = 500;
 
-fn owned(row: (String, Option<String>, i64, Option<i64>, i64)) -> OwnedEuicc {
-    let (eid, label, counter_value, token, created_at) = row;
-    OwnedEuicc { eid, label, counter_value, associated: token.is_some(), created_at }
+type OwnedRow = (String, Option<String>, i64, Option<i64>, i64, Option<i64>, Option<Vec<u8>>, Option<i64>);
+
+fn owned(row: OwnedRow) -> OwnedEuicc {
+    let (eid, label, counter_value, token, created_at, last_seen, r_plmn, state_change_cause) = row;
+    let contact =
+        DeviceContact { r_plmn: r_plmn.and_then(|p| <[u8; 3]>::try_from(p.as_slice()).ok()), state_change_cause };
+    OwnedEuicc { eid, label, counter_value, associated: token.is_some(), created_at, last_seen, contact }
 }
 
 impl OperatorEuiccs for Store {
@@ -75,7 +79,16 @@ impl OperatorEuiccs for Store {
         let row = dispatch!(&mut *conn, c => ee::table
             .find(eid)
             .filter(ee::operator_id.eq(operator_id))
-            .select((ee::eid, ee::label, ee::counter_value, ee::association_token, ee::created_at))
+            .select((
+                    ee::eid,
+                    ee::label,
+                    ee::counter_value,
+                    ee::association_token,
+                    ee::created_at,
+                    ee::last_seen,
+                    ee::r_plmn,
+                    ee::state_change_cause,
+                ))
             .first(c)
             .optional())?;
         Ok(row.map(owned))
@@ -92,7 +105,16 @@ impl OperatorEuiccs for Store {
         let rows = dispatch!(&mut *conn, c => {
             let mut q = ee::table
                 .filter(ee::operator_id.eq(operator_id))
-                .select((ee::eid, ee::label, ee::counter_value, ee::association_token, ee::created_at))
+                .select((
+                    ee::eid,
+                    ee::label,
+                    ee::counter_value,
+                    ee::association_token,
+                    ee::created_at,
+                    ee::last_seen,
+                    ee::r_plmn,
+                    ee::state_change_cause,
+                ))
                 .order(ee::eid.asc())
                 .limit(limit)
                 .into_boxed();
@@ -106,7 +128,7 @@ impl OperatorEuiccs for Store {
             if let Some(label) = &filter.label {
                 q = q.filter(ee::label.eq(label));
             }
-            q.load::<(String, Option<String>, i64, Option<i64>, i64)>(c)
+            q.load::<OwnedRow>(c)
         })?;
         Ok(rows.into_iter().map(owned).collect())
     }

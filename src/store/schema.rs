@@ -101,6 +101,9 @@ diesel::table! {
         updated_at -> BigInt,
         operator_id -> Text,
         label -> Nullable<Text>,
+        last_seen -> Nullable<BigInt>,
+        r_plmn -> Nullable<Binary>,
+        state_change_cause -> Nullable<BigInt>,
     }
 }
 
