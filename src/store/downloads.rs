@@ -22,9 +22,10 @@ use crate::smdp::progress::ProgressEvent;
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError};
 
+/// An `orders` row; its state is the profile's (also read by the ES2+ store, `super::es2`).
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = od)]
-struct OrderRow {
+pub(super) struct OrderRow {
     id: i64,
     operator_id: String,
     iccid: String,
@@ -36,9 +37,9 @@ struct OrderRow {
 }
 
 impl OrderRow {
-    fn into_record(self, state: &str) -> Result<OrderRecord, RepoError> {
-        Ok(OrderRecord {
-            state: parse_profile_state(state)?,
+    /// The order with its profile's `state`.
+    pub(super) fn with_state(self, state: ProfileState) -> OrderRecord {
+        OrderRecord {
             id: self.id,
             operator_id: self.operator_id,
             iccid: self.iccid,
@@ -47,7 +48,12 @@ impl OrderRow {
             cc_hash: self.cc_hash,
             cc_attempts_left: self.cc_attempts_left,
             session_id: self.session_id,
-        })
+            state,
+        }
+    }
+
+    fn into_record(self, state: &str) -> Result<OrderRecord, RepoError> {
+        Ok(self.with_state(parse_profile_state(state)?))
     }
 }
 

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::connection::{dispatch, write_transaction, DbConnection};
+use super::downloads::OrderRow;
 use super::error::StoreError;
 use super::profiles::{compare_and_set_outcome, now_ms, ProfileRow};
 use super::schema::{download_sessions as ds, es2_calls as ec, orders as od, profiles as pr};
@@ -29,35 +30,6 @@ struct CallRow {
 impl From<CallRow> for StoredCall {
     fn from(r: CallRow) -> StoredCall {
         StoredCall { function: r.function_name, request_digest: r.request_digest, response: r.response }
-    }
-}
-
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = od)]
-struct OrderRow {
-    id: i64,
-    operator_id: String,
-    iccid: String,
-    matching_id: String,
-    eid: Option<String>,
-    cc_hash: Option<Vec<u8>>,
-    cc_attempts_left: i32,
-    session_id: Option<String>,
-}
-
-impl OrderRow {
-    fn into_record(self, state: ProfileState) -> OrderRecord {
-        OrderRecord {
-            id: self.id,
-            operator_id: self.operator_id,
-            iccid: self.iccid,
-            matching_id: self.matching_id,
-            eid: self.eid,
-            cc_hash: self.cc_hash,
-            cc_attempts_left: self.cc_attempts_left,
-            session_id: self.session_id,
-            state,
-        }
     }
 }
 
@@ -344,7 +316,7 @@ impl Es2Repository for Store {
                     ))
                     .returning(OrderRow::as_returning())
                     .get_result(c)?;
-                let record = row.into_record(to);
+                let record = row.with_state(to);
                 let text = answer(&record);
                 insert_call!(c, call, &text, now)?;
                 Ok::<_, DieselError>(Ok((record, text)))
@@ -468,6 +440,6 @@ impl Es2Repository for Store {
         .map_err(StoreError::from)?;
         let Some(state) = state else { return Ok(Vec::new()) };
         let state = parse_state(&state)?;
-        Ok(rows.into_iter().map(|r| r.into_record(state)).collect())
+        Ok(rows.into_iter().map(|r| r.with_state(state)).collect())
     }
 }
