@@ -5,6 +5,7 @@
 
 mod common;
 mod fleet_support;
+mod tenant_isolation;
 
 use std::time::Duration;
 

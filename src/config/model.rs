@@ -197,17 +197,28 @@ impl Default for OperatorConfig {
     }
 }
 
-/// Maps one client certificate to an operator id: by exact subject or by SHA-256 fingerprint.
-#[derive(Debug, Clone, Deserialize)]
+/// Maps one client certificate to an operator id: by subject (compared RDN by RDN, see
+/// `pki::distinguished_name`) or by SHA-256 fingerprint.
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorIdentityConfig {
     pub operator_id: String,
-    /// Subject distinguished name as RFC 4514 text, e.g. `CN=acme-backend,O=ACME`.
+    /// Subject distinguished name as RFC 4514 text, e.g. `CN=acme-backend,O=ACME`; one value per RDN,
+    /// each attribute type once.
     #[serde(default)]
     pub subject: Option<String>,
     /// SHA-256 of the certificate DER, hex (colons allowed).
     #[serde(default)]
     pub fingerprint_sha256: Option<String>,
+    /// PEM file with the CA that must have issued this identity's certificate (recommended with
+    /// `subject`: a subject then only counts when this operator's own CA vouches for it). It is added
+    /// to the listener's trusted client CAs.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// An administrator of this rspd (not of one operator): may read `/metrics` on the operator
+    /// listener, which shows every operator's series.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -74,13 +74,17 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             ));
         }
         match (&id.subject, &id.fingerprint_sha256) {
-            (Some(_), None) => {}
+            (Some(subject), None) => {
+                crate::pki::distinguished_name::DistinguishedName::parse(subject)
+                    .map_err(|e| ConfigError::invalid(format!("{key}.subject"), e.to_string()))?;
+            }
             (None, Some(fp)) => {
                 normalize_fingerprint(fp).map_err(|m| ConfigError::invalid(format!("{key}.fingerprint_sha256"), m))?;
             }
             _ => return Err(ConfigError::invalid(key, "give exactly one of subject or fingerprint_sha256")),
         }
-        let match_key = (id.subject.clone(), id.fingerprint_sha256.as_deref().map(normalize_fingerprint));
+        let subject = id.subject.as_deref().map(crate::pki::distinguished_name::DistinguishedName::parse);
+        let match_key = (subject, id.client_ca.clone(), id.fingerprint_sha256.as_deref().map(normalize_fingerprint));
         if !seen.insert(format!("{match_key:?}")) {
             return Err(ConfigError::invalid(key, "the same certificate is mapped twice"));
         }
@@ -154,10 +158,25 @@ mod tests {
             operator_id: "acme".into(),
             subject: None,
             fingerprint_sha256: None,
+            ..Default::default()
         });
         assert_eq!(
             validate(&c).unwrap_err().to_string(),
             "operator.identities[0]: give exactly one of subject or fingerprint_sha256"
+        );
+    }
+
+    #[test]
+    fn identity_subjects_must_be_unambiguous_names() {
+        let mut c = Config::default();
+        c.operator.identities.push(crate::config::OperatorIdentityConfig {
+            operator_id: "acme".into(),
+            subject: Some("CN=acme+O=ACME".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            validate(&c).unwrap_err().to_string(),
+            "operator.identities[0].subject: multi-valued RDN (`+`) is not accepted: it makes the name ambiguous"
         );
     }
 }

@@ -5,13 +5,15 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::identity::OperatorIdentity;
-use super::{health, metrics, not_found};
+use super::metrics::{self, Metrics};
+use super::{health, not_found};
+use crate::store::Store;
 
 /// Routes of the operator listener.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics_endpoint))
+        .route("/metrics", web::get().to(admin_metrics))
         .route("/api/v1/whoami", web::get().to(whoami))
         .configure(super::inventory::configure)
         .configure(super::es2::configure)
@@ -20,11 +22,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// `GET /metrics` on the operator listener: every operator's series, so administrators only
+/// (`admin = true` on the identity). Operators' own figures are in the fleet API; the unauthenticated
+/// `metrics.listen` listener is for a scraper on a private network.
+async fn admin_metrics(identity: OperatorIdentity, metrics: web::Data<Metrics>, store: web::Data<Store>) -> HttpResponse {
+    if !identity.admin {
+        return HttpResponse::Forbidden().json(json!({
+            "error": "metrics show every operator's figures: only administrator identities (admin = true) may read them here"
+        }));
+    }
+    metrics::metrics_endpoint(metrics, store).await
+}
+
 /// `GET /api/v1/whoami`: which operator the client certificate maps to.
 async fn whoami(identity: OperatorIdentity) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "operatorId": identity.operator_id,
         "subject": identity.subject,
         "fingerprintSha256": identity.fingerprint_sha256,
+        "admin": identity.admin,
     }))
 }

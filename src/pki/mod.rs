@@ -4,6 +4,7 @@
 //! - [`ecdsa`]: ECDSA-SHA256 sign/verify with raw `r || s` signatures (§2.6.5).
 //! - [`certificate`]: an X.509 certificate parsed into what SGP.22 checks (§4.5.2).
 //! - [`eid`]: EID check digits; [`eid_range`]: an EUM's permitted EID prefixes.
+//! - [`distinguished_name`]: subject names compared RDN by RDN (operator identities).
 //! - [`role`]: the RSP roles and their certificate-policy OIDs (§4.5.2).
 //! - [`chain`]: SGP.22-specific chain verification (CI → EUM → eUICC, CI → DPauth/DPpb/DP TLS)
 //!   and the trusted CI store indexed by `euiccCiPKId`.
@@ -13,6 +14,7 @@
 pub mod certificate;
 pub mod chain;
 pub mod curve;
+pub mod distinguished_name;
 pub mod ecdsa;
 pub mod eid;
 pub mod eid_range;

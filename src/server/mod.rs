@@ -148,7 +148,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let progress = progress
         .with_metrics(metrics.registry())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
-    let directory = web::Data::new(OperatorDirectory::new(&tls.identities));
+    let directory = web::Data::new(OperatorDirectory::new(&tls.identities)?);
     let es9 = Es9Service {
         ctx: smdp_context,
         store: store.clone(),

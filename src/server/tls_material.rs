@@ -34,7 +34,8 @@ pub struct TestPkiUse {
 pub fn resolve(config: &Config) -> Result<TlsMaterial, StartError> {
     let needs_device_cert = !config.device.plain_http && config.device.tls_cert.is_none();
     let needs_operator_cert = config.operator.tls_cert.is_none() && config.device.tls_cert.is_none();
-    let needs_client_ca = config.operator.client_ca.is_empty();
+    let needs_client_ca =
+        config.operator.client_ca.is_empty() && config.operator.identities.iter().all(|id| id.client_ca.is_none());
     let uses_test_pki = needs_device_cert || needs_operator_cert || needs_client_ca;
 
     let test_pki = if uses_test_pki {
@@ -88,6 +89,12 @@ pub fn resolve(config: &Config) -> Result<TlsMaterial, StartError> {
     for f in &client_ca_files {
         client_cas.extend(tls::load_cert_chain("operator.client_ca", f)?);
     }
+    // An identity's own CA is trusted for the handshake too (the identity then requires it).
+    for (i, id) in config.operator.identities.iter().enumerate() {
+        if let Some(f) = &id.client_ca {
+            client_cas.extend(tls::load_cert_chain(&format!("operator.identities[{i}].client_ca"), f)?);
+        }
+    }
     let operator = tls::operator_server_config(
         tls::load_cert_chain(ock, &oc)?,
         tls::load_private_key(okk, &ok)?,
@@ -128,5 +135,8 @@ fn test_operator_identity(client_cert: &Path) -> Result<OperatorIdentityConfig, 
         operator_id: TEST_OPERATOR_ID.to_owned(),
         subject: None,
         fingerprint_sha256: Some(hex::encode(openssl::sha::sha256(der))),
+        client_ca: None,
+        // The test PKI's one operator runs this (development) server.
+        admin: true,
     })
 }

@@ -1,0 +1,154 @@
+//! Tenant isolation (issue 10): each defect reproduced as the hostile tester did, and shown fixed, on SQLite and
+//! PostgreSQL. Part of the `fleet_api` test binary (no binary of its own: each one links the whole server).
+
+use std::path::{Path, PathBuf};
+
+use rspd::pki::test_pki::TestPkiPaths;
+use serde_json::Value;
+
+use crate::common::postgres::SchemaGuard;
+use crate::common::{backends, database, issue_operator_client, ServerProcess, TestDir};
+use crate::fleet_support::client;
+
+/// A self-signed operator CA `CN=<cn>` (cert, key) written to `dir`.
+fn make_ca(dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::{BasicConstraints, KeyUsage};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    let key = PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
+        .unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap()).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+    b.append_extension(KeyUsage::new().critical().key_cert_sign().build().unwrap()).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let (cert, key_path) = (dir.join(format!("{cn}.ca.pem")), dir.join(format!("{cn}.ca.key")));
+    std::fs::write(&cert, b.build().to_pem().unwrap()).unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert, key_path)
+}
+
+/// A client certificate `CN=<cn>[, O=<org>]` issued by `ca`, written to `dir` as `<file>.pem/.key`.
+fn issue(ca: &(PathBuf, PathBuf), dir: &Path, file: &str, cn: &str, org: Option<&str>) -> (PathBuf, PathBuf) {
+    let (cert, key) = issue_operator_client(&ca.0, &ca.1, cn, org);
+    let (cert_path, key_path) = (dir.join(format!("{file}.pem")), dir.join(format!("{file}.key")));
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    (cert_path, key_path)
+}
+
+/// `rspd serve` with the identities in `identities` (TOML) on `postgres` or SQLite.
+struct Tenants {
+    dir: TestDir,
+    server: ServerProcess,
+    pki: TestPkiPaths,
+    _schema: Option<SchemaGuard>,
+}
+
+impl Tenants {
+    fn start(postgres: Option<&str>, identities: impl FnOnce(&Path) -> String) -> Tenants {
+        let dir = TestDir::new();
+        let schema = postgres.map(SchemaGuard::create);
+        let (_, db_line) = database(&dir, schema.as_ref());
+        let config = dir.write_config(&format!("{db_line}\n{}", identities(dir.path())));
+        let server = ServerProcess::start(&dir, &config, &[]);
+        let pki = TestPkiPaths::new(dir.data_dir().join("pki"));
+        Tenants { dir, server, pki, _schema: schema }
+    }
+
+    fn operator_ca(&self) -> (PathBuf, PathBuf) {
+        (self.pki.operator_ca_cert(), self.pki.operator_ca_key())
+    }
+
+    fn client(&self, identity: Option<(PathBuf, PathBuf)>) -> reqwest::Client {
+        client(&self.pki.ci_cert(rspd::pki::Curve::NistP256), identity, &self.server)
+    }
+
+    async fn get(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
+        let r = client.get(self.server.operator_url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn whoami(&self, client: &reqwest::Client) -> (u16, Value) {
+        let (status, text) = self.get(client, "/api/v1/whoami").await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// Defect 1: a certificate whose single CN reads `acme-es2-backend, O=ACME Mobile` was accepted as the operator
+/// mapped to `CN=acme-es2-backend,O=ACME Mobile`. Names are now compared RDN by RDN; an identity with its own
+/// `client_ca` only accepts certificates that CA issued.
+#[tokio::test]
+async fn a_subject_spelled_inside_one_attribute_is_not_the_operator() {
+    for postgres in backends() {
+        let own_ca_dir = tempfile::tempdir().unwrap();
+        let own_ca = make_ca(own_ca_dir.path(), "op-c-ca");
+        let own_ca_cert = own_ca.0.display().to_string();
+        let env = Tenants::start(postgres.as_deref(), |_| {
+            format!(
+                "[[operator.identities]]\noperator_id = \"op-a\"\nsubject = \"CN=acme-es2-backend,O=ACME Mobile\"\n\
+                 [[operator.identities]]\noperator_id = \"op-c\"\nsubject = \"CN=op-c\"\nclient_ca = \"{own_ca_cert}\"\n"
+            )
+        });
+        let ca = env.operator_ca();
+        let genuine = env.client(Some(issue(&ca, env.dir.path(), "genuine", "acme-es2-backend", Some("ACME Mobile"))));
+        let spoof = env.client(Some(issue(&ca, env.dir.path(), "spoof", "acme-es2-backend, O=ACME Mobile", None)));
+
+        let (status, body) = env.whoami(&genuine).await;
+        assert_eq!((status, body["operatorId"].as_str()), (200, Some("op-a")), "{body}");
+        let (status, body) = env.whoami(&spoof).await;
+        assert_eq!(status, 403, "the spoofed subject must not be op-a: {body}");
+        assert!(body["operatorId"].is_null(), "{body}");
+        let log = env.server.log.lock().unwrap().join("\n");
+        assert!(log.contains("no identity matches its subject"), "the refusal is logged with its reason:\n{log}");
+
+        // op-c names its own CA: the same subject from the shared operator CA is refused, from its CA accepted.
+        let other_ca = env.client(Some(issue(&ca, env.dir.path(), "op-c-wrong-ca", "op-c", None)));
+        let right_ca = env.client(Some(issue(&own_ca, env.dir.path(), "op-c-own-ca", "op-c", None)));
+        assert_eq!(env.whoami(&other_ca).await.0, 403);
+        let (status, body) = env.whoami(&right_ca).await;
+        assert_eq!((status, body["operatorId"].as_str()), (200, Some("op-c")), "{body}");
+        println!("impersonation refused on {}", if postgres.is_some() { "postgres" } else { "sqlite" });
+    }
+}
+
+/// Defect 2: `/metrics` on the operator listener showed every operator's series to any operator. Only identities
+/// marked `admin = true` may read it there now.
+#[tokio::test]
+async fn only_administrators_read_metrics_on_the_operator_listener() {
+    for postgres in backends() {
+        let env = Tenants::start(postgres.as_deref(), |_| {
+            "[[operator.identities]]\noperator_id = \"op-a\"\nsubject = \"CN=op-a,O=RSPDTEST\"\n\
+             [[operator.identities]]\noperator_id = \"ops\"\nsubject = \"CN=noc,O=RSPDTEST\"\nadmin = true\n"
+                .to_owned()
+        });
+        let ca = env.operator_ca();
+        let operator = env.client(Some(issue(&ca, env.dir.path(), "op-a", "op-a", Some("RSPDTEST"))));
+        let admin = env.client(Some(issue(&ca, env.dir.path(), "noc", "noc", Some("RSPDTEST"))));
+
+        let (status, text) = env.get(&operator, "/metrics").await;
+        assert_eq!(status, 403, "{text}");
+        assert!(!text.contains("rspd_"), "no series in the refusal: {text}");
+        assert_eq!(env.whoami(&operator).await.1["admin"], false);
+
+        let (status, text) = env.get(&admin, "/metrics").await;
+        assert_eq!(status, 200);
+        assert!(text.contains("rspd_build_info"), "{text}");
+        assert_eq!(env.whoami(&admin).await.1["admin"], true);
+    }
+}
