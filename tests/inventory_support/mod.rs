@@ -18,10 +18,10 @@ use crate::es9_harness::Env;
 pub const OP_A: &str = "test-operator";
 pub const OP_B: &str = "operator-b";
 
-/// `[[operator.identities]]` for both operators, by subject.
+/// `[[operator.identities]]` for both operators, by subject; A also administers the server (reads `/metrics`).
 pub fn identities() -> String {
     format!(
-        "\n[[operator.identities]]\noperator_id = \"{OP_A}\"\nsubject = \"O=RSPDTEST, CN=test-operator\"\n\
+        "\n[[operator.identities]]\noperator_id = \"{OP_A}\"\nsubject = \"O=RSPDTEST, CN=test-operator\"\nadmin = true\n\
          [[operator.identities]]\noperator_id = \"{OP_B}\"\nsubject = \"CN=operator-b\"\n"
     )
 }
