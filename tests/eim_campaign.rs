@@ -39,7 +39,7 @@ async fn composite_orders(postgres: Option<&str>) {
     });
     let (status, order) = env.post(&env.op_a, "/api/v1/eim/orders", &intent).await;
     assert_eq!(status, 201, "{order}");
-    let id = order["orderId"].as_i64().unwrap();
+    let id = order["orderId"].as_str().unwrap().to_owned();
     assert_eq!(order["state"], "queued");
     assert_eq!(order["steps"][0]["kind"], "disable");
     assert_eq!(order["steps"][1]["state"], "pending");
@@ -76,7 +76,7 @@ async fn composite_orders(postgres: Option<&str>) {
     let (status, order) = env.post(&env.op_a, "/api/v1/eim/orders", &intent).await;
     assert_eq!(status, 201, "{order}");
     assert!(env.poll(&mut devices[1]).await);
-    let path = format!("/api/v1/eim/orders/{}", order["orderId"]);
+    let path = format!("/api/v1/eim/orders/{}", order["orderId"].as_str().unwrap());
     let failed = env.wait_for(&env.op_a, &path, 20, |o| o["state"] == "failed").await;
     let reason = failed["failureReason"].as_str().unwrap();
     assert!(reason.starts_with("step 0 (enable): operation_failed:0:enable:"), "{reason}");
@@ -105,7 +105,7 @@ async fn composite_orders(postgres: Option<&str>) {
         trigger.profile_download_data,
         Some(ProfileDownloadData::ActivationCode("1$smdp.example.com$MATCHING-1".into()))
     );
-    let (_, shown) = env.get(&env.op_a, &format!("/api/v1/eim/orders/{}", order["orderId"])).await;
+    let (_, shown) = env.get(&env.op_a, &format!("/api/v1/eim/orders/{}", order["orderId"].as_str().unwrap())).await;
     assert_eq!(shown["state"], "dispatched");
     assert_eq!(shown["steps"][1]["state"], "pending");
 
@@ -137,7 +137,7 @@ async fn isolation_and_bad_input(postgres: Option<&str>) {
     let (status, order) =
         env.post(&env.op_a, "/api/v1/eim/orders", &json!({"eid": eid, "intent": "listProfileInfo"})).await;
     assert_eq!(status, 201, "{order}");
-    let order_path = format!("/api/v1/eim/orders/{}", order["orderId"]);
+    let order_path = format!("/api/v1/eim/orders/{}", order["orderId"].as_str().unwrap());
     let (status, campaign) = env
         .post(
             &env.op_a,
@@ -147,7 +147,7 @@ async fn isolation_and_bad_input(postgres: Option<&str>) {
         .await;
     assert_eq!(status, 201, "{campaign}");
     assert_eq!(campaign["deviceCount"], 2);
-    let campaign_path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"]);
+    let campaign_path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"].as_str().unwrap());
 
     // op-b: a foreign object answers exactly like an unknown one.
     let foreign = env.get(&env.op_b, &format!("/api/v1/eim/euiccs/{eid}")).await;
@@ -185,6 +185,9 @@ async fn isolation_and_bad_input(postgres: Option<&str>) {
     assert_eq!(status, 200);
     assert_eq!((report["refused"].as_i64(), report["invalid"].as_i64()), (Some(1), Some(1)), "{report}");
     assert_eq!(report["items"][0]["status"], "refused");
+    // The refusal names no holder (issue 10 item 3): the same words whoever holds the EID.
+    assert_eq!(report["items"][0]["error"], "this EID cannot be registered by this operator", "{report}");
+    assert!(!report.to_string().contains("op-a") && !report.to_string().contains("another"), "{report}");
     let (_, again) = env.post(&env.op_a, "/api/v1/eim/euiccs", &json!({"euiccs": [{"certificate": cert}]})).await;
     assert_eq!(again["alreadyRegistered"], 1, "{again}");
     // op-a still sees everything.
@@ -291,7 +294,7 @@ async fn pause_resume_cancel(postgres: Option<&str>) {
         )
         .await;
     assert_eq!(status, 201, "{campaign}");
-    let path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"]);
+    let path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"].as_str().unwrap());
     // Two released this minute, three pending.
     let c = env.wait_for(&env.op_a, &path, 20, |c| c["progress"]["queued"] == 2).await;
     assert_eq!(c["progress"]["pending"], 3, "{c}");
@@ -555,7 +558,7 @@ async fn thousand_devices(postgres: Option<&str>) {
         .await;
     assert_eq!(status, 201, "{campaign}");
     assert_eq!(campaign["deviceCount"], 1000);
-    let path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"]);
+    let path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"].as_str().unwrap());
 
     // IPAs: 16 workers share the devices; a device leaves the queue once it ran its package.
     let queue: Arc<tokio::sync::Mutex<std::collections::VecDeque<Device>>> =

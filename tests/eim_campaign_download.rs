@@ -69,7 +69,7 @@ fn download_and_enable(postgres: Option<&str>, template: &[u8]) {
     assert_eq!(r.status().as_u16(), 201);
     let order: Value = r.json().unwrap();
     assert_eq!(order["steps"][0]["kind"], "profileDownloadTrigger");
-    let path = operator_url(&format!("/api/v1/eim/orders/{}", order["orderId"]));
+    let path = operator_url(&format!("/api/v1/eim/orders/{}", order["orderId"].as_str().unwrap()));
 
     // The IPA (second terminal in the README) polls until the order is done.
     let mut anchors = TrustAnchors::new();

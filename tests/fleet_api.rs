@@ -43,7 +43,7 @@ fn seed(env: &FleetEnv) -> (Vec<String>, Vec<String>, i64, i64) {
 async fn operators_see_only_their_own_and_foreign_looks_unknown() {
     for pg in backends() {
         let env = FleetEnv::start(pg.as_deref());
-        let (a, b, order_a, order_b) = seed(&env);
+        let (a, b, _, _) = seed(&env);
 
         let (s, v) = env.get(&env.b, "/api/v1/profiles?limit=500").await;
         assert_eq!(s, 200, "{v}");
@@ -64,6 +64,10 @@ async fn operators_see_only_their_own_and_foreign_looks_unknown() {
         // Orders: list, by id, filters on another operator's values.
         let (_, v) = env.get(&env.b, "/api/v1/orders").await;
         assert_eq!(strings(&items(&v), "matchingId"), ["BBB-1"]);
+        // Order ids are opaque tokens (issue 10): each operator learns its own from its list.
+        let order_b = strings(&items(&v), "id")[0].clone();
+        let (_, v) = env.get(&env.a, "/api/v1/orders?matchingId=AAA-1").await;
+        let order_a = strings(&items(&v), "id")[0].clone();
         let foreign = env.get(&env.b, &format!("/api/v1/orders/{order_a}")).await;
         let unknown = env.get(&env.b, "/api/v1/orders/999999").await;
         assert_eq!(foreign.0, 404);
@@ -181,12 +185,16 @@ async fn events_stream_carries_own_state_changes_only() {
         assert!(replay.wait_for("\"toState\":\"linked\"", Duration::from_secs(10)).await, "{}", replay.text);
         let events = replay.events();
         assert!(events.iter().all(|e| e["targetKind"] != "download_session" || e["iccid"].is_string()));
-        let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        // Event ids are opaque (not the global audit sequence), distinct, and come in trail order.
+        let seqs: Vec<String> = events.iter().map(|e| e["seq"].as_str().unwrap().to_owned()).collect();
+        assert!(seqs.iter().all(|s| s.len() == 22 && s.parse::<i64>().is_err()), "{seqs:?}");
+        assert_eq!(seqs.iter().collect::<std::collections::HashSet<_>>().len(), seqs.len(), "{seqs:?}");
+        let times: Vec<i64> = events.iter().map(|e| e["atMs"].as_i64().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
         assert!(events.iter().any(|e| e["iccid"] == a[6].as_str() && e["toState"] == "available"));
         assert!(!replay.text.contains(&b[0]));
         // Resume after the last seen id: nothing old again.
-        let last = seqs.last().unwrap().to_string();
+        let last = seqs.last().unwrap().clone();
         let mut resumed = Sse::open(&env.a, &env.url("/api/v1/events"), Some(&last)).await;
         assert!(!resumed.wait_for("event: state", Duration::from_secs(2)).await, "{}", resumed.text);
     }

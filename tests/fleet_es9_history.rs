@@ -57,7 +57,7 @@ async fn history_and_events_follow_a_download() {
         let r =
             fleet.get(server.operator_url(&format!("/api/v1/orders?matchingId={matching_id}"))).send().await.unwrap();
         let list: Value = r.json().await.unwrap();
-        let id = list["items"][0]["id"].as_i64().unwrap();
+        let id = list["items"][0]["id"].as_str().unwrap().to_owned();
         let v: Value =
             fleet.get(server.operator_url(&format!("/api/v1/orders/{id}"))).send().await.unwrap().json().await.unwrap();
         assert_eq!(v["order"]["state"], "installed");

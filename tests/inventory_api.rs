@@ -151,7 +151,7 @@ async fn csv_and_json_batches_validate_every_row() {
         assert!(reason(4).contains("duplicate"), "{report}");
         assert!(reason(5).contains("pin1"), "{report}");
         assert_eq!(report["items"][0]["row"], 2, "CSV rows are numbered by line");
-        assert!(report["batchId"].as_i64().is_some());
+        assert_eq!(report["batchId"].as_str().map(str::len), Some(22), "an opaque batch id: {report}");
         let text = report.to_string().to_uppercase();
         assert!(!text.contains(KI) && !text.contains(&KI[..30]) && !text.contains(OPC), "a key in the report");
 
@@ -223,5 +223,51 @@ async fn operators_cannot_see_or_use_each_others_inventory() {
         assert!(!out.status.success());
         let (_, stock) = ops.call(&ops.a, "GET", "/api/v1/stock", None).await;
         assert_eq!(stock_of(&stock, "shared-name").unwrap()["available"], 1);
+    }
+}
+
+/// Issue 10 item 3 (existence oracles): ICCIDs are unique across the server, so an upload of an ICCID someone
+/// holds must be refused — but with the same words whether operator B itself or operator A holds it, naming no
+/// holder, in partial and all-or-nothing uploads and in personalization batches alike.
+#[tokio::test]
+async fn a_taken_iccid_is_refused_alike_whoever_holds_it() {
+    let Some(template) = ts48_template() else { return };
+    for pg in backends() {
+        let env = start(pg.as_deref());
+        let ops = Operators::new(&env);
+        for client in [&ops.a, &ops.b] {
+            ops.call(client, "PUT", "/api/v1/profile-types/iot", Some(json!({ "serviceProviderName": "X" }))).await;
+        }
+        let (held_by_a, held_by_b) = (iccid(301), iccid(302));
+        for (client, i) in [(&ops.a, &held_by_a), (&ops.b, &held_by_b)] {
+            let body = json!({ "profileType": "iot", "profiles": [{ "package": b64(&prepared(&template, i)) }] });
+            assert_eq!(ops.call(client, "POST", "/api/v1/profiles", Some(body)).await.0, 200);
+        }
+        let reason_for = |report: &serde_json::Value, i: &str| {
+            report["items"][0]["reason"].as_str().unwrap_or_else(|| panic!("{report}")).replace(i, "<ICCID>")
+        };
+        for all_or_nothing in [false, true] {
+            let upload = |i: &str| {
+                json!({ "profileType": "iot", "allOrNothing": all_or_nothing,
+                    "profiles": [{ "package": b64(&prepared(&template, i)) }] })
+            };
+            let (_, foreign) = ops.call(&ops.b, "POST", "/api/v1/profiles", Some(upload(&held_by_a))).await;
+            let (_, own) = ops.call(&ops.b, "POST", "/api/v1/profiles", Some(upload(&held_by_b))).await;
+            assert_eq!(reason_for(&foreign, &held_by_a), reason_for(&own, &held_by_b), "{foreign} vs {own}");
+            assert!(!foreign.to_string().contains(OP_A) && !foreign.to_string().contains("another"), "{foreign}");
+        }
+        // Personalization batches: the same.
+        let tpl = json!({ "name": "b-tpl", "profileType": "iot", "package": b64(&template) });
+        assert_eq!(ops.call(&ops.b, "POST", "/api/v1/templates", Some(tpl)).await.0, 201);
+        let row = |i: &str| json!({ "rows": [{ "iccid": i, "imsi": "001010000000301", "ki": KI, "opc": OPC }] });
+        let (_, foreign) = ops.call(&ops.b, "POST", "/api/v1/templates/b-tpl/batches", Some(row(&held_by_a))).await;
+        let (_, own) = ops.call(&ops.b, "POST", "/api/v1/templates/b-tpl/batches", Some(row(&held_by_b))).await;
+        assert_eq!(reason_for(&foreign, &held_by_a), reason_for(&own, &held_by_b), "{foreign} vs {own}");
+        // Batch ids are opaque: not the global batch sequence.
+        let fresh = iccid(303);
+        let (code, report) = ops.call(&ops.b, "POST", "/api/v1/templates/b-tpl/batches", Some(row(&fresh))).await;
+        assert_eq!(code, 200, "{report}");
+        let batch = report["batchId"].as_str().unwrap_or_else(|| panic!("{report}"));
+        assert!(batch.len() == 22 && batch.parse::<i64>().is_err(), "{report}");
     }
 }

@@ -10,29 +10,11 @@ use super::error::EimError;
 use super::order::{OrderState as PackageState, PackageOrder};
 
 /// Where a stream stands: the last order row and the last step package reported, each as
-/// `(updated_at, id)`. Text form (the SSE event id): `o<at>-<id>.s<at>-<id>`.
+/// `(updated_at, id)`. Its text form (the SSE event id, ids opaque) is the HTTP layer's (`http::eim_events`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventCursor {
     pub order: (i64, i64),
     pub step: (i64, i64),
-}
-
-impl EventCursor {
-    /// From a `Last-Event-ID` header; `None` when it is not one of ours.
-    pub fn parse(text: &str) -> Option<EventCursor> {
-        let (o, s) = text.trim().split_once('.')?;
-        let pair = |t: &str, prefix: char| -> Option<(i64, i64)> {
-            let (at, id) = t.strip_prefix(prefix)?.split_once('-')?;
-            Some((at.parse().ok()?, id.parse().ok()?))
-        };
-        Some(EventCursor { order: pair(o, 'o')?, step: pair(s, 's')? })
-    }
-}
-
-impl std::fmt::Display for EventCursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "o{}-{}.s{}-{}", self.order.0, self.order.1, self.step.0, self.step.1)
-    }
 }
 
 /// A step package change, with its order.
@@ -59,18 +41,4 @@ pub trait EventSource: Send + Sync {
     fn step_events(&self, operator_id: &str, after: (i64, i64), limit: i64) -> Result<Vec<StepEvent>, EimError>;
     /// The newest positions now (a stream without `Last-Event-ID` starts here).
     fn event_head(&self, operator_id: &str) -> Result<EventCursor, EimError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_round_trips_and_refuses_garbage() {
-        let c = EventCursor { order: (1_700_000_000_000, 42), step: (1_700_000_000_001, 7) };
-        assert_eq!(EventCursor::parse(&c.to_string()), Some(c));
-        for bad in ["", "x", "o1-2", "o1-2.s3", "o1-2.sx-1", "s1-2.o3-4"] {
-            assert_eq!(EventCursor::parse(bad), None, "{bad}");
-        }
-    }
 }

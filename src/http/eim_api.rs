@@ -9,6 +9,7 @@
 //! `GET /api/v1/eim/campaigns/{id}/devices`, `POST /api/v1/eim/campaigns/{id}/{pause|resume|cancel}`,
 //! `GET /api/v1/eim/events` (Server-Sent Events, [`super::eim_events`]).
 //! Creates accept an `Idempotency-Key` header: a retry answers 200 with the first result.
+//! Order and campaign ids (and cursors) are opaque tokens ([`super::opaque_ids`]), not the global sequence numbers.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::esipa::EimService;
 use super::identity::OperatorIdentity;
+use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::eim::campaign::{
     CampaignRecord, CampaignRepository, EuiccFilter, ImportOutcome, OperatorEuiccs, OrderError, OrderRecord,
     OrderRepository, OwnedEuicc,
@@ -28,6 +30,8 @@ use crate::pki::Certificate;
 
 /// Largest request body (a bulk import of thousands of certificates).
 const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The refusal of an EID this operator cannot register (global uniqueness; names no holder).
+const EID_UNAVAILABLE: &str = "this EID cannot be registered by this operator";
 /// Most eUICCs per import request.
 const MAX_IMPORT: usize = 20_000;
 
@@ -117,8 +121,12 @@ impl Page {
         }
     }
 
-    fn id_cursor(&self) -> Result<Option<i64>, HttpResponse> {
-        self.cursor.as_deref().map(|c| c.parse::<i64>().map_err(|_| invalid("cursor is not one of ours"))).transpose()
+    /// An order-list cursor: the opaque id of the last order of the previous page.
+    fn id_cursor(&self, ids: &OpaqueIds) -> Result<Option<i64>, HttpResponse> {
+        self.cursor
+            .as_deref()
+            .map(|c| ids.decode(IdKind::EimOrder, c).ok_or_else(|| invalid("cursor is not one of ours")))
+            .transpose()
     }
 }
 
@@ -126,8 +134,12 @@ fn query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, HttpRes
     web::Query::<T>::from_query(req.query_string()).map(|q| q.into_inner()).map_err(|e| invalid(e.to_string()))
 }
 
-fn path_id(req: &HttpRequest, what: &'static str) -> Result<i64, HttpResponse> {
-    req.match_info().get("id").and_then(|s| s.parse().ok()).ok_or_else(|| error_response(OrderError::NotFound(what)))
+/// The `{id}` of the path: an opaque id of `kind`; anything else is "not found", like another operator's id.
+fn path_id(req: &HttpRequest, ids: &OpaqueIds, kind: IdKind, what: &'static str) -> Result<i64, HttpResponse> {
+    req.match_info()
+        .get("id")
+        .and_then(|s| ids.decode(kind, s))
+        .ok_or_else(|| error_response(OrderError::NotFound(what)))
 }
 
 // ---- eUICCs ----
@@ -206,7 +218,8 @@ async fn import_euiccs(identity: OperatorIdentity, body: web::Bytes, svc: web::D
             totals[slot] += 1;
             let mut item = json!({ "index": index, "eid": new.eid, "status": status });
             if slot == 2 {
-                item["error"] = json!("this EID is registered with another operator");
+                // One refusal whoever holds the EID (another operator, or nobody yet: a learned eUICC), naming none.
+                item["error"] = json!(EID_UNAVAILABLE);
             }
             items.push(item);
         }
@@ -297,16 +310,17 @@ async fn get_euicc(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<
 
 // ---- orders ----
 
-fn order_summary(o: &OrderRecord, package: Option<PackageState>) -> Value {
+pub(crate) fn order_summary(o: &OrderRecord, package: Option<PackageState>, ids: &OpaqueIds) -> Value {
     json!({
-        "orderId": o.id, "eid": o.eid, "campaignId": o.campaign_id, "state": o.shown_state(package),
+        "orderId": ids.encode(IdKind::EimOrder, o.id), "eid": o.eid,
+        "campaignId": o.campaign_id.map(|c| ids.encode(IdKind::Campaign, c)), "state": o.shown_state(package),
         "currentStep": o.current_step, "stepCount": o.step_count, "failureReason": o.failure_reason,
         "createdAt": o.created_at, "updatedAt": o.updated_at, "finishedAt": o.finished_at,
     })
 }
 
 /// An order with its intent and every step (queued ones with their package's state and outcome).
-fn order_view(svc: &EimService, o: &OrderRecord) -> Result<Value, OrderError> {
+fn order_view(svc: &EimService, o: &OrderRecord, ids: &OpaqueIds) -> Result<Value, OrderError> {
     let steps = svc.store.order_steps(o.id)?;
     let current = steps.iter().find(|s| s.step_index == o.current_step).map(|s| s.package.state);
     let kinds = orders::step_kinds(&o.intent);
@@ -327,7 +341,7 @@ fn order_view(svc: &EimService, o: &OrderRecord) -> Result<Value, OrderError> {
             }),
         })
         .collect();
-    let mut body = order_summary(o, current);
+    let mut body = order_summary(o, current, ids);
     body["intent"] = serde_json::from_str(&o.intent).unwrap_or(Value::Null);
     body["steps"] = Value::Array(step_json);
     Ok(body)
@@ -339,6 +353,7 @@ async fn create_order(
     req: HttpRequest,
     body: web::Bytes,
     svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
     let key = match idempotency_key(&req) {
         Ok(k) => k,
@@ -360,7 +375,7 @@ async fn create_order(
             orders::start_order(&svc.store, &svc.ctx, &order, now);
         }
         let order = svc.store.find_eim_order(&identity.operator_id, order.id)?.unwrap_or(order);
-        Ok((order_view(svc, &order)?, created))
+        Ok((order_view(svc, &order, &ids)?, created))
     })
     .await;
     match result {
@@ -371,21 +386,27 @@ async fn create_order(
 }
 
 /// `GET /api/v1/eim/orders?limit=&cursor=`
-async fn list_orders(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    paged_orders(identity, req, svc, None).await
+async fn list_orders(
+    identity: OperatorIdentity,
+    req: HttpRequest,
+    svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
+) -> HttpResponse {
+    paged_orders(identity, req, svc, ids, None).await
 }
 
 async fn paged_orders(
     identity: OperatorIdentity,
     req: HttpRequest,
     svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
     campaign_id: Option<i64>,
 ) -> HttpResponse {
     let page: Page = match query(&req) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let (limit, cursor) = match (page.limit(), page.id_cursor()) {
+    let (limit, cursor) = match (page.limit(), page.id_cursor(&ids)) {
         (Ok(l), Ok(c)) => (l, c),
         (Err(resp), _) | (_, Err(resp)) => return resp,
     };
@@ -398,8 +419,10 @@ async fn paged_orders(
     .await;
     match result {
         Ok(rows) => {
-            let next = (rows.len() as i64 == limit).then(|| rows.last().map(|(o, _)| o.id.to_string())).flatten();
-            let items: Vec<Value> = rows.iter().map(|(o, p)| order_summary(o, *p)).collect();
+            let next = (rows.len() as i64 == limit)
+                .then(|| rows.last().map(|(o, _)| ids.encode(IdKind::EimOrder, o.id)))
+                .flatten();
+            let items: Vec<Value> = rows.iter().map(|(o, p)| order_summary(o, *p, &ids)).collect();
             HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next }))
         }
         Err(resp) => resp,
@@ -407,14 +430,19 @@ async fn paged_orders(
 }
 
 /// `GET /api/v1/eim/orders/{id}`
-async fn get_order(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    let id = match path_id(&req, "order") {
+async fn get_order(
+    identity: OperatorIdentity,
+    req: HttpRequest,
+    svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
+) -> HttpResponse {
+    let id = match path_id(&req, &ids, IdKind::EimOrder, "order") {
         Ok(id) => id,
         Err(resp) => return resp,
     };
     let result = blocking(&svc, move |svc| {
         let order = svc.store.find_eim_order(&identity.operator_id, id)?.ok_or(OrderError::NotFound("order"))?;
-        order_view(svc, &order)
+        order_view(svc, &order, &ids)
     })
     .await;
     match result {
@@ -443,10 +471,10 @@ struct FilterBody {
     label: Option<String>,
 }
 
-fn campaign_view(svc: &EimService, c: &CampaignRecord) -> Result<Value, OrderError> {
+fn campaign_view(svc: &EimService, c: &CampaignRecord, ids: &OpaqueIds) -> Result<Value, OrderError> {
     let progress = svc.store.campaign_counts(c.id)?;
     Ok(json!({
-        "campaignId": c.id, "name": c.name, "state": c.state.as_str(),
+        "campaignId": ids.encode(IdKind::Campaign, c.id), "name": c.name, "state": c.state.as_str(),
         "intent": serde_json::from_str::<Value>(&c.intent).unwrap_or(Value::Null),
         "ratePerMinute": c.rate_per_minute, "maxInFlight": c.max_in_flight, "deviceCount": c.device_count,
         "progress": progress, "createdAt": c.created_at, "updatedAt": c.updated_at, "finishedAt": c.finished_at,
@@ -460,6 +488,7 @@ async fn create_campaign(
     req: HttpRequest,
     body: web::Bytes,
     svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
     let key = match idempotency_key(&req) {
         Ok(k) => k,
@@ -484,7 +513,7 @@ async fn create_campaign(
     };
     let result = blocking(&svc, move |svc| {
         let (campaign, created) = orders::create_campaign(&svc.store, &identity.operator_id, request, now_ms())?;
-        Ok((campaign_view(svc, &campaign)?, created))
+        Ok((campaign_view(svc, &campaign, &ids)?, created))
     })
     .await;
     match result {
@@ -495,14 +524,19 @@ async fn create_campaign(
 }
 
 /// `GET /api/v1/eim/campaigns/{id}`: the campaign with live progress counts.
-async fn get_campaign(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    let id = match path_id(&req, "campaign") {
+async fn get_campaign(
+    identity: OperatorIdentity,
+    req: HttpRequest,
+    svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
+) -> HttpResponse {
+    let id = match path_id(&req, &ids, IdKind::Campaign, "campaign") {
         Ok(id) => id,
         Err(resp) => return resp,
     };
     let result = blocking(&svc, move |svc| {
         let campaign = svc.store.find_campaign(&identity.operator_id, id)?.ok_or(OrderError::NotFound("campaign"))?;
-        campaign_view(svc, &campaign)
+        campaign_view(svc, &campaign, &ids)
     })
     .await;
     match result {
@@ -512,16 +546,26 @@ async fn get_campaign(identity: OperatorIdentity, req: HttpRequest, svc: web::Da
 }
 
 /// `GET /api/v1/eim/campaigns/{id}/devices?limit=&cursor=`: per-device order state and failure reason.
-async fn campaign_devices(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    match path_id(&req, "campaign") {
-        Ok(id) => paged_orders(identity, req, svc, Some(id)).await,
+async fn campaign_devices(
+    identity: OperatorIdentity,
+    req: HttpRequest,
+    svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
+) -> HttpResponse {
+    match path_id(&req, &ids, IdKind::Campaign, "campaign") {
+        Ok(id) => paged_orders(identity, req, svc, ids, Some(id)).await,
         Err(resp) => resp,
     }
 }
 
 /// `POST /api/v1/eim/campaigns/{id}/pause|resume|cancel`
-async fn campaign_action(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    let id = match path_id(&req, "campaign") {
+async fn campaign_action(
+    identity: OperatorIdentity,
+    req: HttpRequest,
+    svc: web::Data<EimService>,
+    ids: web::Data<OpaqueIds>,
+) -> HttpResponse {
+    let id = match path_id(&req, &ids, IdKind::Campaign, "campaign") {
         Ok(id) => id,
         Err(resp) => return resp,
     };
@@ -533,7 +577,7 @@ async fn campaign_action(identity: OperatorIdentity, req: HttpRequest, svc: web:
     };
     let result = blocking(&svc, move |svc| {
         let campaign = orders::campaign_action(&svc.store, &identity.operator_id, id, action, now_ms())?;
-        campaign_view(svc, &campaign)
+        campaign_view(svc, &campaign, &ids)
     })
     .await;
     match result {

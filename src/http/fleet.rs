@@ -10,12 +10,13 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::fleet_audit::{self, history};
 use super::identity::OperatorIdentity;
+use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::smdp::ProfileState;
-use crate::store::{OrderFilter, ProfileFilter, Store, StoreError};
+use crate::store::{FleetOrder, OrderFilter, ProfileFilter, Store, StoreError};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -100,13 +101,12 @@ impl Params {
         }
     }
 
-    /// `cursor`: the `nextCursor` of an earlier page.
-    pub(crate) fn cursor(&self) -> Result<i64, FleetError> {
+    /// `cursor`: the `nextCursor` of an earlier page (an opaque id of `kind`).
+    pub(crate) fn cursor(&self, ids: &OpaqueIds, kind: IdKind) -> Result<i64, FleetError> {
         match self.0.get("cursor") {
             None => Ok(0),
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
+            Some(v) => ids
+                .decode(kind, v)
                 .filter(|n| *n >= 0)
                 .ok_or_else(|| FleetError::BadRequest("bad cursor (pass back a nextCursor value)".into())),
         }
@@ -145,15 +145,23 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(FleetError::from)
 }
 
-/// `nextCursor`: the last item's key when the page is full.
-pub(crate) fn next_cursor(len: usize, limit: i64, last: Option<i64>) -> Option<String> {
-    (i64::try_from(len).unwrap_or(i64::MAX) >= limit).then_some(last).flatten().map(|k| k.to_string())
+/// `nextCursor`: the last item's key, opaque, when the page is full.
+pub(crate) fn next_cursor(ids: &OpaqueIds, kind: IdKind, len: usize, limit: i64, last: Option<i64>) -> Option<String> {
+    (i64::try_from(len).unwrap_or(i64::MAX) >= limit).then_some(last).flatten().map(|k| ids.encode(kind, k))
+}
+
+/// An ES2+ order as the fleet API shows it: its id opaque.
+fn order_json(ids: &OpaqueIds, order: &FleetOrder) -> Value {
+    let mut v = serde_json::to_value(order).unwrap_or_default();
+    v["id"] = json!(ids.encode(IdKind::Es2Order, order.id));
+    v
 }
 
 /// `GET /api/v1/profiles?state=&profileType=&iccid=&eid=&cursor=&limit=`.
 async fn list_profiles(
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
     let p = Params::parse(req.query_string(), &["state", "profileType", "iccid", "eid", "cursor", "limit"])?;
@@ -163,10 +171,10 @@ async fn list_profiles(
         iccid: p.text("iccid"),
         eid: p.text("eid"),
     };
-    let (after, limit) = (p.cursor()?, p.limit()?);
+    let (after, limit) = (p.cursor(&ids, IdKind::Profile)?, p.limit()?);
     let operator = identity.operator_id;
     let items = blocking(move || store.fleet_profiles(&operator, &filter, after, limit)).await?;
-    let next = next_cursor(items.len(), limit, items.last().map(|p| p.id));
+    let next = next_cursor(&ids, IdKind::Profile, items.len(), limit, items.last().map(|p| p.id));
     Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next })))
 }
 
@@ -174,13 +182,14 @@ async fn list_profiles(
 async fn get_profile(
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, FleetError> {
     let iccid = path.into_inner();
     let operator = identity.operator_id;
     let (profile, history) = blocking(move || {
         let Some(profile) = store.fleet_profile(&operator, &iccid)? else { return Ok((None, Vec::new())) };
-        let history = history(&store, &operator, "profile", &iccid)?;
+        let history = history(&store, &ids, &operator, "profile", &iccid)?;
         Ok((Some(profile), history))
     })
     .await?;
@@ -192,6 +201,7 @@ async fn get_profile(
 async fn list_orders(
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
     let p = Params::parse(req.query_string(), &["state", "matchingId", "iccid", "eid", "cursor", "limit"])?;
@@ -201,10 +211,11 @@ async fn list_orders(
         iccid: p.text("iccid"),
         eid: p.text("eid"),
     };
-    let (after, limit) = (p.cursor()?, p.limit()?);
+    let (after, limit) = (p.cursor(&ids, IdKind::Es2Order)?, p.limit()?);
     let operator = identity.operator_id;
     let items = blocking(move || store.fleet_orders(&operator, &filter, after, limit)).await?;
-    let next = next_cursor(items.len(), limit, items.last().map(|o| o.id));
+    let next = next_cursor(&ids, IdKind::Es2Order, items.len(), limit, items.last().map(|o| o.id));
+    let items: Vec<Value> = items.iter().map(|o| order_json(&ids, o)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next })))
 }
 
@@ -213,19 +224,21 @@ async fn list_orders(
 async fn get_order(
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, FleetError> {
-    // A malformed id cannot name any order: it answers like an unknown one.
-    let Ok(id) = path.into_inner().parse::<i64>() else { return Err(FleetError::NotFound("order")) };
+    // A malformed or foreign token cannot name any order: it answers like an unknown one.
+    let Some(id) = ids.decode(IdKind::Es2Order, &path.into_inner()) else { return Err(FleetError::NotFound("order")) };
     let operator = identity.operator_id;
+    let history_ids = ids.clone();
     let (order, history) = blocking(move || {
         let Some(order) = store.fleet_order(&operator, id)? else { return Ok((None, Vec::new())) };
-        let history = history(&store, &operator, "order", &order.matching_id)?;
+        let history = history(&store, &history_ids, &operator, "order", &order.matching_id)?;
         Ok((Some(order), history))
     })
     .await?;
     let order = order.ok_or(FleetError::NotFound("order"))?;
-    Ok(HttpResponse::Ok().json(json!({ "order": order, "history": history })))
+    Ok(HttpResponse::Ok().json(json!({ "order": order_json(&ids, &order), "history": history })))
 }
 
 /// `GET /api/v1/openapi.json`.

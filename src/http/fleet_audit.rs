@@ -5,6 +5,9 @@
 //! short poll, so a change made through any node reaches every subscriber. `seq` is the SSE event id; a client
 //! resumes after a reconnect with the `Last-Event-ID` header (or `?lastEventId=`). Without one the stream starts
 //! at the present. A comment line is sent every [`KEEPALIVE`] so proxies keep the connection open.
+//!
+//! `seq` and the numeric target ids (ES2+ and eIM orders, campaigns, packages) are global sequences: they are
+//! shown as opaque tokens ([`super::opaque_ids`]), so one operator cannot count another's activity.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -15,6 +18,7 @@ use serde_json::json;
 
 use super::fleet::{blocking, next_cursor, FleetError, Params};
 use super::identity::OperatorIdentity;
+use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::audit::{AuditKind, AuditRecord};
 use crate::store::{AuditQuery, Store, StoreError};
 
@@ -35,7 +39,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateChange {
-    pub seq: i64,
+    /// The audit `seq`, opaque.
+    pub seq: String,
     pub at_ms: i64,
     pub target_kind: Option<String>,
     pub target_id: Option<String>,
@@ -46,13 +51,53 @@ pub struct StateChange {
     pub to_state: Option<String>,
 }
 
-impl From<AuditRecord> for StateChange {
-    fn from(r: AuditRecord) -> Self {
+/// The id kind of a numeric `target_id` of `target_kind`; `None` where the target id is not a sequence number
+/// (ICCID, transactionId).
+fn target_id_kind(target_kind: Option<&str>) -> Option<IdKind> {
+    match target_kind? {
+        "order" => Some(IdKind::Es2Order),
+        "eim_order" => Some(IdKind::EimOrder),
+        "eim_campaign" => Some(IdKind::Campaign),
+        "eim_package" => Some(IdKind::EimPackage),
+        _ => None,
+    }
+}
+
+/// A target id as the operator sees it.
+fn shown_target_id(ids: &OpaqueIds, target_kind: Option<&str>, target_id: Option<String>) -> Option<String> {
+    match (target_id_kind(target_kind), target_id) {
+        (Some(kind), Some(id)) => Some(id.parse::<i64>().map(|n| ids.encode(kind, n)).unwrap_or(id)),
+        (_, id) => id,
+    }
+}
+
+/// A `?target=` as stored: an opaque order, campaign or package id becomes its number; anything else (ICCID,
+/// EID, matchingId, transactionId) stays as given.
+fn stored_target(ids: &OpaqueIds, target: String) -> String {
+    [IdKind::Es2Order, IdKind::EimOrder, IdKind::Campaign, IdKind::EimPackage]
+        .into_iter()
+        .find_map(|kind| ids.decode(kind, &target))
+        .map(|n| n.to_string())
+        .unwrap_or(target)
+}
+
+/// An audit row as the operator API shows it: `seq` and numeric target ids opaque.
+fn audit_json(ids: &OpaqueIds, r: AuditRecord) -> serde_json::Value {
+    let seq = ids.encode(IdKind::AuditEvent, r.seq);
+    let target_id = shown_target_id(ids, r.target_kind.as_deref(), r.target_id.clone());
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["seq"] = json!(seq);
+    v["targetId"] = json!(target_id);
+    v
+}
+
+impl StateChange {
+    pub fn new(r: AuditRecord, ids: &OpaqueIds) -> Self {
         StateChange {
-            seq: r.seq,
+            seq: ids.encode(IdKind::AuditEvent, r.seq),
             at_ms: r.at_ms,
+            target_id: shown_target_id(ids, r.target_kind.as_deref(), r.target_id),
             target_kind: r.target_kind,
-            target_id: r.target_id,
             iccid: r.iccid,
             eid: r.eid,
             matching_id: r.matching_id,
@@ -64,7 +109,13 @@ impl From<AuditRecord> for StateChange {
 
 /// State history of a profile (`kind = "profile"`, key = ICCID) or an order (`kind = "order"`, key = matchingId:
 /// the order's creation, its profile's transitions while it was current, its download sessions).
-pub(crate) fn history(store: &Store, operator: &str, kind: &str, key: &str) -> Result<Vec<StateChange>, StoreError> {
+pub(crate) fn history(
+    store: &Store,
+    ids: &OpaqueIds,
+    operator: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Vec<StateChange>, StoreError> {
     let q = AuditQuery {
         operator_id: operator.to_owned(),
         kind: Some(AuditKind::State),
@@ -73,13 +124,14 @@ pub(crate) fn history(store: &Store, operator: &str, kind: &str, key: &str) -> R
         limit: HISTORY_LIMIT,
         ..AuditQuery::default()
     };
-    Ok(store.audit_query(&q)?.into_iter().map(StateChange::from).collect())
+    Ok(store.audit_query(&q)?.into_iter().map(|r| StateChange::new(r, ids)).collect())
 }
 
 /// `GET /api/v1/audit?from=&to=&actor=&target=&kind=&cursor=&limit=`.
 async fn list_audit(
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     req: HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
     let p = Params::parse(req.query_string(), &["from", "to", "actor", "target", "kind", "cursor", "limit"])?;
@@ -96,18 +148,20 @@ async fn list_audit(
         from_ms: p.millis("from")?,
         to_ms: p.millis("to")?,
         actor: p.text("actor"),
-        target: p.text("target"),
+        target: p.text("target").map(|t| stored_target(&ids, t)),
         target_kind: None,
-        after_seq: Some(p.cursor()?),
+        after_seq: Some(p.cursor(&ids, IdKind::AuditEvent)?),
         limit,
     };
     let items = blocking(move || store.audit_query(&q)).await?;
-    let next = next_cursor(items.len(), limit, items.last().map(|r| r.seq));
+    let next = next_cursor(&ids, IdKind::AuditEvent, items.len(), limit, items.last().map(|r| r.seq));
+    let items: Vec<serde_json::Value> = items.into_iter().map(|r| audit_json(&ids, r)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next })))
 }
 
-/// Where the stream starts: after `Last-Event-ID` / `lastEventId`, or at the chain head (only new events).
-fn resume_point(req: &HttpRequest, p: &Params) -> Result<Option<i64>, FleetError> {
+/// Where the stream starts: after `Last-Event-ID` / `lastEventId` (an event id, or `0` for the whole trail), or at
+/// the chain head (only new events).
+fn resume_point(req: &HttpRequest, p: &Params, ids: &OpaqueIds) -> Result<Option<i64>, FleetError> {
     let given = req
         .headers()
         .get("Last-Event-ID")
@@ -115,9 +169,10 @@ fn resume_point(req: &HttpRequest, p: &Params) -> Result<Option<i64>, FleetError
         .or_else(|| p.text("lastEventId"));
     given
         .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .ok()
+            // `0` is "from the beginning of the caller's trail"; any other value is an event id given out before.
+            let from_start = (v.trim() == "0").then_some(0);
+            from_start
+                .or_else(|| ids.decode(IdKind::AuditEvent, &v))
                 .filter(|n| *n >= 0)
                 .ok_or_else(|| FleetError::BadRequest("bad Last-Event-ID (pass back an event id)".into()))
         })
@@ -126,6 +181,7 @@ fn resume_point(req: &HttpRequest, p: &Params) -> Result<Option<i64>, FleetError
 
 struct Tail {
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     operator: String,
     after: i64,
     pending: VecDeque<StateChange>,
@@ -142,10 +198,11 @@ fn sse_event(e: &StateChange) -> web::Bytes {
 async fn events(
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     req: HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
     let p = Params::parse(req.query_string(), &["lastEventId"])?;
-    let after = match resume_point(&req, &p)? {
+    let after = match resume_point(&req, &p, &ids)? {
         Some(after) => after,
         None => {
             let s = store.clone();
@@ -154,6 +211,7 @@ async fn events(
     };
     let tail = Tail {
         store,
+        ids,
         operator: identity.operator_id,
         after,
         pending: VecDeque::new(),
@@ -189,7 +247,8 @@ async fn events(
                     if let Some(last) = rows.last() {
                         t.after = last.seq;
                     }
-                    t.pending.extend(rows.into_iter().map(StateChange::from));
+                    let ids = t.ids.clone();
+                    t.pending.extend(rows.into_iter().map(|r| StateChange::new(r, &ids)));
                 }
                 Ok(Err(e)) => tracing::warn!(error = %e, "events stream: store error, retrying"),
                 Err(e) => tracing::warn!(error = %e, "events stream: store error, retrying"),

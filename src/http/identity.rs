@@ -19,8 +19,8 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use rustls::pki_types::CertificateDer;
 use openssl::x509::X509;
+use rustls::pki_types::CertificateDer;
 
 use crate::config::{normalize_fingerprint, ConfigError, OperatorIdentityConfig};
 use crate::pki::distinguished_name::DistinguishedName;
@@ -97,7 +97,12 @@ impl OperatorDirectory {
                     }
                     None => None,
                 };
-                dir.by_subject.push(SubjectRule { subject, issuer, operator_id: id.operator_id.clone(), admin: id.admin });
+                dir.by_subject.push(SubjectRule {
+                    subject,
+                    issuer,
+                    operator_id: id.operator_id.clone(),
+                    admin: id.admin,
+                });
             }
         }
         Ok(dir)
@@ -115,13 +120,23 @@ impl OperatorDirectory {
         let fingerprint_sha256 = hex::encode(openssl::sha::sha256(cert));
         let subject = subject_of(cert);
         if let Some((operator_id, admin)) = self.by_fingerprint.get(&fingerprint_sha256) {
-            return Ok(OperatorIdentity { operator_id: operator_id.clone(), subject, fingerprint_sha256, admin: *admin });
+            return Ok(OperatorIdentity {
+                operator_id: operator_id.clone(),
+                subject,
+                fingerprint_sha256,
+                admin: *admin,
+            });
         }
-        let unmapped = |why: String| Refusal::Unmapped { subject: subject.clone(), fingerprint_sha256: fingerprint_sha256.clone(), why };
+        let unmapped = |why: String| Refusal::Unmapped {
+            subject: subject.clone(),
+            fingerprint_sha256: fingerprint_sha256.clone(),
+            why,
+        };
         if self.by_subject.is_empty() {
             return Err(unmapped("no identity matches its fingerprint".into()));
         }
-        let name = DistinguishedName::subject_of_certificate(cert).map_err(|e| unmapped(format!("subject refused: {e}")))?;
+        let name =
+            DistinguishedName::subject_of_certificate(cert).map_err(|e| unmapped(format!("subject refused: {e}")))?;
         let mut matches = self
             .by_subject
             .iter()

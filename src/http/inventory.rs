@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::identity::OperatorIdentity;
+use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::smdp::inventory::{
     batch_rows_from_json, check_profile_type, parse_batch_csv, parse_profile_class, profile_class_name, BatchRow,
     InventoryRepository, NotificationConfig, ProfileMetadata, ProfileType, StockLevel, TemplateRecord,
@@ -207,8 +208,9 @@ struct UploadItemBody {
     profile_class: Option<String>,
 }
 
-/// The report: `{written, failed, batchId?, items: [{index, iccid?, status: ok|error, reason?}]}`.
-fn report_response(report: &BulkReport, index_name: &str) -> HttpResponse {
+/// The report: `{written, failed, batchId?, items: [{index, iccid?, status: ok|error, reason?}]}`; the batch id is
+/// an opaque token (batch numbers are a global sequence).
+fn report_response(report: &BulkReport, index_name: &str, ids: &OpaqueIds) -> HttpResponse {
     let items: Vec<Value> = report
         .items
         .iter()
@@ -228,12 +230,17 @@ fn report_response(report: &BulkReport, index_name: &str) -> HttpResponse {
         if report.written() == 0 && report.failed() > 0 { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut body = json!({ "written": report.written(), "failed": report.failed(), "items": items });
     if let Some(id) = report.batch_id {
-        body["batchId"] = json!(id);
+        body["batchId"] = json!(ids.encode(IdKind::Batch, id));
     }
     HttpResponse::build(status).json(body)
 }
 
-async fn upload_profiles(identity: OperatorIdentity, store: web::Data<Store>, body: web::Bytes) -> HttpResponse {
+async fn upload_profiles(
+    identity: OperatorIdentity,
+    store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
+    body: web::Bytes,
+) -> HttpResponse {
     let body: UploadBody = match parse_json(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -267,7 +274,7 @@ async fn upload_profiles(identity: OperatorIdentity, store: web::Data<Store>, bo
     })
     .await;
     match result {
-        Ok(report) => report_response(&report, "index"),
+        Ok(report) => report_response(&report, "index", &ids),
         Err(r) => r,
     }
 }
@@ -336,6 +343,7 @@ async fn upload_batch(
     req: HttpRequest,
     identity: OperatorIdentity,
     store: web::Data<Store>,
+    ids: web::Data<OpaqueIds>,
     name: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -361,13 +369,13 @@ async fn upload_batch(
     let operator_id = identity.operator_id;
     let result = blocking(move || {
         let report = service::upload_batch(store.as_ref(), &operator_id, &template, rows, aon)?;
-        tracing::info!(operator = %operator_id, template = %template, batch = ?report.batch_id, written = report.written(),
+        tracing::info!(operator = %operator_id, template = %template, batch_seq = ?report.batch_id, written = report.written(),
             failed = report.failed(), all_or_nothing = aon, "inventory: personalization batch");
         Ok(report)
     })
     .await;
     match result {
-        Ok(report) => report_response(&report, "row"),
+        Ok(report) => report_response(&report, "row", &ids),
         Err(r) => r,
     }
 }

@@ -25,6 +25,7 @@ pub mod health;
 pub mod identity;
 pub mod inventory;
 pub mod metrics;
+pub mod opaque_ids;
 pub mod operator;
 pub mod tls;
 

@@ -25,7 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `GET /metrics` on the operator listener: every operator's series, so administrators only
 /// (`admin = true` on the identity). Operators' own figures are in the fleet API; the unauthenticated
 /// `metrics.listen` listener is for a scraper on a private network.
-async fn admin_metrics(identity: OperatorIdentity, metrics: web::Data<Metrics>, store: web::Data<Store>) -> HttpResponse {
+async fn admin_metrics(
+    identity: OperatorIdentity,
+    metrics: web::Data<Metrics>,
+    store: web::Data<Store>,
+) -> HttpResponse {
     if !identity.admin {
         return HttpResponse::Forbidden().json(json!({
             "error": "metrics show every operator's figures: only administrator identities (admin = true) may read them here"

@@ -98,7 +98,8 @@ impl DistinguishedName {
             if split_unescaped(&rdn, '+')?.len() > 1 {
                 return Err(DnError::MultiValued);
             }
-            let (attribute_type, raw_value) = split_once_unescaped(&rdn, '=').ok_or_else(|| DnError::NotTypeValue(rdn.trim().to_owned()))?;
+            let (attribute_type, raw_value) =
+                split_once_unescaped(&rdn, '=').ok_or_else(|| DnError::NotTypeValue(rdn.trim().to_owned()))?;
             let oid = oid_of(attribute_type.trim())?;
             let value = unescape(raw_value.trim())?;
             if attributes.insert(oid.clone(), value).is_some() {
@@ -309,6 +310,9 @@ mod tests {
         assert_eq!(render_subject(&spoof), r"CN=acme-es2-backend\, O\=ACME Mobile");
         let forged = certificate(&[(CommonName, "x\n2026-12-03T07:00:00Z  INFO forged")]);
         assert_eq!(render_subject(&forged), r"CN=x\0A2026-12-03T07:00:00Z  INFO forged");
-        assert_eq!(DistinguishedName::parse(&render_subject(&spoof)).unwrap(), DistinguishedName::subject_of_certificate(&spoof).unwrap());
+        assert_eq!(
+            DistinguishedName::parse(&render_subject(&spoof)).unwrap(),
+            DistinguishedName::subject_of_certificate(&spoof).unwrap()
+        );
     }
 }

@@ -149,6 +149,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .with_metrics(metrics.registry())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities)?);
+    let opaque_ids = web::Data::new(crate::http::opaque_ids::OpaqueIds::from_store(&store)?);
     let es9 = Es9Service {
         ctx: smdp_context,
         store: store.clone(),
@@ -217,8 +218,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d, e, i) =
-        (store_data.clone(), metrics_data.clone(), directory.clone(), es9_data.clone(), eim_data.clone());
+    let (s, m, d, e, i, o) = (
+        store_data.clone(),
+        metrics_data.clone(),
+        directory.clone(),
+        es9_data.clone(),
+        eim_data.clone(),
+        opaque_ids.clone(),
+    );
     let operator_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
@@ -228,6 +235,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             .app_data(i.clone())
             .app_data(m.clone())
             .app_data(d.clone())
+            // Every id the operator API shows that would otherwise be a global sequence number.
+            .app_data(o.clone())
             .app_data(ListenerName("operator"))
             .wrap(from_fn(require_operator))
             .wrap(from_fn(crate::http::audit_middleware::record_call))

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {}", one_line(&.0.to_string()))]
     Query(#[from] DieselError),
+    /// A row holds something the code cannot use (or a server key could not be made).
+    #[error("unusable stored data: {0}")]
+    Invalid(String),
 }
 
 impl StoreError {
@@ -48,7 +51,9 @@ impl From<StoreError> for RepoError {
         match err {
             StoreError::Query(e) => repo_error(e),
             StoreError::Pool { .. } | StoreError::Connect { .. } => RepoError::Unavailable(err.to_string()),
-            StoreError::CreateDir { .. } | StoreError::Migration { .. } => RepoError::Backend(err.to_string()),
+            StoreError::CreateDir { .. } | StoreError::Migration { .. } | StoreError::Invalid(_) => {
+                RepoError::Backend(err.to_string())
+            }
         }
     }
 }

@@ -117,10 +117,16 @@ pub(super) struct PersonalizationRow {
     pub(super) created_at: i64,
 }
 
+/// The one refusal of an ICCID that is taken (ICCIDs are unique across the server): the same words whether the
+/// caller or another operator holds it, naming no holder (tenant isolation, issue 10 item 3).
+fn iccid_taken(iccid: &str) -> String {
+    format!("ICCID {iccid} already exists")
+}
+
 /// Per-item outcome of a failed insert, in words an operator can act on.
 fn item_error(e: RepoError, iccid: &str) -> String {
     match e {
-        RepoError::Conflict => format!("ICCID {iccid} already exists"),
+        RepoError::Conflict => iccid_taken(iccid),
         other => other.to_string(),
     }
 }
@@ -284,7 +290,7 @@ impl InventoryRepository for Store {
                 .iter()
                 .enumerate()
                 .filter(|(_, i)| existing.contains(i))
-                .map(|(n, i)| (n, format!("ICCID {i} already exists")))
+                .map(|(n, i)| (n, iccid_taken(i)))
                 .collect();
             return Ok(self.refused_all(&iccids, &failures));
         }
@@ -407,7 +413,7 @@ impl InventoryRepository for Store {
                     .iter()
                     .enumerate()
                     .filter(|(_, i)| existing.contains(i))
-                    .map(|(n, i)| (n, format!("ICCID {i} already exists")))
+                    .map(|(n, i)| (n, iccid_taken(i)))
                     .collect();
                 return Ok((0, self.refused_all(&iccids, &failures)));
             }

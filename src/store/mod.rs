@@ -18,6 +18,7 @@
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
 //! - `fleet`: the fleet API's operator-scoped profile and order listings.
+//! - `server_keys`: secrets the server makes for itself and shares between nodes (opaque ids).
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
 //! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
@@ -42,6 +43,7 @@ mod package_lookup;
 mod profiles;
 pub(crate) mod progress;
 pub mod schema;
+mod server_keys;
 mod settings;
 
 use std::sync::Arc;

@@ -333,3 +333,12 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Secrets the server generates for itself, shared by every node (e.g. `opaque_ids`).
+    server_keys (name) {
+        name -> Text,
+        secret -> Binary,
+        created_at -> BigInt,
+    }
+}

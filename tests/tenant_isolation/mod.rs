@@ -21,8 +21,8 @@ fn make_ca(dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
     use openssl::x509::extension::{BasicConstraints, KeyUsage};
     use openssl::x509::{X509Builder, X509NameBuilder};
 
-    let key = PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
-        .unwrap();
+    let key =
+        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
     let name = name.build();
@@ -150,5 +150,61 @@ async fn only_administrators_read_metrics_on_the_operator_listener() {
         assert_eq!(status, 200);
         assert!(text.contains("rspd_build_info"), "{text}");
         assert_eq!(env.whoami(&admin).await.1["admin"], true);
+    }
+}
+
+/// Defect 3: ids an operator saw were global sequences (order ids, audit `seq`, event ids, cursors) that told one
+/// operator how busy the others were, and an id could be tried across kinds. They are opaque tokens now: not numbers,
+/// unrelated between neighbours, and a token of one operator's order reads as "not found" to another, exactly
+/// like garbage.
+#[tokio::test]
+async fn ids_an_operator_sees_are_opaque() {
+    use crate::fleet_support::FleetEnv;
+    for postgres in backends() {
+        let env = FleetEnv::start(postgres.as_deref());
+        let iccids: Vec<String> = (0..4).map(|n| crate::common::iccid("894977", n)).collect();
+        for (n, i) in iccids.iter().enumerate() {
+            env.profile(if n % 2 == 0 { "op-a" } else { "op-b" }, i, "iot");
+        }
+        env.order("op-a", &iccids[0], "ISO-A-1", None);
+        env.order("op-b", &iccids[1], "ISO-B-1", None);
+        env.order("op-a", &iccids[2], "ISO-A-2", None);
+        env.order("op-b", &iccids[3], "ISO-B-2", None);
+
+        let (status, page) = env.get(&env.b, "/api/v1/orders?limit=1").await;
+        assert_eq!(status, 200, "{page}");
+        let first = page["items"][0]["id"].as_str().unwrap_or_else(|| panic!("an opaque order id: {page}")).to_owned();
+        let cursor = page["nextCursor"].as_str().unwrap().to_owned();
+        let (_, next) = env.get(&env.b, &format!("/api/v1/orders?limit=1&cursor={cursor}")).await;
+        let second = next["items"][0]["id"].as_str().unwrap().to_owned();
+        for token in [&first, &second, &cursor] {
+            assert!(token.len() == 22 && token.parse::<i64>().is_err(), "not a sequence number: {token}");
+        }
+        assert_eq!(next["items"][0]["matchingId"], "ISO-B-2", "the cursor still pages: {next}");
+
+        // op-b's own token works for op-b; for op-a it is as unknown as garbage or a bare number.
+        assert_eq!(env.get(&env.b, &format!("/api/v1/orders/{first}")).await.0, 200);
+        let foreign = env.get(&env.a, &format!("/api/v1/orders/{first}")).await;
+        assert_eq!(foreign.0, 404);
+        assert_eq!(foreign, env.get(&env.a, "/api/v1/orders/AAAAAAAAAAAAAAAAAAAAAA").await);
+        assert_eq!(foreign, env.get(&env.a, "/api/v1/orders/1").await);
+        // A token of one kind is no id of another (an order token is not a campaign id).
+        assert_eq!(env.get(&env.b, &format!("/api/v1/eim/campaigns/{first}")).await.0, 404);
+
+        // The audit trail and the event stream: `seq`, event ids and cursors are tokens too.
+        let (_, audit) = env.get(&env.b, "/api/v1/audit?kind=state&limit=2").await;
+        let rows = audit["items"].as_array().unwrap();
+        assert!(!rows.is_empty(), "{audit}");
+        for r in rows {
+            let seq = r["seq"].as_str().unwrap_or_else(|| panic!("an opaque seq: {r}"));
+            assert!(seq.len() == 22 && seq.parse::<i64>().is_err(), "{r}");
+            if r["targetKind"] == "order" {
+                assert!(r["targetId"].as_str().unwrap().parse::<i64>().is_err(), "order target ids are opaque: {r}");
+            }
+        }
+        assert!(audit["nextCursor"].as_str().is_some_and(|c| c.parse::<i64>().is_err()), "{audit}");
+        // The order's history (its creation row) names it by the same token.
+        let (_, shown) = env.get(&env.b, &format!("/api/v1/orders/{first}")).await;
+        assert_eq!(shown["order"]["id"], first.as_str(), "{shown}");
     }
 }
