@@ -73,6 +73,12 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Print the digest that log lines show for each ICCID, EID, IMEI or matchingId given (grep the logs for it).
+    LogDigest {
+        /// The identifiers.
+        #[arg(required = true)]
+        values: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +201,16 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
             init_logging(&config);
             crate::cli_eim::run(&config, command)
         }
+        Command::LogDigest { values } => {
+            let config = load_config(cli.config)?;
+            init_logging(&config);
+            let store = Store::open_for_command(&config.database_settings())?;
+            let key = store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?;
+            for value in values {
+                println!("{value} {}", crate::logging::identifier_digest(&key, value.trim()));
+            }
+            Ok(())
+        }
         Command::Audit { command } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
@@ -264,7 +280,8 @@ fn init_logging(config: &Config) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
     let _ = match config.log.format {
-        LogFormat::Text => builder.try_init(),
+        // Peer-supplied strings cannot break a text line (crate::logging).
+        LogFormat::Text => builder.fmt_fields(crate::logging::text_fields()).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }

@@ -14,7 +14,7 @@
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
-//! - [`cli`]: the `rspd` command line.
+//! - [`cli`]: the `rspd` command line; [`logging`]: the process log (text lines escape control characters).
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -28,7 +28,9 @@ pub mod codec;
 pub mod config;
 pub mod eim;
 pub mod http;
+pub mod logging;
 pub mod pki;
+pub mod private_files;
 pub mod profile;
 pub mod secrets;
 pub mod server;

@@ -534,3 +534,23 @@ async fn wait_for_empty_inbox(env: &Env) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Issue 10 item 6 (log injection): an `smdpAddress` with a newline and a forged log line after it was written to
+/// the text log as two lines. Now the refusal is one line, the newline escaped — on both backends.
+#[tokio::test]
+async fn a_newline_in_a_received_string_cannot_forge_a_log_line() {
+    for pg in backends() {
+        // At debug the refusal's detail (with the address as received) is logged; above debug only its kind.
+        let env = Env::start_full(pg.as_deref(), |_| String::new(), "[log]\nlevel = \"info,rspd=debug\"\n");
+        let mut euicc = env.euicc(Curve::NistP256);
+        let forged = "2026-12-03T07:00:00.000000Z  INFO rspd::cli: FORGED operator op-a deleted everything";
+        let body = initiate_body(&mut euicc, &format!("evil.example\n{forged}"));
+        let (code, answer) = env.post("initiateAuthentication", body).await;
+        assert_eq!(outcome(code, &answer), "Failed 8.8.1/3.8");
+        let log = env.server.as_ref().unwrap().log.lock().unwrap().clone();
+        assert!(!log.iter().any(|line| line.starts_with(forged)), "a forged line in the log:\n{}", log.join("\n"));
+        let refusal = log.iter().find(|l| l.contains("evil.example")).unwrap_or_else(|| panic!("{}", log.join("\n")));
+        assert!(refusal.contains(&format!("evil.example\\n{forged}")), "escaped in place: {refusal}");
+        println!("log injection escaped on {}", backend_name(&pg));
+    }
+}
