@@ -1,4 +1,4 @@
-//! `rspd audit verify` and `rspd audit list`: the administrator's view of the hash-chained audit trail
+//! `rspd audit verify`, `rspd audit list` and `rspd audit erase`: the administrator's view of the hash-chained audit trail
 //! (see [`crate::audit`]).
 
 use clap::{Args, Subcommand};
@@ -14,6 +14,19 @@ pub enum AuditCommand {
     Verify,
     /// Print audit rows as JSON lines (all operators, refused calls included), oldest first.
     List(AuditListArgs),
+    /// Erase a subscriber's identifiers (ICCID, EID or matchingId) from the audit trail (GDPR): the rows, their
+    /// digests and the chain stay (`audit verify` still holds); the clear values are gone.
+    Erase(AuditEraseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditEraseArgs {
+    /// Only this operator's rows (default: every operator's).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// The identifiers to erase.
+    #[arg(required = true)]
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -37,6 +50,14 @@ pub fn run(config: &Config, command: AuditCommand) -> Result<(), StartError> {
             Err(AuditVerifyError::Store(e)) => Err(e.into()),
             Err(broken @ AuditVerifyError::Broken { .. }) => Err(StartError::AuditBroken(broken.to_string())),
         },
+        AuditCommand::Erase(args) => {
+            let now = crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc());
+            for value in &args.values {
+                let erased = store.erase_audit_identifier(args.operator.as_deref(), value.trim(), now)?;
+                println!("{}: identifiers erased from {erased} audit row(s)", crate::logging::pii(value.trim()));
+            }
+            Ok(())
+        }
         AuditCommand::List(args) => {
             for row in store.audit_rows_after(args.after, args.limit.clamp(1, 10_000))? {
                 println!("{}", serde_json::to_string(&row).unwrap_or_default());

@@ -53,6 +53,14 @@ async fn full_download(curve: Curve, postgres: Option<&str>) {
     assert_eq!(codes(&get_bpp_body(&env, &tx, &pdr).await), ("8.10.1".into(), "3.9".into()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(env.order_state(&matching_id), ProfileState::Installed);
+
+    // Issue 10 item 9: at the default level the log shows subscriber identifiers only as keyed digests.
+    let log = env.server.as_ref().unwrap().log.lock().unwrap().join("\n");
+    let eid = euicc.eid().to_owned();
+    for (what, value) in [("ICCID", iccid.as_str()), ("EID", eid.as_str()), ("matchingId", matching_id.as_str())] {
+        assert!(!log.contains(value), "{what} {value} in clear in the log:\n{log}");
+    }
+    assert!(log.contains("order matched"), "{log}");
 }
 
 #[tokio::test]

@@ -61,8 +61,12 @@ pub struct NewCall {
     /// Peer socket address.
     pub peer: Option<String>,
     pub method: String,
-    /// The request path (no query string: it may carry filters, never secrets, but stays out to keep rows small).
+    /// The route pattern (`/api/v1/profiles/{iccid}`), or the path when no route matched (no query string: it may
+    /// carry filters, never secrets, but stays out to keep rows small).
     pub path: String,
+    /// The request path as received when it differs from `path` (it names an ICCID or EID): kept outside the hash
+    /// chain, erasable.
+    pub path_detail: Option<String>,
     pub status: u16,
     /// ES2+/ESipa `functionExecutionStatus.status` of a JSON answer (`Executed-Success`, `Failed`, …), or a
     /// refusal reason.
@@ -71,6 +75,20 @@ pub struct NewCall {
     pub iccid: Option<String>,
     pub eid: Option<String>,
     pub matching_id: Option<String>,
+}
+
+/// Name of the key in `server_keys` under which the chain digests identifiers (made by the migration
+/// `…_audit_identifiers`).
+pub const IDENTIFIER_KEY_NAME: &str = "audit_identifiers";
+
+/// The digest the chain stores for a subscriber identifier (ICCID, EID, matchingId) since the migration
+/// `…_audit_identifiers`: SHA-256 hex of (lower-case hex of `key` ‖ `value`). The database's chain trigger computes
+/// the same; this one finds rows by identifier.
+pub fn identifier_digest(key: &[u8; 32], value: &str) -> String {
+    let mut hasher = openssl::sha::Sha256::new();
+    hasher.update(hex::encode(key).as_bytes());
+    hasher.update(value.as_bytes());
+    hex::encode(hasher.finish())
 }
 
 /// One stored audit row, as read back.

@@ -9,6 +9,7 @@
 //! The package of a step is queued (and its counterValue taken) in the transaction that links it to the
 //! order, guarded by the order's version: two nodes never queue the same step twice.
 
+use crate::logging::pii;
 use std::collections::HashMap;
 
 use super::campaign::{
@@ -247,7 +248,7 @@ fn finish<R: OrderRepository + ?Sized>(
     now: i64,
 ) -> Result<Advanced, EimError> {
     if repo.finish_order(order.id, order.version, status, reason, now)? {
-        tracing::info!(order = order.id, eid = %order.eid, state = %status, reason = reason.unwrap_or(""), "eIM order finished");
+        tracing::info!(order = order.id, eid = %pii(&order.eid), state = %status, reason = reason.unwrap_or(""), "eIM order finished");
         Ok(Advanced::Finished)
     } else {
         Ok(Advanced::Lost)

@@ -6,6 +6,8 @@
 //! It wraps the whole operator app outside [`super::identity::require_operator`], so every route — including
 //! routes added later — and every 401/403 refusal is recorded with no code in the handlers. Request bodies are
 //! never stored: for ES2+ JSON requests only the top-level `iccid`, `eid` and `matchingId` strings are read.
+//! The hash chain keeps the route pattern and keyed digests of those identifiers; their clear values and the path
+//! as received live outside it (`audit_identifiers`, erasable).
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -99,6 +101,13 @@ pub async fn record_call(
         }
     };
 
+    // The hashed row keeps the route pattern; the path as received (it may name an ICCID or EID) goes outside the
+    // chain, where it can be erased (issue 10 item 9).
+    if let Some(pattern) = res.request().resource_map().match_pattern(&call.path) {
+        if pattern != call.path {
+            call.path_detail = Some(std::mem::replace(&mut call.path, pattern));
+        }
+    }
     let info = res.request().match_info();
     let param = |names: &[&str]| names.iter().find_map(|n| info.get(n)).map(|v| v.chars().take(64).collect());
     call.iccid = param(&["iccid"]).or(targets.iccid);

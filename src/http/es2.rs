@@ -184,7 +184,8 @@ async fn run(
     let (request, step) = match parsed.and_then(|r| prepare(&r).map(|step| (r, step))) {
         Ok(ok) => ok,
         Err(e) => {
-            tracing::info!(operator = %who.operator_id, function, error = %e, "ES2+ request refused");
+            tracing::info!(operator = %who.operator_id, function, error = %crate::logging::variant(&e), "ES2+ request refused");
+            tracing::debug!(operator = %who.operator_id, function, error = %e, "ES2+ request refused (detail)");
             return respond(failed(&e));
         }
     };
@@ -218,7 +219,9 @@ fn execute(store: &Store, call: &CallKey, step: Step) -> String {
             failed(&e)
         }
         Err(e) => {
-            tracing::info!(operator = %call.operator_id, function = call.function, error = %e, "ES2+ function failed");
+            tracing::info!(operator = %call.operator_id, function = call.function, error = %crate::logging::variant(&e),
+                "ES2+ function failed");
+            tracing::debug!(operator = %call.operator_id, function = call.function, error = %e, "ES2+ function failed (detail)");
             match store.record_call(call, &failed(&e)) {
                 Ok(stored) => replay(call, stored),
                 Err(e) => failed(&OrderError::Repo(e)),

@@ -245,7 +245,11 @@ fn failed(e: &Es9Error) -> HttpResponse {
     let (subject, reason) = e.status_code();
     match e {
         Es9Error::Internal(detail) => tracing::error!(%detail, "ES9+ internal error"),
-        _ => tracing::info!(subject, reason, error = %e, "ES9+ function failed"),
+        // Above debug the error's kind only: its text may name a matchingId or an EID (issue 10 item 9).
+        _ => {
+            tracing::info!(subject, reason, error = %crate::logging::variant(e), "ES9+ function failed");
+            tracing::debug!(subject, reason, error = %e, "ES9+ function failed (detail)");
+        }
     }
     json_response(&json!({
         "header": { "functionExecutionStatus": {

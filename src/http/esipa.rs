@@ -7,6 +7,7 @@
 //! ES9+ with [`Es9Client`]; the external session's transactionId is persisted (`eim_relay_sessions`) so any node
 //! relays the next step. Learning (`eim.learn_operator`) and the forwarding of notifications also live here.
 
+use crate::logging::pii;
 use actix_web::{web, HttpRequest};
 
 use crate::eim::indirect::{self, RelayError, RelaySessions, Route};
@@ -80,7 +81,7 @@ impl EimService {
         );
         match &result {
             Ok(recorded) => tracing::info!(
-                eid = %recorded.order.eid,
+                eid = %pii(&recorded.order.eid),
                 order = recorded.order.id,
                 state = %recorded.order.state,
                 reason = recorded.order.failure_reason.as_deref().unwrap_or(""),
@@ -355,7 +356,7 @@ impl EimService {
         .await;
         match learned {
             Ok(Ok(crate::eim::learn::Learned::Registered { eid })) => {
-                tracing::info!(eid = %eid, "eUICC learned at its first authenticated contact")
+                tracing::info!(eid = %pii(&eid), "eUICC learned at its first authenticated contact")
             }
             Ok(Ok(crate::eim::learn::Learned::Known { .. })) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "eUICC not learned"),
@@ -383,7 +384,8 @@ pub fn log_eim_error(function: &str, e: &EimError) {
     if e.is_internal() {
         tracing::error!(function, error = %e, "ESipa request failed");
     } else {
-        tracing::warn!(function, error = %e, "ESipa request refused");
+        tracing::warn!(function, error = %crate::logging::variant(e), "ESipa request refused");
+        tracing::debug!(function, error = %e, "ESipa request refused (detail)");
     }
 }
 

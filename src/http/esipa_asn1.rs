@@ -23,6 +23,7 @@
 //!   provideEimPackageResult, the eIM), answered HTTP 204.
 //! - All database and crypto work runs on the blocking pool.
 
+use crate::logging::pii;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -233,7 +234,7 @@ fn get_eim_package_response(result: Result<Option<crate::eim::PackageOrder>, Eim
     match result {
         // The stored package as signed, inside the EXPLICIT [79] CHOICE.
         Ok(Some(order)) => {
-            tracing::info!(eid = %order.eid, order = order.id, counter_value = order.counter_value, "eIM package dispatched");
+            tracing::info!(eid = %pii(&order.eid), order = order.id, counter_value = order.counter_value, "eIM package dispatched");
             asn1(Ok(tlv::encode(Tag(0xBF4F), &order.package_der)))
         }
         Ok(None) => asn1(encode(&GetEimPackageResponse::NO_EIM_PACKAGE_AVAILABLE)),

@@ -13,6 +13,7 @@
 //! invalidEid 8.1.1/2.1, missingEid 8.1.1/2.2, noEimPackageAvailable 8.1.1/3.7 (getEimPackage also carries the
 //! `eimPackageError` integer of its `oneOf` body); relayed SM-DP+ errors keep their SGP.22 code.
 
+use crate::logging::pii;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -153,7 +154,7 @@ async fn get_eim_package(req: HttpRequest, body: web::Bytes, svc: Option<web::Da
         let contact = DeviceContact { r_plmn: r_plmn_field(r.r_plmn)?, state_change_cause: r.state_change_cause };
         match svc.get_eim_package(eid_value, contact).await {
             Ok(Some(order)) => {
-                tracing::info!(eid = %order.eid, order = order.id, counter_value = order.counter_value, "eIM package dispatched");
+                tracing::info!(eid = %pii(&order.eid), order = order.id, counter_value = order.counter_value, "eIM package dispatched");
                 let field = match order.kind() {
                     Some(PackageKind::IpaEuiccDataRequest) => "ipaEuiccDataRequest",
                     Some(PackageKind::ProfileDownloadTriggerRequest) => "profileDownloadTriggerRequest",
@@ -381,7 +382,8 @@ async fn respond<T: Into<Value>>(f: impl std::future::Future<Output = Result<T, 
 }
 
 fn failed(f: Failure) -> HttpResponse {
-    tracing::info!(subject = %f.subject, reason = %f.reason, message = %f.message, "ESipa JSON function failed");
+    tracing::info!(subject = %f.subject, reason = %f.reason, "ESipa JSON function failed");
+    tracing::debug!(subject = %f.subject, reason = %f.reason, message = %f.message, "ESipa JSON function failed (detail)");
     let mut body = f.body;
     body.insert(
         "header".into(),

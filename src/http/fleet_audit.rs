@@ -32,7 +32,9 @@ const EVENTS_BATCH: i64 = 200;
 const HISTORY_LIMIT: i64 = 1000;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/audit", web::get().to(list_audit)).route("/api/v1/events", web::get().to(events));
+    cfg.route("/api/v1/audit", web::get().to(list_audit))
+        .route("/api/v1/audit/erasures", web::post().to(erase))
+        .route("/api/v1/events", web::get().to(events));
 }
 
 /// A state change as the fleet API shows it (history entries and SSE `data`).
@@ -157,6 +159,31 @@ async fn list_audit(
     let next = next_cursor(&ids, IdKind::AuditEvent, items.len(), limit, items.last().map(|r| r.seq));
     let items: Vec<serde_json::Value> = items.into_iter().map(|r| audit_json(&ids, r)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next })))
+}
+
+/// `POST /api/v1/audit/erasures` with `{"identifier": "<ICCID, EID or matchingId>"}`: the caller's audit rows
+/// that name it lose its clear value (GDPR); the chain, which holds only its keyed digest, stays verifiable. The
+/// body key is deliberately not `iccid`/`eid`/`matchingId`, so the call's own audit row does not record it.
+async fn erase(
+    identity: OperatorIdentity,
+    store: web::Data<Store>,
+    body: web::Bytes,
+) -> Result<HttpResponse, FleetError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Erasure {
+        identifier: String,
+    }
+    let request: Erasure = serde_json::from_slice(&body)
+        .map_err(|e| FleetError::BadRequest(format!("request body: {e} (send {{\"identifier\": \"…\"}})")))?;
+    let value = request.identifier.trim().to_owned();
+    if value.is_empty() || value.len() > 64 {
+        return Err(FleetError::BadRequest("identifier must be 1 to 64 characters".into()));
+    }
+    let operator = identity.operator_id;
+    let now = crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc());
+    let erased = blocking(move || store.erase_audit_identifier(Some(&operator), &value, now)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "erased": erased })))
 }
 
 /// Where the stream starts: after `Last-Event-ID` / `lastEventId` (an event id, or `0` for the whole trail), or at

@@ -92,10 +92,14 @@ impl RunningServer {
 
 /// Prepares everything and starts the listeners. Must run inside an actix/tokio runtime.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io {
+    crate::private_files::create_private_dir(&config.data_dir).map_err(|e| StartError::Io {
         what: format!("data_dir {}", config.data_dir.display()),
         reason: format!("cannot create: {e}"),
     })?;
+    crate::private_files::warn_if_shared(&config.data_dir, "data_dir");
+    if let crate::store::DatabaseUrl::Sqlite { path } = config.database_url() {
+        crate::private_files::warn_if_shared(&path, "the SQLite database");
+    }
 
     let tls = tls_material::resolve(&config)?;
     let secrets = crate::secrets::master_key::load_or_create(&config.secrets_settings())?;
@@ -150,6 +154,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities)?);
     let opaque_ids = web::Data::new(crate::http::opaque_ids::OpaqueIds::from_store(&store)?);
+    crate::logging::set_identifier_key(store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?);
     let es9 = Es9Service {
         ctx: smdp_context,
         store: store.clone(),

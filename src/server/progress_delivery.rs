@@ -12,6 +12,7 @@
 //!   at most one event per ICCID and they are sent concurrently.
 //! - Logs carry operator, ICCID, point and the error; never keys, certificates or `resultData`.
 
+use crate::logging::pii;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,7 +182,7 @@ impl ProgressDelivery {
         let store = store.clone();
         let recorded = match outcome {
             Ok(()) => {
-                tracing::info!(operator = %operator, iccid = %iccid, point, outbox = id,
+                tracing::info!(operator = %operator, iccid = %pii(&iccid), point, outbox = id,
                     "ES2+ HandleDownloadProgressInfo delivered");
                 if let Some(m) = &self.metrics {
                     m.delivered.with_label_values(&[&operator]).inc();
@@ -192,11 +193,11 @@ impl ProgressDelivery {
                 let attempts = entry.attempts.saturating_add(1);
                 let delay = backoff_ms(attempts, self.retry_initial_ms, self.retry_max_ms);
                 if attempts >= self.alert_after_attempts {
-                    tracing::warn!(operator = %operator, iccid = %iccid, point, outbox = id, attempts,
+                    tracing::warn!(operator = %operator, iccid = %pii(&iccid), point, outbox = id, attempts,
                         retry_in_secs = delay / 1000, error = %error,
                         "ES2+ HandleDownloadProgressInfo still failing; later events of this ICCID wait");
                 } else {
-                    tracing::info!(operator = %operator, iccid = %iccid, point, outbox = id, attempts,
+                    tracing::info!(operator = %operator, iccid = %pii(&iccid), point, outbox = id, attempts,
                         retry_in_secs = delay / 1000, error = %error, "ES2+ HandleDownloadProgressInfo failed");
                 }
                 if let Some(m) = &self.metrics {
@@ -262,7 +263,7 @@ async fn call(endpoint: &Endpoint, entry: &OutboxEntry) -> Result<(), String> {
         if let Ok(answer) = serde_json::from_str::<Value>(&text) {
             let execution = &answer["header"]["functionExecutionStatus"];
             if execution["status"].as_str() == Some("Failed") {
-                tracing::warn!(operator = %entry.event.operator_id, iccid = %entry.event.iccid, outbox = entry.id,
+                tracing::warn!(operator = %entry.event.operator_id, iccid = %pii(&entry.event.iccid), outbox = entry.id,
                     subject = %execution["statusCodeData"]["subjectCode"], reason = %execution["statusCodeData"]["reasonCode"],
                     "the operator answered HandleDownloadProgressInfo with Failed; not retried");
             }

@@ -34,6 +34,7 @@
 //!   revisits; a crash between the state change and the enqueue loses that one event, and an enqueue failure is
 //!   logged, never turned into an LPA error.
 
+use crate::logging::pii;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -242,7 +243,7 @@ impl ProgressNotifier {
     pub fn emit_logged<R: ProgressOutbox + ?Sized>(&self, repo: &R, event: ProgressEvent) {
         let (operator, iccid, point) = (event.operator_id.clone(), event.iccid.clone(), event.point.id());
         if let Err(e) = self.emit(repo, event) {
-            tracing::error!(operator = %operator, iccid = %iccid, point, error = %e,
+            tracing::error!(operator = %operator, iccid = %pii(&iccid), point, error = %e,
                 "ES2+ progress event could not be queued");
         }
     }

@@ -9,9 +9,17 @@ use diesel::prelude::*;
 
 use super::connection::{dispatch, write_transaction};
 use super::error::StoreError;
-use super::schema::{audit_head as ah, audit_log as al};
+use super::schema::{audit_head as ah, audit_identifiers as ai, audit_log as al};
 use super::Store;
-use crate::audit::{AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall};
+use crate::audit::{
+    identifier_digest, AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall, IDENTIFIER_KEY_NAME,
+};
+
+/// A row of `audit_identifiers`: the clear identifiers of one audit row (NULL once erased).
+type IdentifierRow = (i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+
+/// Rows per IN list (SQLite's variable limit).
+const CHUNK: usize = 500;
 
 /// An `audit_log` row as stored (chain columns may be NULL only in a tampered table).
 #[derive(Debug, Queryable, Selectable)]
@@ -112,6 +120,7 @@ impl Store {
                     al::peer.eq(&call.peer),
                     al::method.eq(&call.method),
                     al::path.eq(&call.path),
+                    al::path_detail.eq(&call.path_detail),
                     al::status.eq(status),
                     al::outcome.eq(&call.outcome),
                     al::iccid.eq(&call.iccid),
@@ -123,8 +132,84 @@ impl Store {
         Ok(())
     }
 
+    /// Puts the clear identifiers back into rows read from the chain (which holds their digests): a row with an
+    /// `audit_identifiers` entry shows its values (NULL once erased); older rows hold clear values themselves.
+    fn with_identifiers(&self, mut records: Vec<AuditRecord>) -> Result<Vec<AuditRecord>, StoreError> {
+        let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+        let mut conn = self.conn()?;
+        let mut found = std::collections::HashMap::new();
+        for chunk in seqs.chunks(CHUNK) {
+            let rows: Vec<IdentifierRow> = dispatch!(&mut *conn, c => ai::table
+                .filter(ai::seq.eq_any(chunk))
+                .select((ai::seq, ai::iccid, ai::eid, ai::matching_id, ai::target_id, ai::path))
+                .load(c))?;
+            found.extend(rows.into_iter().map(|r| (r.0, r)));
+        }
+        for record in &mut records {
+            if let Some((_, iccid, eid, matching_id, target_id, path)) = found.remove(&record.seq) {
+                record.iccid = iccid;
+                record.eid = eid;
+                record.matching_id = matching_id;
+                if record.target_kind.as_deref() == Some("profile") {
+                    record.target_id = target_id;
+                }
+                if let Some(path) = path {
+                    record.path = Some(path);
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// The digest the chain holds for `value`.
+    fn audit_digest(&self, value: &str) -> Result<String, StoreError> {
+        Ok(identifier_digest(&self.server_key(IDENTIFIER_KEY_NAME)?, value))
+    }
+
+    /// Erases the clear identifiers of `operator`'s audit rows (every operator's with `None`) that name `value` as
+    /// ICCID, EID or matchingId (GDPR): the rows, their digests and the hash chain stay, so `rspd audit verify`
+    /// still holds; the value can no longer be read back. Rows written before identifiers were digested hold
+    /// clear values inside the chain and are not erasable. Returns how many rows were erased.
+    pub fn erase_audit_identifier(
+        &self,
+        operator: Option<&str>,
+        value: &str,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        let digest = self.audit_digest(value)?;
+        self.write(|conn| {
+            write_transaction!(conn, c => {
+                let mut naming = al::table
+                    .filter(al::iccid.eq(&digest).or(al::eid.eq(&digest)).or(al::matching_id.eq(&digest))
+                        .or(al::target_kind.eq("profile").and(al::target_id.eq(&digest))))
+                    .select(al::seq)
+                    .into_boxed();
+                if let Some(op) = operator {
+                    naming = naming.filter(al::operator_id.eq(op));
+                }
+                let seqs: Vec<Option<i64>> = naming.load(c)?;
+                let seqs: Vec<i64> = seqs.into_iter().flatten().collect();
+                let mut erased = 0;
+                for chunk in seqs.chunks(CHUNK) {
+                    erased += diesel::update(ai::table.filter(ai::seq.eq_any(chunk)).filter(ai::erased_at.is_null()))
+                        .set((
+                            ai::iccid.eq(None::<String>),
+                            ai::eid.eq(None::<String>),
+                            ai::matching_id.eq(None::<String>),
+                            ai::target_id.eq(None::<String>),
+                            ai::path.eq(None::<String>),
+                            ai::erased_at.eq(now_ms),
+                        ))
+                        .execute(c)?;
+                }
+                Ok::<_, diesel::result::Error>(erased)
+            })
+        })
+    }
+
     /// One operator's audit rows matching `q`, oldest first, at most `q.limit`.
     pub fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let digest = q.target.as_deref().map(|t| self.audit_digest(t)).transpose()?;
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => {
             let mut query = al::table.filter(al::operator_id.eq(&q.operator_id)).into_boxed();
@@ -140,9 +225,11 @@ impl Store {
             if let Some(actor) = &q.actor {
                 query = query.filter(al::actor_subject.eq(actor).or(al::actor_fingerprint.eq(actor)));
             }
-            if let Some(t) = &q.target {
+            if let (Some(t), Some(d)) = (&q.target, &digest) {
+                // Clear (rows from before the digests, and non-identifier target ids) or digest.
                 query = query.filter(
-                    al::iccid.eq(t).or(al::eid.eq(t)).or(al::matching_id.eq(t)).or(al::target_id.eq(t)),
+                    al::iccid.eq_any([t, d]).or(al::eid.eq_any([t, d])).or(al::matching_id.eq_any([t, d]))
+                        .or(al::target_id.eq_any([t, d])),
                 );
             }
             if let Some(kind) = &q.target_kind {
@@ -153,12 +240,21 @@ impl Store {
             }
             query.order(al::seq).limit(q.limit).select(AuditRow::as_select()).load(c)
         })?;
-        Ok(rows.into_iter().map(AuditRow::into_record).collect())
+        drop(conn);
+        self.with_identifiers(rows.into_iter().map(AuditRow::into_record).collect())
     }
 
     /// Every operator's rows (refused calls and eIM package transitions, which have no operator, included) with
-    /// `seq > after`, oldest first: for the administrator's `rspd audit list`, never for an operator.
+    /// `seq > after`, oldest first, with their clear identifiers: for the administrator's `rspd audit list`, never
+    /// for an operator.
     pub fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = self.audit_chain_rows_after(after, limit)?;
+        self.with_identifiers(rows)
+    }
+
+    /// As [`Store::audit_rows_after`], the rows exactly as the chain holds and hashes them (identifiers as keyed
+    /// digests since the migration `…_audit_identifiers`).
+    pub fn audit_chain_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => al::table
             .filter(al::seq.gt(after))

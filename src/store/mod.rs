@@ -75,6 +75,8 @@ pub struct Store {
     /// The master keys sealing packages, templates and personalization data (`crate::secrets`); without it,
     /// those rows can be neither written nor read.
     keyring: Option<Arc<KeyringCell>>,
+    /// Server keys read so far (`server_keys`: they never change once made).
+    server_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, [u8; server_keys::SERVER_KEY_LEN]>>>,
 }
 
 /// The keyring in use and, when it came from a key file, that file: re-read when a row names a key id the
@@ -114,12 +116,18 @@ impl Store {
         let url = settings.url.to_string();
         if let DatabaseUrl::Sqlite { path } = &settings.url {
             if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                crate::private_files::create_private_dir(dir).map_err(|source| StoreError::CreateDir {
                     url: url.clone(),
                     dir: dir.to_owned(),
                     source,
                 })?;
             }
+            // Made 0600 before SQLite opens it (its -wal/-shm files take the same mode).
+            crate::private_files::create_private_file_if_missing(path).map_err(|source| StoreError::CreateDir {
+                url: url.clone(),
+                dir: path.clone(),
+                source,
+            })?;
         }
         let connect_error = |message: String| StoreError::Connect { url: url.clone(), message: one_line(&message) };
         let manager = DbManager::new(settings).map_err(connect_error)?;
@@ -138,7 +146,7 @@ impl Store {
             .build(manager)
             .map_err(|e| StoreError::Pool { url: url.clone(), message: one_line(&e.to_string()) })?;
         tracing::debug!(url = %settings.url, pool_size = settings.pool_size, "database pool open");
-        Ok(Store { pool, url: Arc::new(settings.url.clone()), keyring: None })
+        Ok(Store { pool, url: Arc::new(settings.url.clone()), keyring: None, server_keys: Arc::default() })
     }
 
     /// This store, sealing and opening secrets with `keyring`.

@@ -298,6 +298,21 @@ diesel::table! {
         to_state -> Nullable<Text>,
         prev_hash -> Nullable<Text>,
         hash -> Nullable<Text>,
+        /// The raw request path of a call, moved to `audit_identifiers` by the chain trigger (always NULL after).
+        path_detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The clear identifiers of audit rows, outside the hash chain (the chain hashes keyed digests); erasable.
+    audit_identifiers (seq) {
+        seq -> BigInt,
+        iccid -> Nullable<Text>,
+        eid -> Nullable<Text>,
+        matching_id -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        path -> Nullable<Text>,
+        erased_at -> Nullable<BigInt>,
     }
 }
 

@@ -11,8 +11,19 @@ use super::{Store, StoreError};
 pub const SERVER_KEY_LEN: usize = 32;
 
 impl Store {
-    /// The server key called `name`, created on first use.
+    /// The server key called `name`, created on first use (read once per process, then from memory).
     pub fn server_key(&self, name: &str) -> Result<[u8; SERVER_KEY_LEN], StoreError> {
+        if let Some(key) = self.server_keys.lock().ok().and_then(|keys| keys.get(name).copied()) {
+            return Ok(key);
+        }
+        let key = self.load_or_create_server_key(name)?;
+        if let Ok(mut keys) = self.server_keys.lock() {
+            keys.insert(name.to_owned(), key);
+        }
+        Ok(key)
+    }
+
+    fn load_or_create_server_key(&self, name: &str) -> Result<[u8; SERVER_KEY_LEN], StoreError> {
         let mut fresh = [0u8; SERVER_KEY_LEN];
         openssl::rand::rand_bytes(&mut fresh)
             .map_err(|e| StoreError::Invalid(format!("no random bytes for server key `{name}`: {e}")))?;

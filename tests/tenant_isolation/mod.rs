@@ -208,3 +208,114 @@ async fn ids_an_operator_sees_are_opaque() {
         assert_eq!(shown["order"]["id"], first.as_str(), "{shown}");
     }
 }
+
+/// Defect 9 (part): `rspd.db` was created mode 0644 and the data directory 0755, so any local user could read
+/// subscriber data. Both are created private now (0600 / 0700; SQLite's -wal/-shm files take the database's mode).
+#[tokio::test]
+async fn the_data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    for postgres in backends() {
+        let env = Tenants::start(postgres.as_deref(), |_| String::new());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let data = env.dir.data_dir();
+        assert_eq!(mode(&data), 0o700, "data_dir");
+        assert_eq!(mode(&data.join("secrets/master.key")), 0o600);
+        if postgres.is_none() {
+            assert_eq!(mode(&data.join("rspd.db")), 0o600, "the SQLite database");
+            let wal = data.join("rspd.db-wal");
+            if wal.exists() {
+                assert_eq!(mode(&wal), 0o600, "its WAL");
+            }
+        }
+        assert!(env.whoami(&env.client(None)).await.0 == 401, "the server runs");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// `SELECT COUNT(*) AS n …` straight from the database (no rspd code in between).
+fn count(url: &rspd::store::DatabaseUrl, sql: &str) -> i64 {
+    use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+    let rows: Vec<Count> = match url {
+        rspd::store::DatabaseUrl::Sqlite { path } => {
+            diesel::sql_query(sql).load(&mut SqliteConnection::establish(path.to_str().unwrap()).unwrap()).unwrap()
+        }
+        rspd::store::DatabaseUrl::Postgres { url } => {
+            diesel::sql_query(sql).load(&mut PgConnection::establish(url).unwrap()).unwrap()
+        }
+    };
+    rows[0].n
+}
+
+/// Defect 9 (audit): matchingIds, ICCIDs and EIDs sat inside the hash-chained audit trail, where they could never be
+/// erased. The chain now hashes keyed digests; the clear values sit beside it, and an erasure blanks them while
+/// `audit verify` still holds and the rows can still be found by the identifier.
+#[tokio::test]
+async fn audit_identifiers_are_erasable_without_breaking_the_chain() {
+    use crate::fleet_support::FleetEnv;
+    for postgres in backends() {
+        let env = FleetEnv::start(postgres.as_deref());
+        let iccid = crate::common::iccid("894988", 1);
+        env.profile("op-a", &iccid, "iot");
+        env.order("op-a", &iccid, "GDPR-1", Some("89049032123451234512345678901235"));
+        let in_chain = |value: &str| {
+            count(
+                &env.db_url,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM audit_log WHERE iccid = '{value}' OR eid = '{value}' \
+                          OR matching_id = '{value}' OR target_id = '{value}' OR path LIKE '%{value}%'"
+                ),
+            )
+        };
+        let beside = |value: &str| {
+            count(
+                &env.db_url,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM audit_identifiers WHERE iccid = '{value}' OR eid = '{value}' \
+                          OR matching_id = '{value}' OR target_id = '{value}' OR path LIKE '%{value}%'"
+                ),
+            )
+        };
+        // A call that names the ICCID in its path, too.
+        assert_eq!(env.get(&env.a, &format!("/api/v1/profiles/{iccid}")).await.0, 200);
+        for value in [iccid.as_str(), "GDPR-1", "89049032123451234512345678901235"] {
+            assert_eq!(in_chain(value), 0, "{value} in clear inside the hash chain");
+            assert!(beside(value) > 0, "{value} kept beside the chain");
+        }
+        let (_, found) = env.get(&env.a, &format!("/api/v1/audit?target={iccid}")).await;
+        let rows = found["items"].as_array().unwrap().clone();
+        assert!(rows.iter().any(|r| r["iccid"] == iccid.as_str()), "shown in clear to its operator: {found}");
+        assert!(rows.iter().any(|r| r["path"] == format!("/api/v1/profiles/{iccid}").as_str()), "{found}");
+
+        // Another operator erases nothing of op-a's; op-a erases its rows.
+        let erase = |client: &reqwest::Client, value: &str| {
+            client.post(env.url("/api/v1/audit/erasures")).json(&serde_json::json!({ "identifier": value })).send()
+        };
+        let r = erase(&env.b, &iccid).await.unwrap();
+        assert_eq!(r.json::<Value>().await.unwrap()["erased"], 0);
+        let r = erase(&env.a, &iccid).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.json::<Value>().await.unwrap()["erased"].as_i64().unwrap() >= 3, "profile, order and call rows");
+        assert_eq!(beside(&iccid), 0, "the ICCID is gone");
+        let (_, after) = env.get(&env.a, &format!("/api/v1/audit?target={iccid}")).await;
+        let rows = after["items"].as_array().unwrap();
+        assert_eq!(rows.len(), found["items"].as_array().unwrap().len(), "the rows stay, found by digest");
+        assert!(rows.iter().all(|r| r["iccid"].is_null()), "{after}");
+        assert!(!after.to_string().contains(&iccid), "{after}");
+        assert!(env.store.verify_audit_chain().is_ok(), "the chain still verifies");
+
+        // The administrator's command erases the rest (the EID, every operator).
+        let config = env.dir.path().join("rspd.toml");
+        let out = env
+            .dir
+            .run(&["--config", config.to_str().unwrap(), "audit", "erase", "89049032123451234512345678901235"], &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("8904903212345"), "no EID echoed in clear");
+        assert_eq!(beside("89049032123451234512345678901235"), 0);
+        assert!(env.store.verify_audit_chain().is_ok());
+    }
+}

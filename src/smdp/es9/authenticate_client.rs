@@ -10,6 +10,7 @@
 //! Once an order is matched, the operator is told the outcome of the "eligibility and retry limit check"
 //! (ES2+.HandleDownloadProgressInfo notification point 1, §5.3.5), success or refusal.
 
+use crate::logging::pii;
 use rasn::types::OctetString;
 use time::OffsetDateTime;
 
@@ -62,8 +63,9 @@ pub fn authenticate_client(
     if let Err(e) = &result {
         // The IMEI lock refused the device: the operator is told below (point 1, Failed, the refusal's code).
         if let Es9Error::DeviceRefused(refused) = e {
-            tracing::warn!(operator = %refused.operator_id, iccid = %refused.iccid, eid = %refused.eid,
-                device = %refused.device, reason = %refused.refusal, "ES9+ AuthenticateClient: device refused by the order's IMEI lock");
+            tracing::warn!(operator = %refused.operator_id, iccid = %pii(&refused.iccid), eid = %pii(&refused.eid),
+                tac = %refused.device.tac, imei = %pii(refused.device.imei.as_deref().unwrap_or("-")),
+                reason = %crate::logging::variant(&refused.refusal), "ES9+ AuthenticateClient: device refused by the order's IMEI lock");
         }
         // The serverChallenge is single-use: a failed attempt ends the session (a no-op if it moved on).
         if !matches!(e, Es9Error::Internal(_)) {
@@ -192,7 +194,7 @@ fn authenticate(
         }
         Err(BindError::Repo(e)) => return Err(e.into()),
     }
-    tracing::info!(transaction_id = %session.transaction_id, eid = %euicc.eid, iccid = %order.iccid,
+    tracing::info!(transaction_id = %session.transaction_id, eid = %pii(euicc.eid.as_str()), iccid = %pii(&order.iccid),
         operator = %order.operator_id, "ES9+ AuthenticateClient: order matched");
 
     Ok(AuthenticateClientOk {

@@ -11,6 +11,7 @@
 //! or missing confirmation code (reason 6.4 when the last attempt is used and the order is blocked), point 3
 //! "BPP download" when the BPP is bound and stored or the step is refused for an authenticated session.
 
+use crate::logging::pii;
 use time::OffsetDateTime;
 
 use super::context::SmdpContext;
@@ -129,7 +130,7 @@ fn download(
     let (operator_id, iccid) = (&authenticated.operator_id, &authenticated.iccid);
     if repo.store_bpp_reporting(&tx, operator_id, iccid, &otpk_euicc, &bpp, progress.as_ref())? {
         ctx.progress.wake();
-        tracing::info!(transaction_id = %tx, iccid = %authenticated.iccid, "ES9+ GetBoundProfilePackage: BPP delivered");
+        tracing::info!(transaction_id = %tx, iccid = %pii(&authenticated.iccid), "ES9+ GetBoundProfilePackage: BPP delivered");
         return Ok(bpp);
     }
     // A concurrent request for the same session stored its BPP first: answer as a retry would.
@@ -188,7 +189,7 @@ fn check_confirmation_code(
     ctx.progress.wake();
     end(OrderOutcome::Release)?;
     if attempts_left <= 0 {
-        tracing::warn!(operator = %session.operator_id, iccid = %session.iccid, order = session.order_id,
+        tracing::warn!(operator = %session.operator_id, iccid = %pii(&session.iccid), order = session.order_id,
             "confirmation code attempts exhausted: order blocked, profile in Error; operator told");
     }
     Err(refusal(attempts_left))

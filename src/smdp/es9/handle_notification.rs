@@ -15,6 +15,7 @@
 //! ICCID to that EID, so no operator hears about another operator's profile. The event is enqueued before the
 //! inbox row is marked processed; a crash in between re-processes the row and the event key makes it a no-op.
 
+use crate::logging::pii;
 use time::OffsetDateTime;
 
 use super::context::SmdpContext;
@@ -78,7 +79,7 @@ pub fn process_notification(
                 .map_err(|e| Es9Error::EuiccSignatureInvalid(format!("euiccSignPIR: {e}")))?;
             let success = matches!(data.value.final_result, FinalResult::SuccessResult(_));
             if let FinalResult::ErrorResult(e) = &data.value.final_result {
-                tracing::warn!(transaction_id = %tx, iccid = session.iccid.as_deref().unwrap_or("-"),
+                tracing::warn!(transaction_id = %tx, iccid = %pii(session.iccid.as_deref().unwrap_or("-")),
                     bpp_command_id = e.bpp_command_id, error_reason = e.error_reason,
                     "profile installation failed on the eUICC");
             }
