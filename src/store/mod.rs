@@ -18,6 +18,8 @@
 //! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
 //! - `fleet`: the fleet API's operator-scoped profile and order listings.
+//! - `idempotency`: the operator API's `Idempotency-Key`s and their first answers (`crate::http::idempotency`).
+//! - `retention`: batched deletion of finished rows past their configured age (`crate::server` retention job).
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
 //! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
@@ -35,12 +37,14 @@ mod eim_relay;
 pub mod error;
 mod es2;
 mod fleet;
+mod idempotency;
 mod inventory;
 mod key_rotation;
 pub mod migrations;
 mod package_lookup;
 mod profiles;
 pub(crate) mod progress;
+mod retention;
 pub mod schema;
 mod settings;
 
@@ -58,6 +62,8 @@ use error::one_line;
 pub use audit::{AuditQuery, AuditVerifyError};
 pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
+pub use idempotency::{Claim, StoredAnswer};
+pub use retention::{RetentionAges, RetentionReport};
 pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
 pub use key_rotation::RotationReport;
 pub use settings::{DatabaseSettings, DatabaseUrl};
