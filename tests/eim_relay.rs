@@ -11,8 +11,11 @@
 //! - the eIM does not trust it (default trust: its own test PKI): the download fails with a readable reason
 //!   naming the TLS failure, and the order fails;
 //! - learning (`eim.learn_operator`): an unregistered eUICC completing AuthenticateClient through the eIM is
-//!   registered under that operator; and a ProvideEimPackageResult with ePRAndNotifications carrying the PIR
-//!   delivers it to rspd's own SM-DP+ (in process), which marks its order Installed.
+//!   registered under that operator; a ProvideEimPackageResult with ePRAndNotifications whose result cannot be
+//!   verified delivers nothing, and the PIR sent by ESipa HandleNotification reaches rspd's own SM-DP+ (in process),
+//!   which marks its order Installed;
+//! - ePRAndNotifications (issue 10 item 8): its notifications are forwarded only once the EuiccPackageResult is
+//!   verified: a forged result forwards nothing, the eUICC's own result forwards the PIR.
 
 mod common;
 mod es9_harness;
@@ -265,29 +268,89 @@ fn unknown_euicc_is_learned_and_epr_notifications_reach_rspds_own_smdp() {
             euicc.credentials().euicc_cert_der
         );
 
-        // The PIR comes back in an ePRAndNotifications (30 { BF51 …, A0 { PIR } }); the result itself matches no
-        // order, but the notification still goes to rspd's own SM-DP+.
+        // The PIR comes back in an ePRAndNotifications (30 { BF51 …, A0 { PIR } }) whose result is empty: nothing
+        // verifies it, so nothing is forwarded (issue 10 item 8; it used to go to the SM-DP+ all the same).
         let pir = transport.kept.borrow().clone().expect("the PIR was kept");
         assert_eq!(env.order_state(&matching_id), ProfileState::Downloaded);
-        let notifications = rspd::codec::tlv::encode(rspd::codec::tlv::Tag(0xA0), &pir);
-        let epr = rspd::codec::tlv::encode(rspd::codec::tlv::Tag(0xBF51), &[]);
-        let epr_and_notifications =
-            rspd::codec::tlv::encode(rspd::codec::tlv::Tag(0x30), &[epr, notifications].concat());
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let status = rt.block_on(async {
-            env.client
-                .post(format!("https://{}/gsma/rsp2/esipa/provideEimPackageResult", env.address))
-                .header("Content-Type", "application/json")
-                .header("X-Admin-Protocol", ADMIN_PROTOCOL)
-                .body(
-                    serde_json::json!({ "eidValue": eid, "eimPackageResult": B64.encode(&epr_and_notifications) })
-                        .to_string(),
-                )
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
+        let status = provide_epr_and_notifications(&env, &eid, &[], &pir);
+        assert!(status.is_success(), "{status}");
+        assert_eq!(stored_notifications(&env), 0, "an unverified result forwards no notification");
+        assert_eq!(env.order_state(&matching_id), ProfileState::Downloaded);
+        // The IPA's own HandleNotification delivers it.
+        client.handle_notification(&pir).unwrap();
+        wait_installed(&env, &matching_id);
+    }
+}
+
+/// ESipa ProvideEimPackageResult (JSON) with `30 { euicc_package_result, A0 { notification } }`: the HTTP status.
+fn provide_epr_and_notifications(
+    env: &Env,
+    eid: &str,
+    euicc_package_result: &[u8],
+    notification: &[u8],
+) -> reqwest::StatusCode {
+    use rspd::codec::tlv::{encode, Tag};
+    let result = if euicc_package_result.is_empty() { encode(Tag(0xBF51), &[]) } else { euicc_package_result.to_vec() };
+    let epr_and_notifications = encode(Tag(0x30), &[result, encode(Tag(0xA0), notification)].concat());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        env.client
+            .post(format!("https://{}/gsma/rsp2/esipa/provideEimPackageResult", env.address))
+            .header("Content-Type", "application/json")
+            .header("X-Admin-Protocol", ADMIN_PROTOCOL)
+            .body(
+                serde_json::json!({ "eidValue": eid, "eimPackageResult": B64.encode(&epr_and_notifications) })
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+}
+
+/// Rows in the SM-DP+'s notification inbox, processed or not (counted by deleting them: the inbox is empty after).
+fn stored_notifications(env: &Env) -> usize {
+    env.sql("DELETE FROM notifications WHERE 1 = 1")
+}
+
+#[test]
+fn epr_notifications_are_forwarded_only_after_the_result_is_verified() {
+    use rsp_conformance::ipa::EimPackage;
+    let Some(template) = ts48_template() else { return };
+    for pg in backends() {
+        let env = Env::start(pg.as_deref());
+        let iccid = env.import_profiles(&template, 1..2).remove(0);
+        let matching_id = env.create_order(&iccid, &[]);
+        let mut euicc = env.euicc(Curve::NistP256);
+        let eid = associate(&env, &mut euicc, &ci(&env));
+        let client = esipa(&env, Binding::Json);
+        let transport = KeepNotification {
+            inner: IndirectEs9 { esipa: &client, smdp_address: env.address.clone() },
+            kept: RefCell::new(None),
+        };
+        let request = DownloadRequest { matching_id: matching_id.clone(), ..DownloadRequest::default() };
+        download_profile(&mut euicc, &transport, &request).unwrap();
+        let pir = transport.kept.borrow().clone().expect("the PIR was kept");
+
+        // An eIM package for the eUICC; its signed EuiccPackageResult carries the PIR back.
+        rspd_ok(&env, &["eim", "queue", "--eid", &eid, "--psmo", "list-profiles"]);
+        let Some(EimPackage::EuiccPackageRequest(package)) = client.get_eim_package(&eid).unwrap() else {
+            panic!("an EuiccPackageRequest was queued")
+        };
+        let result = euicc.load_euicc_package(&package).unwrap();
+
+        // Forged: the result with its last signature byte changed. Refused, and the PIR is not forwarded.
+        let mut forged = result.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        let status = provide_epr_and_notifications(&env, &eid, &forged, &pir);
+        assert!(status.is_success(), "{status}");
+        assert_eq!(stored_notifications(&env), 0, "a forged result forwards nothing");
+        assert_eq!(env.order_state(&matching_id), ProfileState::Downloaded);
+
+        // The eUICC's own result: verified, recorded, then the PIR goes to the SM-DP+.
+        let status = provide_epr_and_notifications(&env, &eid, &result, &pir);
         assert!(status.is_success(), "{status}");
         wait_installed(&env, &matching_id);
     }

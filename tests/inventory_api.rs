@@ -3,6 +3,7 @@
 //! CSV/JSON personalization batches with per-row errors, stock per type, isolation between two operators, and no
 //! package or key in clear in the database.
 
+mod bounds;
 mod common;
 mod es9_harness;
 mod inventory_support;

@@ -25,7 +25,13 @@ pub enum CodecError {
     Encode { type_name: &'static str, message: String },
     #[error("missing element {path} in the received message")]
     MissingElement { path: String },
+    #[error("constructed elements nest more than {max} levels deep")]
+    NestedTooDeep { max: usize },
 }
+
+/// Deepest nesting of constructed elements accepted in a received message (issue 10 item 8). SGP.22/SGP.32
+/// messages with their certificates nest about fifteen levels.
+pub const MAX_NESTING_DEPTH: usize = 64;
 
 /// Which child tags of a constructed element rspd knows; the others are extension fields from a
 /// newer spec version and are dropped before the typed decode. `nested` applies a rule to the
@@ -53,7 +59,7 @@ pub fn encode<T: Message>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Decodes exactly one strict-DER `T` from `bytes` (see the module doc for the steps).
 pub fn decode<T: Message>(bytes: &[u8]) -> Result<T, CodecError> {
     let top = tlv::parse_single(bytes)?;
-    check_tree(top)?;
+    check_tree(top, MAX_NESTING_DEPTH)?;
     let pruned;
     let input = match T::KNOWN {
         Some(rule) => {
@@ -72,12 +78,16 @@ pub fn decode<T: Message>(bytes: &[u8]) -> Result<T, CodecError> {
 
 /// Walks every constructed element so that any non-DER header anywhere is an error. Depth first, in
 /// document order (the first bad header is the one reported), with an explicit stack rather than recursion:
-/// a peer's nesting depth (two bytes a level) must not be able to overflow the thread's stack.
-fn check_tree(top: tlv::Tlv<'_>) -> Result<(), TlvError> {
-    let mut pending = vec![top];
-    while let Some(t) = pending.pop() {
+/// a peer's nesting depth (two bytes a level) must not be able to overflow the thread's stack, and nesting past
+/// `max_depth` is refused (the typed decode after this walk recurses per level).
+fn check_tree(top: tlv::Tlv<'_>, max_depth: usize) -> Result<(), CodecError> {
+    let mut pending = vec![(top, 0usize)];
+    while let Some((t, depth)) = pending.pop() {
         if t.tag().is_constructed() {
-            pending.extend(t.children()?.into_iter().rev());
+            if depth >= max_depth {
+                return Err(CodecError::NestedTooDeep { max: max_depth });
+            }
+            pending.extend(t.children()?.into_iter().rev().map(|c| (c, depth + 1)));
         }
     }
     Ok(())

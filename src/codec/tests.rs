@@ -265,3 +265,14 @@ proptest! {
         prop_assert_eq!(decode::<CancelSessionResponseEs9>(&encode(&r).unwrap()).unwrap(), r);
     }
 }
+
+/// Issue 10 item 8: nesting is capped, not only walked safely: past `MAX_NESTING_DEPTH` levels a message is refused
+/// before the typed decode (which recurses per level).
+#[test]
+fn nesting_past_the_cap_is_refused() {
+    let der = super::tlv::deeply_nested(Tag(0x30), super::der::MAX_NESTING_DEPTH + 1);
+    assert_eq!(
+        decode::<ServerSigned1>(&der).unwrap_err(),
+        super::CodecError::NestedTooDeep { max: super::der::MAX_NESTING_DEPTH }
+    );
+}

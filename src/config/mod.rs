@@ -5,14 +5,17 @@
 //! in the README ("Configuration reference"). A bad value stops the process with exit code 2 and
 //! one line that names the key and the problem ([`ConfigError`]).
 
+mod content;
 mod eim;
 mod error;
 mod keys;
 mod load;
 mod model;
 mod progress;
+mod retention;
 mod validate;
 
+pub use content::ContentConfig;
 pub use eim::{EimConfig, EimKeyConfig};
 pub use error::ConfigError;
 pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
@@ -22,4 +25,5 @@ pub use model::{
     OperatorIdentityConfig, PkiConfig, SmdpConfig,
 };
 pub use progress::{ProgressConfig, ProgressEndpointConfig, HANDLE_DOWNLOAD_PROGRESS_INFO_PATH};
+pub use retention::RetentionConfig;
 pub use validate::normalize_fingerprint;

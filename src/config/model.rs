@@ -28,6 +28,10 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub pki: PkiConfig,
     pub secrets: SecretsConfig,
+    /// How long finished rows are kept (`[retention]`).
+    pub retention: super::RetentionConfig,
+    /// Size caps on operator uploads (`[content]`).
+    pub content: super::ContentConfig,
 }
 
 impl Default for Config {
@@ -44,6 +48,8 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             pki: PkiConfig::default(),
             secrets: SecretsConfig::default(),
+            retention: super::RetentionConfig::default(),
+            content: super::ContentConfig::default(),
         }
     }
 }

@@ -8,15 +8,18 @@
 //! `GET /api/v1/eim/orders/{id}`, `POST /api/v1/eim/campaigns`, `GET /api/v1/eim/campaigns/{id}`,
 //! `GET /api/v1/eim/campaigns/{id}/devices`, `POST /api/v1/eim/campaigns/{id}/{pause|resume|cancel}`,
 //! `GET /api/v1/eim/events` (Server-Sent Events, [`super::eim_events`]).
-//! Creates accept an `Idempotency-Key` header: a retry answers 200 with the first result.
+//! Creates accept an `Idempotency-Key` header: a retry answers 200 with the first result (the key is kept with the
+//! order or campaign it created). The other state-changing calls (eUICC import, campaign actions) take it through
+//! the operator API's general mechanism, [`super::idempotency`]: a retry gets the first answer byte for byte.
 //! Order and campaign ids (and cursors) are opaque tokens ([`super::opaque_ids`]), not the global sequence numbers.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::esipa::EimService;
+use super::idempotency::keyed;
 use super::identity::OperatorIdentity;
 use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::eim::campaign::{
@@ -40,7 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/eim")
             .app_data(web::PayloadConfig::new(MAX_BODY))
-            .route("/euiccs", web::post().to(import_euiccs))
+            .service(keyed(Method::POST, "/euiccs", web::post().to(import_euiccs)))
             .route("/euiccs", web::get().to(list_euiccs))
             .route("/euiccs/{eid}", web::get().to(get_euicc))
             .route("/orders", web::post().to(create_order))
@@ -49,7 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/campaigns", web::post().to(create_campaign))
             .route("/campaigns/{id}", web::get().to(get_campaign))
             .route("/campaigns/{id}/devices", web::get().to(campaign_devices))
-            .route("/campaigns/{id}/{action}", web::post().to(campaign_action))
+            .service(keyed(Method::POST, "/campaigns/{id}/{action}", web::post().to(campaign_action)))
             .route("/events", web::get().to(super::eim_events::events)),
     );
 }
@@ -93,13 +96,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpResp
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, HttpResponse> {
-    match req.headers().get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= 200 => Ok(Some(k.trim().to_owned())),
-            _ => Err(invalid("Idempotency-Key must be 1 to 200 visible characters")),
-        },
-    }
+    super::idempotency::key_of(req).map_err(invalid)
 }
 
 #[derive(Debug, Deserialize)]

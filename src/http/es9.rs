@@ -151,18 +151,26 @@ async fn get_bound_profile_package(req: HttpRequest, body: web::Bytes, svc: web:
     .await
 }
 
+/// §5.6.4 / §6.5.2.4: 204 for every notification that arrives (the LPA then deletes it; an error would only make it
+/// send the same bytes again). One that is not a DER PendingNotification is answered 204 too but not stored.
 async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
     let stored = async {
         check_admin_protocol(&req)?;
         let r: HandleNotificationRequest = parse_json(&body)?;
         let pending = base64_field("pendingNotification", r.pending_notification)?;
-        blocking(&svc, move |_, repo| repo.insert_notification(&pending).map_err(Es9Error::from)).await
+        if let Err(e) = es9::check_pending_notification(&pending) {
+            tracing::info!(error = %e, "ES9+ HandleNotification: not a PendingNotification, not stored");
+            return Ok(None);
+        }
+        blocking(&svc, move |_, repo| repo.insert_notification(&pending).map_err(Es9Error::from)).await.map(Some)
     }
     .await;
     match stored {
         Ok(id) => {
-            tracing::debug!(notification = id, "ES9+ HandleNotification stored");
-            svc.notifications.notify_one();
+            if let Some(id) = id {
+                tracing::debug!(notification = id, "ES9+ HandleNotification stored");
+                svc.notifications.notify_one();
+            }
             let mut response = HttpResponse::NoContent().finish();
             response.headers_mut().insert(
                 actix_web::http::header::HeaderName::from_static("x-admin-protocol"),

@@ -307,14 +307,26 @@ impl EimService {
         Ok(delivered)
     }
 
-    /// Forwards the PendingNotifications of an `ePRAndNotifications` result (SGP.32 v1.2 §6.3.2.x) to their
-    /// SM-DP+ ([`Self::handle_notification`]), best effort: a notification that cannot be forwarded is logged.
-    pub async fn forward_epr_notifications(&self, eim_package_result: &[u8]) {
-        for pending in service::epr_notifications(eim_package_result) {
+    /// ProvideEimPackageResult / TransferEimPackage (SGP.32 v1.2 §5.14.3, §5.14.2): records `received` (an
+    /// EuiccPackageResult only once its eUICC signature is verified, [`Self::record_result`]), and only then
+    /// forwards the PendingNotifications of an `ePRAndNotifications` result (`eim_package_result`, §6.3.2.x) to
+    /// their SM-DP+ ([`Self::handle_notification`]), best effort: a notification that cannot be forwarded is
+    /// logged. A result that is refused forwards nothing (issue 10 item 8: an unverified result must not make
+    /// the eIM deliver the notifications it carries).
+    pub async fn record_result_and_forward(
+        &self,
+        eid_value: Option<Vec<u8>>,
+        received: ReceivedResult,
+        eim_package_result: &[u8],
+    ) -> Result<RecordedResult, EimError> {
+        let notifications = service::epr_notifications(eim_package_result);
+        let recorded = self.record_result(eid_value, received).await?;
+        for pending in notifications {
             if let Err(e) = self.handle_notification(pending).await {
                 tracing::warn!(error = %e, "a notification from ePRAndNotifications was not forwarded");
             }
         }
+        Ok(recorded)
     }
 
     fn external_client(&self, address: &str) -> Result<Es9Client, RelayError> {

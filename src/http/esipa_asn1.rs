@@ -88,14 +88,17 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
         }
         EsipaMessageFromIpaToEim::ProvideEimPackageResult(request) => {
             let eid_value = request.eid_value.map(|e| e.to_vec());
-            // ePRAndNotifications: the notifications go to their SM-DP+ (§3.2.3 / SGP.22 §5.6.4).
-            let alternative =
-                top.children().ok().and_then(|c| c.iter().find(|t| t.tag() != Tag(0x5A)).map(|t| t.raw().to_vec()));
-            if let Some(alternative) = alternative {
-                svc.forward_epr_notifications(&alternative).await;
-            }
+            // ePRAndNotifications: the notifications go to their SM-DP+ (§3.2.3 / SGP.22 §5.6.4) once the result
+            // is verified.
+            let alternative = top
+                .children()
+                .ok()
+                .and_then(|c| c.iter().find(|t| t.tag() != Tag(0x5A)).map(|t| t.raw().to_vec()))
+                .unwrap_or_default();
             match eim_package_result_of_bf50(&top) {
-                Ok(received) => provide_eim_package_result_response(svc.record_result(eid_value, received).await),
+                Ok(received) => provide_eim_package_result_response(
+                    svc.record_result_and_forward(eid_value, received, &alternative).await,
+                ),
                 Err(e) => provide_eim_package_result_response(Err(e)),
             }
         }
@@ -109,8 +112,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
                 }
                 Some((_, der)) => match ReceivedResult::from_eim_package_result(&der) {
                     Ok(received) => {
-                        svc.forward_epr_notifications(&der).await;
-                        let _ = svc.record_result(None, received).await;
+                        let _ = svc.record_result_and_forward(None, received, &der).await;
                     }
                     Err(e) => log_eim_error("TransferEimPackage", &e),
                 },

@@ -191,9 +191,9 @@ async fn provide_eim_package_result(
         let der = base64_field("eimPackageResult", r.eim_package_result)?;
         let received =
             ReceivedResult::from_eim_package_result(&der).map_err(|e| Failure::invalid("eimPackageResult", e))?;
-        // ePRAndNotifications: the notifications go to their SM-DP+ (§3.2.3 / SGP.22 §5.6.4).
-        svc.forward_epr_notifications(&der).await;
-        let recorded = svc.record_result(eid_value, received).await.map_err(|e| eim_failure(&e))?;
+        // ePRAndNotifications: the notifications go to their SM-DP+ (§3.2.3 / SGP.22 §5.6.4) once the result is
+        // verified.
+        let recorded = svc.record_result_and_forward(eid_value, received, &der).await.map_err(|e| eim_failure(&e))?;
         Ok(match recorded.acknowledged_seq_number() {
             Some(seq) => {
                 let acks = encode(&EimAcknowledgements(vec![SequenceNumber(seq)]))
@@ -323,7 +323,7 @@ async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: Option<web
         if let Some(result) = children.iter().find(|c| c.tag().0 != 0x5A) {
             let received = ReceivedResult::from_eim_package_result(result.raw())
                 .map_err(|e| Failure::invalid("provideEimPackageResult", e))?;
-            let _ = svc.record_result(eid, received).await;
+            let _ = svc.record_result_and_forward(eid, received, result.raw()).await;
         }
         Ok(())
     }

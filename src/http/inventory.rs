@@ -15,16 +15,22 @@
 //!
 //! Answers never carry package bytes, keys or PINs. A report is `200` when anything was written or nothing
 //! failed, `422` when items failed and nothing was written.
+//!
+//! Every `PUT`/`POST` here takes an `Idempotency-Key` ([`super::idempotency`]): an all-or-nothing upload retried
+//! after a lost answer gets its first report again instead of "already exists" for each row. Uploads are capped
+//! by `[content]` (`max_upload_items` per request, `max_package_bytes` per SAIP package).
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::idempotency::keyed;
 use super::identity::OperatorIdentity;
 use super::opaque_ids::{IdKind, OpaqueIds};
+use crate::config::ContentConfig;
 use crate::smdp::inventory::{
     batch_rows_from_json, check_profile_type, parse_batch_csv, parse_profile_class, profile_class_name, BatchRow,
     InventoryRepository, NotificationConfig, ProfileMetadata, ProfileType, StockLevel, TemplateRecord,
@@ -40,12 +46,12 @@ pub const MAX_BODY: usize = 64 * 1024 * 1024;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY))
         .route("/api/v1/profile-types", web::get().to(list_types))
-        .route("/api/v1/profile-types/{name}", web::put().to(put_type))
+        .service(keyed(Method::PUT, "/api/v1/profile-types/{name}", web::put().to(put_type)))
         .route("/api/v1/profile-types/{name}", web::get().to(get_type))
-        .route("/api/v1/profiles", web::post().to(upload_profiles))
-        .route("/api/v1/templates", web::post().to(upload_template))
+        .service(keyed(Method::POST, "/api/v1/profiles", web::post().to(upload_profiles)))
+        .service(keyed(Method::POST, "/api/v1/templates", web::post().to(upload_template)))
         .route("/api/v1/templates", web::get().to(list_templates))
-        .route("/api/v1/templates/{name}/batches", web::post().to(upload_batch))
+        .service(keyed(Method::POST, "/api/v1/templates/{name}/batches", web::post().to(upload_batch)))
         .route("/api/v1/stock", web::get().to(stock));
 }
 
@@ -90,6 +96,22 @@ fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, HttpRespon
         };
         error_response(InventoryError::Invalid(reason))
     })
+}
+
+/// The `[content]` caps (defaults when the app was built without them).
+fn content_caps(content: &Option<web::Data<ContentConfig>>) -> ContentConfig {
+    content.as_ref().map(|c| c.get_ref().clone()).unwrap_or_default()
+}
+
+fn too_many_items(caps: &ContentConfig, what: &str) -> HttpResponse {
+    error_response(InventoryError::Invalid(format!(
+        "more than {} {what} in one request (content.max_upload_items): split the upload",
+        caps.max_items()
+    )))
+}
+
+fn package_too_large(caps: &ContentConfig) -> String {
+    format!("package: larger than {} bytes (content.max_package_bytes)", caps.max_package_len())
 }
 
 // ---- profile types ----
@@ -239,12 +261,17 @@ async fn upload_profiles(
     identity: OperatorIdentity,
     store: web::Data<Store>,
     ids: web::Data<OpaqueIds>,
+    content: Option<web::Data<ContentConfig>>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let caps = content_caps(&content);
     let body: UploadBody = match parse_json(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
+    if body.profiles.len() > caps.max_items() {
+        return too_many_items(&caps, "profiles");
+    }
     let mut items = Vec::with_capacity(body.profiles.len());
     for p in body.profiles {
         let class = match p.profile_class.as_deref() {
@@ -254,7 +281,13 @@ async fn upload_profiles(
         let der = if class == -2 {
             Err("profileClass: test, provisioning or operational".to_owned())
         } else {
-            B64.decode(p.package.trim()).map_err(|_| "package: not base64".to_owned())
+            B64.decode(p.package.trim()).map_err(|_| "package: not base64".to_owned()).and_then(|der| {
+                if der.len() > caps.max_package_len() {
+                    Err(package_too_large(&caps))
+                } else {
+                    Ok(der)
+                }
+            })
         };
         items.push(UploadItem {
             der,
@@ -294,12 +327,21 @@ fn template_json(t: &TemplateRecord) -> Value {
     json!({ "name": t.name, "profileType": t.profile_type })
 }
 
-async fn upload_template(identity: OperatorIdentity, store: web::Data<Store>, body: web::Bytes) -> HttpResponse {
+async fn upload_template(
+    identity: OperatorIdentity,
+    store: web::Data<Store>,
+    content: Option<web::Data<ContentConfig>>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let caps = content_caps(&content);
     let body: TemplateBody = match parse_json(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
     let der = match B64.decode(body.package.trim()) {
+        Ok(d) if d.len() > caps.max_package_len() => {
+            return error_response(InventoryError::Invalid(package_too_large(&caps)))
+        }
         Ok(d) => d,
         Err(_) => return error_response(InventoryError::Invalid("package: not base64".into())),
     };
@@ -345,8 +387,10 @@ async fn upload_batch(
     store: web::Data<Store>,
     ids: web::Data<OpaqueIds>,
     name: web::Path<String>,
+    content: Option<web::Data<ContentConfig>>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let caps = content_caps(&content);
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let query = web::Query::<BatchQuery>::from_query(req.query_string()).map(|q| q.all_or_nothing).unwrap_or(false);
     let (rows, aon) = if content_type.starts_with("text/csv") {
@@ -365,6 +409,9 @@ async fn upload_batch(
     } else {
         return HttpResponse::UnsupportedMediaType().json(json!({ "error": "send text/csv or application/json" }));
     };
+    if rows.len() > caps.max_items() {
+        return too_many_items(&caps, "rows");
+    }
     let template = name.into_inner();
     let operator_id = identity.operator_id;
     let result = blocking(move || {

@@ -5,6 +5,7 @@
 //!   and campaigns.
 //! - [`fleet`], [`fleet_audit`]: the fleet API (profiles, orders, audit, SSE events, OpenAPI document).
 //! - [`audit_middleware`]: records every operator-listener call in the audit trail.
+//! - [`idempotency`]: `Idempotency-Key` on the operator API's state-changing calls (replay of the first answer).
 //! - [`inventory`]: profile types, bulk upload, templates and batches, stock (operator listener).
 //! - [`tls`], [`identity`]: the TLS configurations and the client-certificate → operator mapping.
 //! - [`health`], [`metrics`]: probes and Prometheus metrics, shared by the listeners.
@@ -22,6 +23,7 @@ pub mod esipa_json;
 pub mod fleet;
 pub mod fleet_audit;
 pub mod health;
+pub mod idempotency;
 pub mod identity;
 pub mod inventory;
 pub mod metrics;

@@ -29,6 +29,10 @@ pub enum ProfileError {
     /// SAIP §8.1: the last element shall be PE-End (`AA`).
     #[error("the package ends without a PE-End (AA) element")]
     MissingEnd,
+    #[error("more than {max} profile elements: not a profile package this server accepts")]
+    TooManyElements { max: usize },
+    #[error("profile element #{element_index} at offset {offset} nests TLVs more than {max} levels deep")]
+    NestedTooDeep { element_index: usize, offset: usize, max: usize },
     #[error("{count} byte(s) after PE-End at offset {offset}")]
     TrailingData { offset: usize, count: usize },
     #[error("{element} (element #{element_index}) lacks the mandatory field {field}")]

@@ -16,8 +16,14 @@ const FILL_FILE_OFFSET: Tag = Tag(0x82);
 /// `fillFileContent [3] OCTET STRING`.
 const FILL_FILE_CONTENT: Tag = Tag(0x83);
 
+/// Largest file position a File's fill commands may reach (issue 10 item 8). ETSI TS 102 222 / TS 102 221 file
+/// sizes are two bytes (`80` in the FCP), so no file of a profile is longer; `fillFileOffset` values add up, so
+/// without this cap a crafted package could ask for ~10^12 bytes of memory.
+pub const MAX_FILE_SIZE: usize = 0xFFFF;
+
 /// The file content a File's fill commands write, from offset 0; bytes skipped by `fillFileOffset` and never
-/// written read as 'FF' here. `None` when the File has no `fillFileContent`.
+/// written read as 'FF' here. `None` when the File has no `fillFileContent`. A position past [`MAX_FILE_SIZE`]
+/// is [`ContentError::TooLarge`], found before any memory is taken for it.
 pub(crate) fn content(file: &Tlv<'_>) -> Result<Option<Vec<u8>>, ContentError> {
     let mut data: Vec<u8> = Vec::new();
     let mut position = 0usize;
@@ -26,10 +32,16 @@ pub(crate) fn content(file: &Tlv<'_>) -> Result<Option<Vec<u8>>, ContentError> {
         match command.tag() {
             FILL_FILE_OFFSET => {
                 let skip = tree::uint(command.value()).filter(|v| *v <= 0xFFFF).ok_or(ContentError::BadOffset)?;
-                position += skip as usize;
+                position = position.saturating_add(skip as usize);
+                if position > MAX_FILE_SIZE {
+                    return Err(ContentError::TooLarge);
+                }
             }
             FILL_FILE_CONTENT => {
-                let end = position + command.value().len();
+                let end = position.saturating_add(command.value().len());
+                if end > MAX_FILE_SIZE {
+                    return Err(ContentError::TooLarge);
+                }
                 if data.len() < end {
                     data.resize(end, 0xFF);
                 }
@@ -61,6 +73,8 @@ pub(crate) fn with_content(file: &Tlv<'_>, content: &[u8]) -> Result<Vec<u8>, Tl
 pub(crate) enum ContentError {
     Tlv(TlvError),
     BadOffset,
+    /// The fill commands reach past [`MAX_FILE_SIZE`].
+    TooLarge,
 }
 
 impl From<TlvError> for ContentError {
@@ -82,5 +96,24 @@ mod tests {
         let new = with_content(&file, &[1, 2, 3]).unwrap();
         assert_eq!(hex::encode(&new), "a40ba10482024121830301 0203".replace(' ', ""));
         assert_eq!(content(&tlv::parse_single(&new).unwrap()).unwrap(), Some(vec![1, 2, 3]));
+    }
+
+    /// Issue 10 item 8: offsets add up. 20 000 `fillFileOffset 65535` commands (80 kB) asked for 1.3 GB before;
+    /// 15 million of them (a 64 MiB upload) for ~10^12 bytes, aborting the process. Refused at the first position
+    /// past 64 KiB, before anything is allocated.
+    #[test]
+    fn fill_file_offset_bomb_is_refused() {
+        let mut value = Vec::new();
+        for _ in 0..20_000 {
+            value.extend_from_slice(&[0x82, 0x03, 0x00, 0xFF, 0xFF]);
+        }
+        value.extend_from_slice(&[0x83, 0x01, 0xAA]);
+        let bomb = tlv::encode(PE_MF_EF_ICCID, &value);
+        assert!(matches!(content(&tlv::parse_single(&bomb).unwrap()), Err(ContentError::TooLarge)));
+        // One offset to the last byte of a 64 KiB file is still a file.
+        let edge = tlv::encode(PE_MF_EF_ICCID, &hex::decode("820300FFFE8301AA").unwrap());
+        assert_eq!(content(&tlv::parse_single(&edge).unwrap()).unwrap().map(|c| c.len()), Some(MAX_FILE_SIZE));
+        let past = tlv::encode(PE_MF_EF_ICCID, &hex::decode("820300FFFF8301AA").unwrap());
+        assert!(matches!(content(&tlv::parse_single(&past).unwrap()), Err(ContentError::TooLarge)));
     }
 }

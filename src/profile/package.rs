@@ -14,6 +14,13 @@ use super::identities::{Iccid, Imsi};
 use super::pins::{self, PinConfiguration, PukConfiguration};
 use super::tree;
 
+/// Most profile elements in one package (issue 10 item 8). Real profiles have tens to a few hundred (TCA SAIP
+/// v2.3 §8.1); the cap bounds what one upload makes the parser hold.
+pub const MAX_PROFILE_ELEMENTS: usize = 4096;
+/// Deepest nesting of constructed TLVs inside one profile element. SAIP elements nest about eight levels; the cap
+/// bounds the strict-DER walk of [`tree::check_deep_bounded`].
+pub const MAX_NESTING_DEPTH: usize = 64;
+
 /// `PEHeader [0]` at the start of every element but the ProfileHeader, and its `identification [1]`.
 const PE_HEADER: Tag = Tag(0xA0);
 const PE_HEADER_IDENTIFICATION: Tag = Tag(0x81);
@@ -144,6 +151,9 @@ fn split_elements(der: &[u8]) -> Result<Vec<ProfileElement>, ProfileError> {
     let mut offset = 0;
     while !rest.is_empty() {
         let index = elements.len();
+        if index >= MAX_PROFILE_ELEMENTS {
+            return Err(ProfileError::TooManyElements { max: MAX_PROFILE_ELEMENTS });
+        }
         let malformed = ProfileError::malformed(index, offset);
         let (element, after) = tlv::parse_first(rest).map_err(malformed)?;
         let kind = ProfileElementKind::from_tag(element.tag()).ok_or(ProfileError::NotAProfileElement {
@@ -159,7 +169,12 @@ fn split_elements(der: &[u8]) -> Result<Vec<ProfileElement>, ProfileError> {
             _ if index == 0 => return Err(ProfileError::MissingHeader { found: element.tag() }),
             _ => {}
         }
-        tree::check_deep(&element).map_err(malformed)?;
+        tree::check_deep_bounded(&element, MAX_NESTING_DEPTH).map_err(|e| match e {
+            tree::DeepError::Tlv(e) => malformed(e),
+            tree::DeepError::TooDeep => {
+                ProfileError::NestedTooDeep { element_index: index, offset, max: MAX_NESTING_DEPTH }
+            }
+        })?;
         elements.push(ProfileElement::new(kind, offset, element.raw().to_vec()));
         offset += element.raw().len();
         rest = after;
@@ -237,6 +252,12 @@ fn read_file(
             element: element.kind().spec_name(),
             field,
             reason: "fillFileOffset is not a UInt16",
+        },
+        files::ContentError::TooLarge => ProfileError::BadField {
+            element_index: index,
+            element: element.kind().spec_name(),
+            field,
+            reason: "fillFileOffset/fillFileContent reach past 65535 bytes, the largest file size",
         },
     })
 }

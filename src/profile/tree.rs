@@ -65,11 +65,35 @@ pub(crate) fn rewrite<E>(
 
 /// Checks that every constructed element below `root` holds well-formed TLVs (the strict DER walker).
 /// Depth first in document order, with an explicit stack: nesting depth cannot overflow the thread's stack.
+/// Parsers use [`check_deep_bounded`], which also caps the depth.
+#[cfg(test)]
 pub(crate) fn check_deep(root: &Tlv<'_>) -> Result<(), TlvError> {
     let mut pending = vec![*root];
     while let Some(t) = pending.pop() {
         if t.tag().is_constructed() {
             pending.extend(t.children()?.into_iter().rev());
+        }
+    }
+    Ok(())
+}
+
+/// Why [`check_deep_bounded`] refused an element.
+#[derive(Debug)]
+pub(crate) enum DeepError {
+    Tlv(TlvError),
+    /// Constructed elements nest deeper than the limit.
+    TooDeep,
+}
+
+/// [`check_deep`] that also refuses nesting deeper than `max_depth` levels below `root` (issue 10 item 8).
+pub(crate) fn check_deep_bounded(root: &Tlv<'_>, max_depth: usize) -> Result<(), DeepError> {
+    let mut pending = vec![(*root, 0usize)];
+    while let Some((t, depth)) = pending.pop() {
+        if t.tag().is_constructed() {
+            if depth >= max_depth {
+                return Err(DeepError::TooDeep);
+            }
+            pending.extend(t.children().map_err(DeepError::Tlv)?.into_iter().rev().map(|c| (c, depth + 1)));
         }
     }
     Ok(())
@@ -126,6 +150,14 @@ mod tests {
         // The innermost `05 00` becomes `30 80`: an indefinite length at the bottom is still found.
         bad[inner..].copy_from_slice(&[0x30, 0x80]);
         assert!(check_deep(&tlv::parse_single(&bad).unwrap()).is_err());
+    }
+
+    #[test]
+    fn check_deep_bounded_refuses_deep_nesting() {
+        let ok = tlv::deeply_nested(Tag(0xA1), 10);
+        assert!(check_deep_bounded(&tlv::parse_single(&ok).unwrap(), 10).is_ok());
+        let deep = tlv::deeply_nested(Tag(0xA1), 11);
+        assert!(matches!(check_deep_bounded(&tlv::parse_single(&deep).unwrap(), 10), Err(DeepError::TooDeep)));
     }
 
     #[test]

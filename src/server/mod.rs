@@ -10,6 +10,7 @@ mod eim_keys;
 mod eim_orders;
 mod inventory_jobs;
 mod progress_delivery;
+mod retention_jobs;
 mod smdp_keys;
 mod tls_material;
 
@@ -183,6 +184,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         )),
     ];
     jobs.push(actix_web::rt::spawn(inventory_jobs::run(store.clone(), metrics.clone(), interval)));
+    jobs.push(actix_web::rt::spawn(retention_jobs::run(store.clone(), config.retention.clone())));
     if progress.is_enabled() {
         jobs.push(actix_web::rt::spawn(progress.run(store.clone())));
     }
@@ -190,6 +192,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);
     let metrics_data = web::Data::new(metrics);
+    let content_data = web::Data::new(config.content.clone());
 
     let device_listener = bind("device.listen", config.device.listen)?;
     let operator_listener = bind("operator.listen", config.operator.listen)?;
@@ -223,17 +226,20 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d, e, i, o) = (
+    let (s, m, d, e, i, o, c) = (
         store_data.clone(),
         metrics_data.clone(),
         directory.clone(),
         es9_data.clone(),
         eim_data.clone(),
         opaque_ids.clone(),
+        content_data.clone(),
     );
     let operator_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
+            // Upload caps (http::inventory).
+            .app_data(c.clone())
             // ES2+ (http::es2) uses the store and the SM-DP+ address of the ES9+ service.
             .app_data(e.clone())
             // The eIM API (http::eim_api) uses the eIM service.

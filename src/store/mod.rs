@@ -19,6 +19,8 @@
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
 //! - `fleet`: the fleet API's operator-scoped profile and order listings.
 //! - `server_keys`: secrets the server makes for itself and shares between nodes (opaque ids).
+//! - `idempotency`: the operator API's `Idempotency-Key`s and their first answers (`crate::http::idempotency`).
+//! - `retention`: batched deletion of finished rows past their configured age (`crate::server` retention job).
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
 //! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
@@ -36,12 +38,14 @@ mod eim_relay;
 pub mod error;
 mod es2;
 mod fleet;
+mod idempotency;
 mod inventory;
 mod key_rotation;
 pub mod migrations;
 mod package_lookup;
 mod profiles;
 pub(crate) mod progress;
+mod retention;
 pub mod schema;
 mod server_keys;
 mod settings;
@@ -61,7 +65,9 @@ pub use audit::{AuditQuery, AuditVerifyError};
 pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
 pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
+pub use idempotency::{Claim, StoredAnswer};
 pub use key_rotation::RotationReport;
+pub use retention::{RetentionAges, RetentionReport};
 pub use settings::{DatabaseSettings, DatabaseUrl};
 
 /// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.

@@ -357,3 +357,17 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Operator API `Idempotency-Key`s (issue 10 item 7): the first request's digest and, once finished, its answer.
+    operator_idempotency (operator_id, idempotency_key) {
+        operator_id -> Text,
+        idempotency_key -> Text,
+        request_digest -> Binary,
+        /// NULL while the first request runs.
+        status -> Nullable<Integer>,
+        content_type -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        created_at -> BigInt,
+    }
+}

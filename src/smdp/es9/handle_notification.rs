@@ -52,6 +52,16 @@ impl std::fmt::Display for NotificationOutcome {
     }
 }
 
+/// §5.6.4 before the 204: the received pendingNotification must be one strict-DER `PendingNotification`
+/// (`BF37` ProfileInstallationResult or `30` OtherSignedNotification, §5.6.4 / §2.5.5), else it is not stored
+/// (issue 10 item 8: the inbox holds only what the worker can process). Signatures are checked afterwards, by
+/// [`process_notification`].
+pub fn check_pending_notification(pending_notification: &[u8]) -> Result<(), Es9Error> {
+    decode::<PendingNotification>(pending_notification)
+        .map(|_| ())
+        .map_err(|e| Es9Error::InvalidField { field: "pendingNotification", detail: e.to_string() })
+}
+
 /// §5.6.4: verifies and applies one received pendingNotification (DER of `PendingNotification`).
 pub fn process_notification(
     ctx: &SmdpContext,

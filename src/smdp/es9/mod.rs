@@ -23,5 +23,5 @@ pub use cancel_session::cancel_session;
 pub use context::{DpCredentials, SmdpContext};
 pub use error::Es9Error;
 pub use get_bound_profile_package::get_bound_profile_package;
-pub use handle_notification::{process_notification, NotificationOutcome};
+pub use handle_notification::{check_pending_notification, process_notification, NotificationOutcome};
 pub use initiate_authentication::{initiate_authentication, InitiateAuthenticationOk};

@@ -1,0 +1,9 @@
+DROP INDEX eim_order_steps_package_idx;
+DROP INDEX eim_orders_finished_idx;
+DROP INDEX eim_packages_finished_idx;
+DROP INDEX es2_progress_outbox_delivered_idx;
+DROP INDEX es2_calls_created_idx;
+DROP INDEX download_sessions_finished_idx;
+DROP INDEX notifications_processed_idx;
+DROP INDEX operator_idempotency_created_idx;
+DROP TABLE operator_idempotency;
