@@ -319,3 +319,56 @@ async fn audit_identifiers_are_erasable_without_breaking_the_chain() {
         assert!(env.store.verify_audit_chain().is_ok());
     }
 }
+
+/// One ES2+ call as `client`; the whole answer.
+async fn es2_call(
+    env: &crate::fleet_support::FleetEnv,
+    client: &reqwest::Client,
+    function: &str,
+    body: Value,
+) -> Value {
+    let r = client
+        .post(env.url(&format!("/gsma/rsp2/es2plus/{function}")))
+        .header("Content-Type", "application/json")
+        .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Defect 3 (matchingId): ConfirmOrder with a matchingId another operator uses must be refused (matchingIds are
+/// global: the LPA presents nothing else), with exactly the answer an operator gets for a matchingId of its own
+/// that is in use — nothing says whose it is.
+#[tokio::test]
+async fn a_matching_id_in_use_is_refused_alike_whoever_uses_it() {
+    use crate::fleet_support::FleetEnv;
+    use serde_json::json;
+    for postgres in backends() {
+        let env = FleetEnv::start(postgres.as_deref());
+        let iccids: Vec<String> = (0..3).map(|n| crate::common::iccid("8949660000000", n)).collect();
+        env.profile("op-a", &iccids[0], "iot");
+        env.profile("op-b", &iccids[1], "iot");
+        env.profile("op-b", &iccids[2], "iot");
+        env.order("op-a", &iccids[0], "USED-BY-A", None);
+        env.order("op-b", &iccids[1], "USED-BY-B", None);
+        let header = |id: &str| json!({ "functionRequesterIdentifier": "backend-b", "functionCallIdentifier": id });
+        let ordered =
+            es2_call(&env, &env.b, "downloadOrder", json!({ "header": header("d-1"), "iccid": iccids[2] })).await;
+        assert_eq!(ordered["header"]["functionExecutionStatus"]["status"], "Executed-Success", "{ordered}");
+        let confirm = |call: &'static str, matching_id: &'static str| json!({ "header": header(call), "iccid": iccids[2], "matchingId": matching_id, "releaseFlag": true });
+        let foreign = es2_call(&env, &env.b, "confirmOrder", confirm("c-1", "USED-BY-A")).await;
+        let own = es2_call(&env, &env.b, "confirmOrder", confirm("c-2", "USED-BY-B")).await;
+        let data = |v: &Value, id: &str| {
+            let mut d = v["header"]["functionExecutionStatus"].clone();
+            d["statusCodeData"]["message"] =
+                json!(d["statusCodeData"]["message"].as_str().unwrap_or("").replace(id, "<ID>"));
+            d
+        };
+        assert_eq!(foreign["header"]["functionExecutionStatus"]["status"], "Failed", "{foreign}");
+        assert_eq!(data(&foreign, "USED-BY-A"), data(&own, "USED-BY-B"), "{foreign} vs {own}");
+        assert!(!foreign.to_string().contains("op-a"), "{foreign}");
+    }
+}
