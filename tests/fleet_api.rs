@@ -263,17 +263,7 @@ async fn every_call_is_audited_refusals_included() {
 
 /// POST an ES2+ function as op-a; the answer's functionExecutionStatus.status.
 async fn es2(env: &FleetEnv, function: &str, body: Value) -> String {
-    let r = env
-        .a
-        .post(env.url(&format!("/gsma/rsp2/es2plus/{function}")))
-        .header("Content-Type", "application/json")
-        .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v = fleet_support::es2_call(env, &env.a, function, body).await;
     v["header"]["functionExecutionStatus"]["status"].as_str().unwrap_or_default().to_owned()
 }
 

@@ -146,3 +146,17 @@ impl Sse {
         self.text.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect()
     }
 }
+
+/// One ES2+ call (JSON binding) as `client`: the whole answer (always HTTP 200).
+pub async fn es2_call(env: &FleetEnv, client: &reqwest::Client, function: &str, body: Value) -> Value {
+    let r = client
+        .post(env.url(&format!("/gsma/rsp2/es2plus/{function}")))
+        .header("Content-Type", "application/json")
+        .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}

@@ -262,24 +262,17 @@ async fn audit_identifiers_are_erasable_without_breaking_the_chain() {
         let iccid = crate::common::iccid("894988", 1);
         env.profile("op-a", &iccid, "iot");
         env.order("op-a", &iccid, "GDPR-1", Some("89049032123451234512345678901235"));
-        let in_chain = |value: &str| {
+        let naming = |table: &str, value: &str| {
             count(
                 &env.db_url,
                 &format!(
-                    "SELECT COUNT(*) AS n FROM audit_log WHERE iccid = '{value}' OR eid = '{value}' \
+                    "SELECT COUNT(*) AS n FROM {table} WHERE iccid = '{value}' OR eid = '{value}' \
                           OR matching_id = '{value}' OR target_id = '{value}' OR path LIKE '%{value}%'"
                 ),
             )
         };
-        let beside = |value: &str| {
-            count(
-                &env.db_url,
-                &format!(
-                    "SELECT COUNT(*) AS n FROM audit_identifiers WHERE iccid = '{value}' OR eid = '{value}' \
-                          OR matching_id = '{value}' OR target_id = '{value}' OR path LIKE '%{value}%'"
-                ),
-            )
-        };
+        let in_chain = |value: &str| naming("audit_log", value);
+        let beside = |value: &str| naming("audit_identifiers", value);
         // A call that names the ICCID in its path, too.
         assert_eq!(env.get(&env.a, &format!("/api/v1/profiles/{iccid}")).await.0, 200);
         for value in [iccid.as_str(), "GDPR-1", "89049032123451234512345678901235"] {
@@ -320,25 +313,6 @@ async fn audit_identifiers_are_erasable_without_breaking_the_chain() {
     }
 }
 
-/// One ES2+ call as `client`; the whole answer.
-async fn es2_call(
-    env: &crate::fleet_support::FleetEnv,
-    client: &reqwest::Client,
-    function: &str,
-    body: Value,
-) -> Value {
-    let r = client
-        .post(env.url(&format!("/gsma/rsp2/es2plus/{function}")))
-        .header("Content-Type", "application/json")
-        .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
-
 /// Defect 3 (matchingId): ConfirmOrder with a matchingId another operator uses must be refused (matchingIds are
 /// global: the LPA presents nothing else), with exactly the answer an operator gets for a matchingId of its own
 /// that is in use — nothing says whose it is.
@@ -355,12 +329,17 @@ async fn a_matching_id_in_use_is_refused_alike_whoever_uses_it() {
         env.order("op-a", &iccids[0], "USED-BY-A", None);
         env.order("op-b", &iccids[1], "USED-BY-B", None);
         let header = |id: &str| json!({ "functionRequesterIdentifier": "backend-b", "functionCallIdentifier": id });
-        let ordered =
-            es2_call(&env, &env.b, "downloadOrder", json!({ "header": header("d-1"), "iccid": iccids[2] })).await;
+        let ordered = crate::fleet_support::es2_call(
+            &env,
+            &env.b,
+            "downloadOrder",
+            json!({ "header": header("d-1"), "iccid": iccids[2] }),
+        )
+        .await;
         assert_eq!(ordered["header"]["functionExecutionStatus"]["status"], "Executed-Success", "{ordered}");
         let confirm = |call: &'static str, matching_id: &'static str| json!({ "header": header(call), "iccid": iccids[2], "matchingId": matching_id, "releaseFlag": true });
-        let foreign = es2_call(&env, &env.b, "confirmOrder", confirm("c-1", "USED-BY-A")).await;
-        let own = es2_call(&env, &env.b, "confirmOrder", confirm("c-2", "USED-BY-B")).await;
+        let foreign = crate::fleet_support::es2_call(&env, &env.b, "confirmOrder", confirm("c-1", "USED-BY-A")).await;
+        let own = crate::fleet_support::es2_call(&env, &env.b, "confirmOrder", confirm("c-2", "USED-BY-B")).await;
         let data = |v: &Value, id: &str| {
             let mut d = v["header"]["functionExecutionStatus"].clone();
             d["statusCodeData"]["message"] =
