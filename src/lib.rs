@@ -14,6 +14,7 @@
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
+//! - [`rate_limit`]: the keyed token bucket behind the per-address and per-EID limits (bounded memory).
 //! - [`cli`]: the `rspd` command line.
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,7 @@ pub mod eim;
 pub mod http;
 pub mod pki;
 pub mod profile;
+pub mod rate_limit;
 pub mod secrets;
 pub mod server;
 pub mod smdp;
