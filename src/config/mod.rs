@@ -8,6 +8,7 @@
 mod eim;
 mod error;
 mod keys;
+mod limits;
 mod load;
 mod model;
 mod progress;
@@ -16,6 +17,7 @@ mod validate;
 pub use eim::{EimConfig, EimKeyConfig};
 pub use error::ConfigError;
 pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
+pub use limits::LimitsConfig;
 pub use load::{load, ConfigSource};
 pub use model::{
     Config, DatabaseConfig, DeviceConfig, DpCredentialsConfig, LogConfig, LogFormat, MetricsConfig, OperatorConfig,

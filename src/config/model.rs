@@ -28,6 +28,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub pki: PkiConfig,
     pub secrets: SecretsConfig,
+    /// Rates, timeouts and caps against anonymous growth and slow clients (issue 10 items 4–5).
+    pub limits: super::LimitsConfig,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             pki: PkiConfig::default(),
             secrets: SecretsConfig::default(),
+            limits: super::LimitsConfig::default(),
         }
     }
 }

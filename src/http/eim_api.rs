@@ -26,8 +26,6 @@ use crate::eim::service::now_ms;
 use crate::eim::{EimError, EimRepository, NewEuicc, OrderState as PackageState};
 use crate::pki::Certificate;
 
-/// Largest request body (a bulk import of thousands of certificates).
-const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Most eUICCs per import request.
 const MAX_IMPORT: usize = 20_000;
 
@@ -35,7 +33,6 @@ const MAX_IMPORT: usize = 20_000;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/eim")
-            .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/euiccs", web::post().to(import_euiccs))
             .route("/euiccs", web::get().to(list_euiccs))
             .route("/euiccs/{eid}", web::get().to(get_euicc))
