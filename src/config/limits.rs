@@ -52,8 +52,8 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            source_requests_per_sec: 50,
-            source_burst: 500,
+            source_requests_per_sec: 100,
+            source_burst: 1_000,
             eid_requests_per_min: 60,
             eid_burst: 30,
             max_tracked_keys: 100_000,
