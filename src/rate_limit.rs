@@ -74,7 +74,7 @@ pub struct KeyedLimiter<K> {
 impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// `None` when `rate.per_sec` is 0 or `rate.burst` is 0 (limit off).
     pub fn new(rate: Rate, max_keys: usize) -> Option<KeyedLimiter<K>> {
-        if !(rate.per_sec > 0.0) || rate.burst == 0 {
+        if rate.per_sec.is_nan() || rate.per_sec <= 0.0 || rate.burst == 0 {
             return None;
         }
         let now = Instant::now();

@@ -64,7 +64,7 @@ struct Failure {
     message: String,
     body: Map<String, Value>,
     /// A refusal by rspd's abuse limits: this HTTP answer (429/503) instead of a function failure.
-    refused: Option<HttpResponse>,
+    refused: Option<Box<HttpResponse>>,
 }
 
 impl Failure {
@@ -90,7 +90,7 @@ impl From<RelayError> for Failure {
         let (subject, reason) = e.status_code();
         let mut failure = Failure::new(subject, reason, e.to_string());
         if let RelayError::Es9(e) = &e {
-            failure.refused = super::limits::overload_response(e, false);
+            failure.refused = super::limits::overload_response(e, false).map(Box::new);
         }
         failure
     }
@@ -167,7 +167,7 @@ async fn get_eim_package(req: HttpRequest, body: web::Bytes, svc: Option<web::Da
         let eid_value = eid_field(r.eid_value)?.ok_or_else(|| Failure::new("8.1.1", "2.2", "missing eidValue"))?;
         if let Err(wait) = svc.check_eid_rate(&eid_value) {
             let mut f = Failure::new("1.2", "4.2", "too many requests for this eUICC");
-            f.refused = Some(super::limits::rate_limited(wait, false));
+            f.refused = Some(Box::new(super::limits::rate_limited(wait, false)));
             return Err(f);
         }
         let contact = DeviceContact { r_plmn: r_plmn_field(r.r_plmn)?, state_change_cause: r.state_change_cause };
@@ -402,7 +402,7 @@ async fn respond<T: Into<Value>>(f: impl std::future::Future<Output = Result<T, 
 
 fn failed(f: Failure) -> HttpResponse {
     if let Some(response) = f.refused {
-        return response;
+        return *response;
     }
     tracing::info!(subject = %f.subject, reason = %f.reason, message = %f.message, "ESipa JSON function failed");
     let mut body = f.body;

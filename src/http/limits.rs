@@ -10,7 +10,8 @@
 //!   the response extensions, and [`enforce`] counts them.
 //!
 //! Every refusal is counted in `rspd_refused_total{listener,reason}` with a [`Refusal`] reason and logged at debug
-//! only (a flood must not grow the log either).
+//! only (a flood must not grow the log either) — except a request head not sent within `limits.header_timeout_ms`,
+//! which actix answers (408) and closes before any app code runs.
 //!
 //! The source address is the TCP peer. Behind a load balancer that is the balancer, so every device shares one
 //! limit: list the balancer in `limits.trusted_proxies` and its `X-Forwarded-For` names the client (the right-most
@@ -55,11 +56,19 @@ pub enum Refusal {
     BodyTimeout,
     /// The listener reached its connection cap (counted once per connection that reaches it).
     ConnectionLimit,
+    /// A body larger than the route's limit (HTTP 413; operator uploads: `limits.operator_max_body_bytes`).
+    BodyTooLarge,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 5] =
-        [Refusal::SourceRate, Refusal::EidRate, Refusal::OpenSessions, Refusal::BodyTimeout, Refusal::ConnectionLimit];
+    pub const ALL: [Refusal; 6] = [
+        Refusal::SourceRate,
+        Refusal::EidRate,
+        Refusal::OpenSessions,
+        Refusal::BodyTimeout,
+        Refusal::ConnectionLimit,
+        Refusal::BodyTooLarge,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -68,6 +77,7 @@ impl Refusal {
             Refusal::OpenSessions => "open_sessions",
             Refusal::BodyTimeout => "body_timeout",
             Refusal::ConnectionLimit => "connection_limit",
+            Refusal::BodyTooLarge => "body_too_large",
         }
     }
 }
@@ -133,6 +143,8 @@ pub async fn enforce(
         // A refusal decided by a handler (per-EID rate, open-session cap).
         if let Some(reason) = res.response().extensions().get::<Refusal>().copied() {
             count(reason);
+        } else if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            count(Refusal::BodyTooLarge);
         }
         return Ok(res);
     }

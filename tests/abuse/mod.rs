@@ -5,8 +5,8 @@
 //!   order keeps its audit trail; the per-address rate (→ 429 `Retry-After`) and the per-EID rate at
 //!   AuthenticateClient (→ 429) refuse floods; each refusal is counted in `rspd_refused_total`.
 //! - [`slow_bodies_and_idle_connections_are_cut`] (item 5): a body trickled one byte at a time is cut at the body
-//!   timeout (408, connection closed), connections past the listener cap wait, idle ones are cut at the header
-//!   timeout.
+//!   timeout (408, connection closed), an oversized body is refused (413), connections past the listener cap wait,
+//!   idle ones are cut at the header timeout.
 //!
 //! Limits are configured low so each refusal comes after a handful of requests; every wait is bounded.
 
@@ -242,6 +242,24 @@ async fn slow_bodies_and_idle_connections_are_cut() {
         eprintln!("[{backend}] slow body: connection closed after {after:?}");
         assert!(answer.starts_with("HTTP/1.1 408"), "[{backend}] answer to the slow body: {answer:?}");
         assert!(refused(metrics_port, "body_timeout").await >= 1, "[{backend}] body_timeout not counted");
+
+        // A body over the route's limit (ES9+: 64 KiB) is refused from its Content-Length and counted.
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(device).unwrap();
+            s.write_all(
+                b"POST /gsma/rsp2/es9plus/initiateAuthentication HTTP/1.1\r\nHost: localhost\r\n\
+                  Content-Type: application/json\r\nContent-Length: 70000\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut answer = vec![0u8; 256];
+            let n = s.read(&mut answer).unwrap_or(0);
+            String::from_utf8_lossy(&answer[..n]).into_owned()
+        })
+        .await
+        .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "[{backend}] oversized body: {answer:?}");
+        assert!(refused(metrics_port, "body_too_large").await >= 1, "[{backend}] body_too_large not counted");
 
         // Connection cap: three idle connections fill the listener; a fourth is not served until they go, and
         // they go at the header timeout (3 s) since they never send a request.
