@@ -14,6 +14,7 @@
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
+//! - [`rate_limit`]: the keyed token bucket behind the per-address and per-EID limits (bounded memory).
 //! - [`cli`]: the `rspd` command line; [`logging`]: the process log (text lines escape control characters).
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ pub mod logging;
 pub mod pki;
 pub mod private_files;
 pub mod profile;
+pub mod rate_limit;
 pub mod secrets;
 pub mod server;
 pub mod smdp;

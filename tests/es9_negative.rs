@@ -4,6 +4,8 @@
 //! `RSPD_TEST_POSTGRES_URL` is set, on PostgreSQL; every row is printed (`--nocapture`) and all mismatches are
 //! reported at once.
 
+// Issue 10 items 4–5 (abuse limits) live here rather than in a binary of their own.
+mod abuse;
 mod common;
 mod es9_harness;
 

@@ -88,6 +88,20 @@ pub const KEYS: &[ConfigKey] = &[
     key("pki.generate_test_pki", ValueKind::Bool),
     key("secrets.master_key_file", ValueKind::String),
     key("secrets.master_key", ValueKind::String),
+    key("limits.source_requests_per_sec", ValueKind::Integer),
+    key("limits.source_burst", ValueKind::Integer),
+    key("limits.eid_requests_per_min", ValueKind::Integer),
+    key("limits.eid_burst", ValueKind::Integer),
+    key("limits.max_tracked_keys", ValueKind::Integer),
+    key("limits.trusted_proxies", ValueKind::StringList),
+    key("limits.max_open_sessions", ValueKind::Integer),
+    key("limits.header_timeout_ms", ValueKind::Integer),
+    key("limits.device_body_timeout_secs", ValueKind::Integer),
+    key("limits.operator_body_timeout_secs", ValueKind::Integer),
+    key("limits.device_max_connections", ValueKind::Integer),
+    key("limits.operator_max_connections", ValueKind::Integer),
+    key("limits.max_tls_handshakes", ValueKind::Integer),
+    key("limits.operator_max_body_bytes", ValueKind::Integer),
 ];
 
 /// `database.url` → `RSPD_DATABASE_URL`.

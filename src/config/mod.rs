@@ -9,6 +9,7 @@ mod content;
 mod eim;
 mod error;
 mod keys;
+mod limits;
 mod load;
 mod model;
 mod progress;
@@ -19,6 +20,7 @@ pub use content::ContentConfig;
 pub use eim::{EimConfig, EimKeyConfig};
 pub use error::ConfigError;
 pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
+pub use limits::LimitsConfig;
 pub use load::{load, ConfigSource};
 pub use model::{
     Config, DatabaseConfig, DeviceConfig, DpCredentialsConfig, LogConfig, LogFormat, MetricsConfig, OperatorConfig,

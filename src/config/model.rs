@@ -32,6 +32,8 @@ pub struct Config {
     pub retention: super::RetentionConfig,
     /// Size caps on operator uploads (`[content]`).
     pub content: super::ContentConfig,
+    /// Rates, timeouts and caps against anonymous growth and slow clients (issue 10 items 4–5).
+    pub limits: super::LimitsConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             retention: super::RetentionConfig::default(),
             content: super::ContentConfig::default(),
+            limits: super::LimitsConfig::default(),
         }
     }
 }

@@ -46,6 +46,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     c.operator.progress.validate()?;
     c.retention.validate()?;
     c.content.validate()?;
+    c.limits.validate()?;
 
     // Port 0 (any free port, used by tests) never clashes.
     let clash = |a: std::net::SocketAddr, b: std::net::SocketAddr| a == b && a.port() != 0;

@@ -31,8 +31,6 @@ use crate::eim::service::now_ms;
 use crate::eim::{EimError, EimRepository, NewEuicc, OrderState as PackageState};
 use crate::pki::Certificate;
 
-/// Largest request body (a bulk import of thousands of certificates).
-const MAX_BODY: usize = 32 * 1024 * 1024;
 /// The refusal of an EID this operator cannot register (global uniqueness; names no holder).
 const EID_UNAVAILABLE: &str = "this EID cannot be registered by this operator";
 /// Most eUICCs per import request.
@@ -42,7 +40,6 @@ const MAX_IMPORT: usize = 20_000;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/eim")
-            .app_data(web::PayloadConfig::new(MAX_BODY))
             .service(keyed(Method::POST, "/euiccs", web::post().to(import_euiccs)))
             .route("/euiccs", web::get().to(list_euiccs))
             .route("/euiccs/{eid}", web::get().to(get_euicc))

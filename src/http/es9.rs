@@ -10,6 +10,8 @@
 //! - handleNotification stores the received bytes durably, answers 204 at once and is processed by the
 //!   background worker ([`Es9Service::notifications`]).
 //! - Database and crypto work runs in `web::block`, never on an actix worker thread.
+//! - rspd's abuse limits answer HTTP 429 (per-EID rate, checked in AuthenticateClient once the EID is proven) or 503
+//!   (too many sessions without an order, InitiateAuthentication) with `Retry-After` ([`super::limits`]).
 
 use std::sync::Arc;
 
@@ -250,6 +252,10 @@ async fn respond(f: impl std::future::Future<Output = Result<Value, Es9Error>>) 
 }
 
 fn failed(e: &Es9Error) -> HttpResponse {
+    // Per-EID rate and open-session cap: HTTP 429/503 with Retry-After, not a function failure (issue 10 item 4).
+    if let Some(response) = super::limits::overload_response(e, false) {
+        return response;
+    }
     let (subject, reason) = e.status_code();
     match e {
         Es9Error::Internal(detail) => tracing::error!(%detail, "ES9+ internal error"),

@@ -34,9 +34,21 @@ pub struct EimService {
     pub smdp_allowed_addresses: Vec<String>,
     /// `eim.learn_operator`: unknown eUICCs that authenticate are registered under it; `None`: off.
     pub learn_operator: Option<String>,
+    /// `limits.eid_requests_per_min`, shared with the SM-DP+'s AuthenticateClient (issue 10 item 4); `None`: off.
+    pub eid_rate: Option<std::sync::Arc<crate::rate_limit::KeyedLimiter<String>>>,
 }
 
 impl EimService {
+    /// rspd's per-EID rate for GetEimPackage (issue 10 item 4), keyed like AuthenticateClient's (the 32 EID digits).
+    /// The EID of a GetEimPackage is not authenticated: a caller claiming another device's EID spends that EID's
+    /// budget too (the per-address rate bounds how fast).
+    pub fn check_eid_rate(&self, eid_value: &[u8]) -> Result<(), std::time::Duration> {
+        match &self.eid_rate {
+            Some(limiter) => limiter.check(&hex::encode_upper(eid_value)),
+            None => Ok(()),
+        }
+    }
+
     /// ESipa.GetEimPackage: the next package for the eUICC with `eid_value` (16 bytes), now Dispatched.
     pub async fn get_eim_package(
         &self,

@@ -22,6 +22,8 @@
 //!   function's error integer); HandleNotification `BF3D` → the SM-DP+ notification inbox (or, with a
 //!   provideEimPackageResult, the eIM), answered HTTP 204.
 //! - All database and crypto work runs on the blocking pool.
+//! - rspd's abuse limits (issue 10 item 4, [`super::limits`]): HTTP 429 with `Retry-After` (text body) for the
+//!   per-EID rate (GetEimPackage, relayed AuthenticateClient), 503 for the open-session cap — not ESipa errors.
 
 use crate::logging::pii;
 use actix_web::http::header::CONTENT_TYPE;
@@ -37,6 +39,7 @@ use crate::codec::sgp32::{
 };
 use crate::codec::tlv::{self, Tag, Tlv};
 use crate::eim::error::EIM_PACKAGE_ERROR_UNDEFINED;
+use crate::eim::indirect::RelayError;
 use crate::eim::service::{ReceivedResult, RecordedResult};
 use crate::eim::{DeviceContact, EimError};
 
@@ -84,6 +87,9 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
                 }),
                 state_change_cause: request.state_change_cause,
             };
+            if let Err(wait) = svc.check_eid_rate(request.eid_value.as_ref()) {
+                return super::limits::rate_limited(wait, true);
+            }
             get_eim_package_response(svc.get_eim_package(request.eid_value.to_vec(), contact).await)
         }
         EsipaMessageFromIpaToEim::ProvideEimPackageResult(request) => {
@@ -125,6 +131,9 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
             let address = request.smdp_address.map(|a| a.to_string());
             let info1 = raw(0xBF20);
             let result = svc.initiate_authentication(challenge, info1, address).await;
+            if let Some(refused) = overload(&result) {
+                return refused;
+            }
             asn1(match result {
                 Ok(ok) => Ok(ok_esipa(
                     0xBF39,
@@ -146,6 +155,9 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
                 return plain(StatusCode::BAD_REQUEST, "AuthenticateClientRequestEsipa without its fields".into());
             };
             let result = svc.authenticate_client(tx, asr).await;
+            if let Some(refused) = overload(&result) {
+                return refused;
+            }
             asn1(match result {
                 Ok(ok) => Ok(ok_esipa(
                     0xBF3B,
@@ -202,6 +214,14 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
             }
             no_content()
         }
+    }
+}
+
+/// rspd's abuse limits refusing a relayed step (per-EID rate, open-session cap): HTTP 429/503, not an ESipa error.
+fn overload<T>(result: &Result<T, RelayError>) -> Option<HttpResponse> {
+    match result {
+        Err(RelayError::Es9(e)) => super::limits::overload_response(e, true),
+        _ => None,
     }
 }
 

@@ -12,6 +12,9 @@
 //! Function-specific status codes (SGP.32 v1.2 §5.14.5 Table 18, §5.14.6 Table 21): eidNotFound 8.1.1/3.9,
 //! invalidEid 8.1.1/2.1, missingEid 8.1.1/2.2, noEimPackageAvailable 8.1.1/3.7 (getEimPackage also carries the
 //! `eimPackageError` integer of its `oneOf` body); relayed SM-DP+ errors keep their SGP.22 code.
+//!
+//! rspd's abuse limits (issue 10 item 4, [`super::limits`]) answer outside the function status: HTTP 429 with
+//! `Retry-After` for the per-EID rate (GetEimPackage, relayed AuthenticateClient), 503 for the open-session cap.
 
 use crate::logging::pii;
 use actix_web::http::header::CONTENT_TYPE;
@@ -61,11 +64,19 @@ struct Failure {
     reason: String,
     message: String,
     body: Map<String, Value>,
+    /// A refusal by rspd's abuse limits: this HTTP answer (429/503) instead of a function failure.
+    refused: Option<Box<HttpResponse>>,
 }
 
 impl Failure {
     fn new(subject: &str, reason: &str, message: impl Into<String>) -> Failure {
-        Failure { subject: subject.to_owned(), reason: reason.to_owned(), message: message.into(), body: Map::new() }
+        Failure {
+            subject: subject.to_owned(),
+            reason: reason.to_owned(),
+            message: message.into(),
+            body: Map::new(),
+            refused: None,
+        }
     }
     fn invalid(field: &str, detail: impl std::fmt::Display) -> Failure {
         Failure::new("1.6", "2.1", format!("invalid {field}: {detail}"))
@@ -78,7 +89,11 @@ impl Failure {
 impl From<RelayError> for Failure {
     fn from(e: RelayError) -> Failure {
         let (subject, reason) = e.status_code();
-        Failure::new(subject, reason, e.to_string())
+        let mut failure = Failure::new(subject, reason, e.to_string());
+        if let RelayError::Es9(e) = &e {
+            failure.refused = super::limits::overload_response(e, false).map(Box::new);
+        }
+        failure
     }
 }
 
@@ -151,6 +166,11 @@ async fn get_eim_package(req: HttpRequest, body: web::Bytes, svc: Option<web::Da
         let svc = prelude(&req, svc)?;
         let r: GetEimPackageRequest = parse_json(&body)?;
         let eid_value = eid_field(r.eid_value)?.ok_or_else(|| Failure::new("8.1.1", "2.2", "missing eidValue"))?;
+        if let Err(wait) = svc.check_eid_rate(&eid_value) {
+            let mut f = Failure::new("1.2", "4.2", "too many requests for this eUICC");
+            f.refused = Some(Box::new(super::limits::rate_limited(wait, false)));
+            return Err(f);
+        }
         let contact = DeviceContact { r_plmn: r_plmn_field(r.r_plmn)?, state_change_cause: r.state_change_cause };
         match svc.get_eim_package(eid_value, contact).await {
             Ok(Some(order)) => {
@@ -382,6 +402,9 @@ async fn respond<T: Into<Value>>(f: impl std::future::Future<Output = Result<T, 
 }
 
 fn failed(f: Failure) -> HttpResponse {
+    if let Some(response) = f.refused {
+        return *response;
+    }
     tracing::info!(subject = %f.subject, reason = %f.reason, "ESipa JSON function failed");
     tracing::debug!(subject = %f.subject, reason = %f.reason, message = %f.message, "ESipa JSON function failed (detail)");
     let mut body = f.body;

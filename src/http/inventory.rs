@@ -39,13 +39,10 @@ use crate::smdp::inventory_service::{self as service, BulkReport, InventoryError
 use crate::smdp::RepoError;
 use crate::store::Store;
 
-/// Largest accepted request body (bulk uploads of many packages): 64 MiB.
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
-
 /// Inventory routes; registered by `operator::configure`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(MAX_BODY))
-        .route("/api/v1/profile-types", web::get().to(list_types))
+    // The largest body is the operator listener's `limits.operator_max_body_bytes` (set on its app, issue 10 item 5).
+    cfg.route("/api/v1/profile-types", web::get().to(list_types))
         .service(keyed(Method::PUT, "/api/v1/profile-types/{name}", web::put().to(put_type)))
         .route("/api/v1/profile-types/{name}", web::get().to(get_type))
         .service(keyed(Method::POST, "/api/v1/profiles", web::post().to(upload_profiles)))

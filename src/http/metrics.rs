@@ -1,5 +1,6 @@
 //! Prometheus metrics (text exposition format): request counts and latencies per listener and
-//! function, database pool gauges, build info.
+//! function, database pool gauges, build info, and what the abuse limits refused (`rspd_refused_total{listener,reason}`,
+//! `rspd_connections_open{listener}`; issue 10 items 4–5, see [`super::limits`]).
 //!
 //! The `function` label is the matched route pattern (e.g. `/gsma/rsp2/es9plus/initiateAuthentication`),
 //! or `unmatched`, so a client cannot grow the label set with arbitrary paths.
@@ -29,6 +30,10 @@ pub struct Metrics {
     profile_stock: IntGaugeVec,
     /// 1 when a profile type's available profiles are below its low-stock threshold.
     profile_stock_low: IntGaugeVec,
+    /// Requests and connections refused by a limit, by listener and reason (`super::limits::Refusal`).
+    refused: IntCounterVec,
+    /// Connections open per listener.
+    connections_open: IntGaugeVec,
 }
 
 impl Metrics {
@@ -68,6 +73,14 @@ impl Metrics {
         )?;
         registry.register(Box::new(profile_stock.clone()))?;
         registry.register(Box::new(profile_stock_low.clone()))?;
+        let refused = IntCounterVec::new(
+            Opts::new("refused_total", "Requests or connections refused by a limit, by listener and reason"),
+            &["listener", "reason"],
+        )?;
+        let connections_open =
+            IntGaugeVec::new(Opts::new("connections_open", "Open connections by listener"), &["listener"])?;
+        registry.register(Box::new(refused.clone()))?;
+        registry.register(Box::new(connections_open.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -77,7 +90,19 @@ impl Metrics {
             pool_max,
             profile_stock,
             profile_stock_low,
+            refused,
+            connections_open,
         })
+    }
+
+    /// The refusal counter of one listener and reason (`rspd_refused_total{listener,reason}`).
+    pub fn refused(&self, listener: &str, reason: &str) -> prometheus::IntCounter {
+        self.refused.with_label_values(&[listener, reason])
+    }
+
+    /// The open-connections gauge of one listener (`rspd_connections_open{listener}`).
+    pub fn connections_open(&self, listener: &str) -> IntGauge {
+        self.connections_open.with_label_values(&[listener])
     }
 
     /// Publishes one profile type's stock.

@@ -9,6 +9,7 @@
 //! - [`inventory`]: profile types, bulk upload, templates and batches, stock (operator listener).
 //! - [`tls`], [`identity`]: the TLS configurations and the client-certificate → operator mapping.
 //! - [`health`], [`metrics`]: probes and Prometheus metrics, shared by the listeners.
+//! - [`limits`]: per-address rate, body deadline, connection count and the 429/503 answers (issue 10 items 4–5).
 
 pub mod audit_middleware;
 pub mod device;
@@ -26,6 +27,7 @@ pub mod health;
 pub mod idempotency;
 pub mod identity;
 pub mod inventory;
+pub mod limits;
 pub mod metrics;
 pub mod opaque_ids;
 pub mod operator;

@@ -1,5 +1,6 @@
 //! Background jobs of the SM-DP+: session expiry (sessions past `smdp.session_timeout_secs` → Expired, their
-//! orders re-offered, their operators told) and the HandleNotification inbox worker (SGP.22 v2.5 §5.6.4: the 204 goes out first,
+//! orders re-offered, their operators told; sessions that never bound an order are deleted instead, issue 10
+//! item 4) and the HandleNotification inbox worker (SGP.22 v2.5 §5.6.4: the 204 goes out first,
 //! the notification is verified and applied here; unprocessed rows from before a restart are picked up at
 //! start). Both run their database work on the blocking pool.
 
@@ -24,7 +25,12 @@ pub async fn expire_sessions(svc: Es9Service, interval: Duration) {
         ticker.tick().await;
         let (store, progress) = (svc.store.clone(), svc.ctx.progress.clone());
         let expire = move || {
-            let expired = store.expire_sessions_reporting(unix_ms(OffsetDateTime::now_utc()))?;
+            let now = unix_ms(OffsetDateTime::now_utc());
+            let deleted = store.delete_unbound_sessions(now)?;
+            if deleted > 0 {
+                tracing::debug!(sessions = deleted, "expired download sessions without an order deleted");
+            }
+            let expired = store.expire_sessions_reporting(now)?;
             // Tell the operators whose downloads timed out (ES2+ HandleDownloadProgressInfo, status Expired).
             for event in expired.iter().filter_map(expired_session_event) {
                 progress.emit_logged(&store, event);

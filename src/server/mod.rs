@@ -15,6 +15,8 @@ mod smdp_keys;
 mod tls_material;
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
@@ -22,9 +24,11 @@ use actix_web::{web, App, HttpServer};
 use crate::config::{Config, ConfigError};
 use crate::http::es9::Es9Service;
 use crate::http::identity::{capture_peer_certificate, require_operator, OperatorDirectory};
+use crate::http::limits::{self, ConnectionTracker, ListenerLimits, Refusal};
 use crate::http::metrics::{self, ListenerName, Metrics};
 use crate::http::{device, health, not_found, operator};
 use crate::pki::test_pki::TestPkiError;
+use crate::rate_limit::{KeyedLimiter, Rate};
 use crate::store::{Store, StoreError};
 
 pub use banner::Banner;
@@ -112,6 +116,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => None,
     };
     let mut smdp_context = smdp_keys::build_context(&config, test_pki_paths.as_ref())?;
+    // Issue 10 item 4: one per-EID budget for ES9+ AuthenticateClient and ESipa GetEimPackage.
+    let eid_rate = KeyedLimiter::new(
+        Rate { per_sec: f64::from(config.limits.eid_requests_per_min) / 60.0, burst: config.limits.eid_burst },
+        config.limits.max_tracked_keys,
+    )
+    .map(Arc::new);
+    smdp_context.eid_rate = eid_rate.clone();
     // ES2+ HandleDownloadProgressInfo: client certificates and CAs read now, so a bad file stops the start.
     let progress = progress_delivery::ProgressDelivery::new(&config.operator.progress)?;
     smdp_context.progress = progress.notifier();
@@ -169,6 +180,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         es9_client: eim_keys::es9_client(&config, test_pki_paths.as_ref())?,
         smdp_allowed_addresses: config.eim.smdp_allowed_addresses.clone(),
         learn_operator: config.eim.learn_operator.clone(),
+        eid_rate,
     };
     let mut jobs = vec![
         actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
@@ -191,6 +203,33 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
     let store_data = web::Data::new(store);
+    // Issue 10 items 4–5: the listeners' limits, and every refusal series present (at 0) from the start.
+    for listener in ["device", "operator"] {
+        for reason in Refusal::ALL {
+            metrics.refused(listener, reason.as_str());
+        }
+        metrics.connections_open(listener);
+    }
+    let trusted_proxies = Arc::new(config.limits.trusted_proxy_addrs());
+    let device_limits = ListenerLimits {
+        source_rate: KeyedLimiter::new(
+            Rate { per_sec: f64::from(config.limits.source_requests_per_sec), burst: config.limits.source_burst },
+            config.limits.max_tracked_keys,
+        )
+        .map(Arc::new),
+        trusted_proxies: trusted_proxies.clone(),
+        body_timeout: Duration::from_secs(config.limits.device_body_timeout_secs),
+    };
+    let operator_limits = ListenerLimits {
+        source_rate: None,
+        trusted_proxies,
+        body_timeout: Duration::from_secs(config.limits.operator_body_timeout_secs),
+    };
+    let device_connections = ConnectionTracker::new(&metrics, "device", config.limits.device_max_connections);
+    let operator_connections = ConnectionTracker::new(&metrics, "operator", config.limits.operator_max_connections);
+    let header_timeout = Duration::from_millis(config.limits.header_timeout_ms);
+    let workers = worker_count(config.workers);
+    let operator_max_body = config.limits.operator_max_body_bytes;
     let metrics_data = web::Data::new(metrics);
     let content_data = web::Data::new(config.content.clone());
 
@@ -214,10 +253,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             .app_data(e.clone())
             .app_data(i.clone())
             .app_data(ListenerName("device"))
+            .app_data(device_limits.clone())
+            .wrap(from_fn(limits::enforce))
             .wrap(from_fn(metrics::record))
             .configure(device::configure)
     })
-    .workers(worker_count(config.workers))
+    .on_connect(move |_, extensions| device_connections.on_connect(extensions))
+    .client_request_timeout(header_timeout)
+    .max_connections(limits::per_worker(config.limits.device_max_connections, workers))
+    .max_connection_rate(config.limits.max_tls_handshakes)
+    .workers(workers)
     .shutdown_timeout(10);
     let device_server = match tls.device {
         Some(tls_config) => device_server.listen_rustls_0_23(device_listener, tls_config),
@@ -249,14 +294,24 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             // Every id the operator API shows that would otherwise be a global sequence number.
             .app_data(o.clone())
             .app_data(ListenerName("operator"))
+            .app_data(operator_limits.clone())
+            // Uploads are buffered whole: `limits.operator_max_body_bytes` (ES2+ keeps its own 64 KiB).
+            .app_data(web::PayloadConfig::new(operator_max_body))
             .wrap(from_fn(require_operator))
+            .wrap(from_fn(limits::enforce))
             .wrap(from_fn(crate::http::audit_middleware::record_call))
             .wrap(from_fn(metrics::record))
             .configure(operator::configure)
     })
-    .on_connect(capture_peer_certificate);
+    .on_connect(move |connection, extensions| {
+        capture_peer_certificate(connection, extensions);
+        operator_connections.on_connect(extensions);
+    });
     let operator_server = operator_server
-        .workers(worker_count(config.workers))
+        .client_request_timeout(header_timeout)
+        .max_connections(limits::per_worker(config.limits.operator_max_connections, workers))
+        .max_connection_rate(config.limits.max_tls_handshakes)
+        .workers(workers)
         .shutdown_timeout(10)
         .listen_rustls_0_23(operator_listener, tls.operator)
         .map_err(io_err("operator.listen"))?

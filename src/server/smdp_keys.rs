@@ -70,6 +70,9 @@ pub fn build_context(config: &Config, test_pki: Option<&TestPkiPaths>) -> Result
         session_timeout: Duration::from_secs(config.smdp.session_timeout_secs),
         host_id: HOST_ID.to_vec(),
         progress: crate::smdp::ProgressNotifier::default(),
+        // Shared with the eIM's GetEimPackage: built in `server::start`.
+        eid_rate: None,
+        max_unbound_sessions: (config.limits.max_open_sessions > 0).then_some(config.limits.max_open_sessions),
     })
 }
 

@@ -150,6 +150,14 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
 
     fn insert_session(&self, session: &NewSession) -> Result<(), RepoError>;
 
+    /// Sessions that have not bound an order (any state), until [`DownloadRepository::delete_unbound_sessions`]
+    /// removes them: what anonymous InitiateAuthentication calls have left in the store (issue 10 item 4).
+    fn count_unbound_sessions(&self) -> Result<u64, RepoError>;
+
+    /// Deletes sessions past `expires_at` (Unix ms) that never bound an order: they left no audit row and no
+    /// operator knows them. Returns how many were deleted.
+    fn delete_unbound_sessions(&self, now_ms: i64) -> Result<usize, RepoError>;
+
     fn find_session(&self, transaction_id: &str) -> Result<Option<SessionRecord>, RepoError>;
 
     /// Initiated → Authenticated and the order claimed by this session (its profile Released and unclaimed),

@@ -315,6 +315,25 @@ impl DownloadRepository for Store {
         Ok(())
     }
 
+    fn count_unbound_sessions(&self) -> Result<u64, RepoError> {
+        let mut conn = self.conn()?;
+        let n: i64 = dispatch!(&mut *conn, c => ds::table.filter(ds::order_id.is_null()).count().get_result(c))
+            .map_err(StoreError::from)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    // Issue 10 item 4: nothing refers to a session that never bound an order (no order row, no audit row — the
+    // audit triggers of migration `…_abuse_limits` start a session's trail when it binds).
+    fn delete_unbound_sessions(&self, now: i64) -> Result<usize, RepoError> {
+        let deleted = self.write(|conn| {
+            write_transaction!(conn, c => diesel::delete(
+                ds::table.filter(ds::order_id.is_null()).filter(ds::expires_at.le(now)),
+            )
+            .execute(c))
+        })?;
+        Ok(deleted)
+    }
+
     fn find_session(&self, transaction_id: &str) -> Result<Option<SessionRecord>, RepoError> {
         let mut conn = self.conn()?;
         let row = dispatch!(&mut *conn, c => ds::table

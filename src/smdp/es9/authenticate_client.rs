@@ -137,6 +137,14 @@ fn authenticate(
         });
     }
 
+    // The EID is proven now (chain and euiccSignature1 over our serverChallenge): rspd's per-EID rate (issue 10
+    // item 4) is applied before any order is looked at.
+    if let Some(limiter) = &ctx.eid_rate {
+        limiter
+            .check(&euicc.eid)
+            .map_err(|wait| Es9Error::RateLimited { retry_after_secs: crate::rate_limit::retry_after_secs(wait) })?;
+    }
+
     // Order matching (§3.1.1): by MatchingID, or by EID when the MatchingID is absent or empty.
     let CtxParams1::CtxParamsForCommonAuthentication(params) = &signed.ctx_params1;
     let order = match params.matching_id.as_deref().filter(|m| !m.is_empty()) {

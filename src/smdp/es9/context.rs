@@ -43,6 +43,11 @@ pub struct SmdpContext {
     pub host_id: Vec<u8>,
     /// ES2+.HandleDownloadProgressInfo events to the operators (§5.3.5); the default reports nothing.
     pub progress: crate::smdp::ProgressNotifier,
+    /// AuthenticateClient calls per EID, checked once the eUICC proved its EID (`limits.eid_requests_per_min`,
+    /// issue 10 item 4); `None`: unlimited.
+    pub eid_rate: Option<Arc<crate::rate_limit::KeyedLimiter<String>>>,
+    /// Most download sessions without a bound order (`limits.max_open_sessions`); `None`: unlimited.
+    pub max_unbound_sessions: Option<u64>,
 }
 
 impl std::fmt::Debug for SmdpContext {

@@ -77,6 +77,14 @@ pub enum Es9Error {
     /// The request's `X-Admin-Protocol` names a version this SM-DP+ does not speak.
     #[error("unsupported protocol version `{0}` (this SM-DP+ speaks gsma/rsp/v2.x and v3.x)")]
     UnsupportedProtocol(String),
+    /// Too many calls for this EID (rspd's per-EID limit `limits.eid_requests_per_min`, issue 10 item 4). The HTTP
+    /// bindings answer 429 with `Retry-After`.
+    #[error("too many requests for this eUICC: retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Too many download sessions without an order (`limits.max_open_sessions`, issue 10 item 4). The HTTP
+    /// bindings answer 503 with `Retry-After`.
+    #[error("the SM-DP+ is busy (too many open download sessions): retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// A fault on our side (database down, key store); no peer can cause it.
     #[error("SM-DP+ internal error, try again later")]
     Internal(String),
@@ -116,7 +124,9 @@ impl Es9Error {
             BppUnavailableForNewBinding => ("8.2", "3.7"),
             InvalidSmdpOid => ("8.8", "3.10"),
             UnsupportedProtocol(_) => ("1.3.2", "3.1"),
-            Internal(_) => ("1.2", "4.2"),
+            // No SGP.22 code says "slow down": function / execution error, with the reason in the message. An LPA
+            // sees the HTTP 429/503 first (INTEROP.md: any non-2xx is a transport failure to it).
+            RateLimited { .. } | Busy { .. } | Internal(_) => ("1.2", "4.2"),
         }
     }
 

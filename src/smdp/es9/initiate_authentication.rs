@@ -63,6 +63,7 @@ pub fn initiate_authentication(
     }
 
     let chosen = choose_credentials(ctx, &info1)?;
+    check_open_sessions(ctx, repo)?;
     let transaction_id = TransactionId::generate().map_err(Es9Error::internal)?;
     let mut server_challenge = [0u8; 16];
     openssl::rand::rand_bytes(&mut server_challenge).map_err(Es9Error::internal)?;
@@ -94,6 +95,20 @@ pub fn initiate_authentication(
         euicc_ci_pkid_to_be_used: tlv::encode(Tag(0x04), &chosen.ci_pkid),
         server_certificate: chosen.dpauth_certificate.clone(),
     })
+}
+
+/// How long a caller refused by [`check_open_sessions`] is asked to wait.
+const BUSY_RETRY_AFTER_SECS: u64 = 60;
+
+/// Issue 10 item 4: a session row is the one thing an anonymous InitiateAuthentication leaves behind, so sessions
+/// that have not bound an order are capped (`limits.max_open_sessions`). The count and the insert are not one
+/// transaction: concurrent requests may pass the cap by a few rows.
+fn check_open_sessions(ctx: &SmdpContext, repo: &dyn DownloadRepository) -> Result<(), Es9Error> {
+    let Some(max) = ctx.max_unbound_sessions else { return Ok(()) };
+    if repo.count_unbound_sessions()? >= max {
+        return Err(Es9Error::Busy { retry_after_secs: BUSY_RETRY_AFTER_SECS });
+    }
+    Ok(())
 }
 
 /// Picks the DPauth/DPpb credentials (§5.6.1): the eUICC must be able to verify them

@@ -1,0 +1,29 @@
+-- Issue 10 item 4: an anonymous caller cannot grow persistent state.
+--
+-- A download session's audit trail starts when the session binds an order (AuthenticateClient, SGP.22 v2.5
+-- §5.6.3): a session that never binds one (anyone on the internet can call InitiateAuthentication) leaves no audit
+-- row, and the expiry job deletes it once expired. A session that binds an order gets the same rows as before:
+-- its creation row ('initiated', at its creation time, written at binding) and every state change after.
+
+DROP TRIGGER download_sessions_audit ON download_sessions;
+
+CREATE OR REPLACE FUNCTION rspd_audit_download_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.order_id IS NULL OR OLD.state IS NOT DISTINCT FROM NEW.state THEN
+        RETURN NULL;
+    END IF;
+    IF OLD.order_id IS NULL THEN
+        INSERT INTO audit_log (at_ms, kind, operator_id, target_kind, target_id, iccid, eid, to_state)
+        VALUES (NEW.created_at, 'state', NULL, 'download_session', NEW.transaction_id, NULL, NULL, 'initiated');
+    END IF;
+    INSERT INTO audit_log (at_ms, kind, operator_id, target_kind, target_id, iccid, eid, matching_id, from_state, to_state)
+    VALUES (NEW.updated_at, 'state', NEW.operator_id, 'download_session', NEW.transaction_id, NEW.iccid, NEW.eid,
+            (SELECT matching_id FROM orders WHERE id = NEW.order_id), OLD.state, NEW.state);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER download_sessions_audit AFTER UPDATE OF state ON download_sessions
+    FOR EACH ROW EXECUTE FUNCTION rspd_audit_download_session();
+
+-- limits.max_open_sessions counts these; the expiry job deletes them.
+CREATE INDEX download_sessions_unbound_idx ON download_sessions (expires_at) WHERE order_id IS NULL;
