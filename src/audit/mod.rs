@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn known_answer_matches_the_sql_definition() {
-        // Computed by the SQLite trigger of the audit migration for this row (see tests/audit_chain.rs, which
+        // Computed by the SQLite trigger of the audit migration for this row (see tests/it/audit_chain.rs, which
         // checks every row the databases chain).
         let r = row(1, GENESIS_HASH);
         assert_eq!(r.hash, chain_hash(GENESIS_HASH, &r));

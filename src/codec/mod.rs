@@ -24,7 +24,7 @@
 //! ## Agreement with `asn1/*.asn`
 //! The Rust types are written by hand from `asn1/RSPDefinitions.asn` and `asn1/SGP32Definitions.asn`
 //! (which are printed from asn1play's compiled GSMA modules by `conformance/py/asn1play_dump.py`); each
-//! type's doc comment quotes its ASN.1 line. The test that they agree is `tests/asn1play_crosscheck.rs`:
+//! type's doc comment quotes its ASN.1 line. The test that they agree is `tests/it/asn1play_crosscheck.rs`:
 //! rspd-encoded values are decoded by asn1play (pycrate) and values encoded by asn1play are decoded here.
 //!
 //! Codec module rules: no business rules here — types, DER in and out, and byte access.

@@ -1,7 +1,7 @@
 //! [`EimRepository`]: what the eIM domain needs from storage. Implemented for
 //! [`Store`](crate::store::Store) in `store/eim.rs` on SQLite and PostgreSQL.
 //!
-//! Guarantees the implementation gives (and the two-backend tests in `tests/store_eim.rs` check):
+//! Guarantees the implementation gives (and the two-backend tests in `tests/it/store_eim.rs` check):
 //! - [`EimRepository::queue_package`] takes the next `counterValue` of the eUICC and inserts the signed
 //!   package in **one** transaction, so counters are strictly increasing and never reused, even under
 //!   concurrent queueing on several nodes;

@@ -4,7 +4,7 @@
 //! chains, raw `r || s` ECDSA (§2.6.5), SAIP profile packages and the TOML configuration.
 //!
 //! Shared without a dependency: the fuzz crate compiles it as `rspd_fuzz::checks`, and the main crate's
-//! `tests/fuzz_regressions.rs` includes this file with `#[path]` to replay seeds and reproducers under
+//! `tests/it/fuzz_regressions.rs` includes this file with `#[path]` to replay seeds and reproducers under
 //! `cargo test` (so it may only use `rspd`, `openssl`, `time` and `std`).
 //!
 //! Every check: never panics on any input unless rspd breaks an invariant — the panics here are the

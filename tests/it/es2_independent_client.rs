@@ -6,17 +6,12 @@
 //! The operator's ES2+ endpoint (a mock requiring rspd's client certificate) receives HandleDownloadProgressInfo
 //! (§5.3.5) for the download, point by point and in order.
 
-mod common;
-mod es2_mock;
-mod es2_support;
-mod es9_harness;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use es2_support::*;
-use es9_harness::{backend_name, backends, ts48_template};
+use crate::es2_support::*;
+use crate::es9_harness::{backend_name, backends, ts48_template};
 use rsp_conformance::lpa::{download_profile, ActivationCode, DownloadRequest, Es9Client, Es9Options, TrustAnchors};
 use rspd::pki::Curve;
 use rspd::smdp::ProfileState;
@@ -40,7 +35,7 @@ fn an_independent_es2_client_orders_and_the_soft_euicc_installs_the_profile() {
         let backend = backend_name(&pg);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let scratch = tempfile::tempdir().unwrap();
-        let mock = runtime.block_on(es2_mock::MockOperator::start(scratch.path()));
+        let mock = runtime.block_on(crate::es2_mock::MockOperator::start(scratch.path()));
         let t = Es2Env::start_with(pg.as_deref(), |_| mock.config(OPERATOR_A));
         let env = &t.env;
         let iccids = import(env, &template, 600..601, OPERATOR_A, "iot-fleet");
@@ -94,9 +89,9 @@ fn an_independent_es2_client_orders_and_the_soft_euicc_installs_the_profile() {
         }
 
         // The operator was told, in order: eligibility check passed (1), BPP downloaded (3), BPP installed (4).
-        let calls = runtime.block_on(mock.wait_accepted(&es2_mock::es2_iccid(&iccids[0]), 3));
+        let calls = runtime.block_on(mock.wait_accepted(&crate::es2_mock::es2_iccid(&iccids[0]), 3));
         assert_eq!(
-            es2_mock::points(&calls),
+            crate::es2_mock::points(&calls),
             [1, 3, 4].map(|p| (p, "Executed-Success".to_owned())),
             "{backend}: {calls:#?}"
         );

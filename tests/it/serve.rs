@@ -3,12 +3,10 @@
 //! a generated test PKI, server TLS on the device listener, mutual TLS with operator identity on
 //! the operator listener, probes and metrics, and one-line start-up failures with exit codes.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::Path;
 
-use common::{stderr_line, ServerProcess, TestDir};
+use crate::common::{stderr_line, ServerProcess, TestDir};
 
 fn client(ci_pem: &Path, identity: Option<(&Path, &Path)>, resolve: SocketAddr) -> reqwest::Client {
     let mut builder = reqwest::Client::builder()
@@ -236,7 +234,7 @@ async fn serve_on_postgres() {
         println!("serve_on_postgres: skipped (RSPD_TEST_POSTGRES_URL unset)");
         return;
     };
-    let schema = common::postgres::SchemaGuard::create(&admin_url);
+    let schema = crate::common::postgres::SchemaGuard::create(&admin_url);
     let dir = TestDir::new();
     let config = dir.write_config("");
     let server = ServerProcess::start(&dir, &config, &[("RSPD_DATABASE_URL", &schema.url())]);

@@ -4,10 +4,7 @@
 //! download over ES9+ → ProfileDownloadTriggerResult, then — queued only after that succeeded — the enable PSMO
 //! with rollbackFlag, in the same IPA run. Both backends; skipped (with a line) without the TS.48 profiles of `../shared`.
 
-mod common;
-mod es9_harness;
-
-use es9_harness::*;
+use crate::es9_harness::*;
 use rsp_conformance::euicc::profiles::ProfileState as EuiccProfileState;
 use rsp_conformance::ipa::{Binding, DownloadMode, EsipaClient, Ipa, PollOutcome};
 use rsp_conformance::lpa::TrustAnchors;

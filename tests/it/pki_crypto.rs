@@ -8,8 +8,7 @@ use rspd::pki::ecdsa::{self, EcdsaError};
 use rspd::pki::keystore::{KeyRef, KeyRole, KeyStore};
 use rspd::pki::{Certificate, Curve, EcPublicKey, PemKeyStore};
 
-mod pki_support;
-use pki_support::{fresh_test_pki, new_key, sgp26_dir, sgp26_suffix, Hierarchy};
+use crate::pki_support::{fresh_test_pki, new_key, sgp26_dir, sgp26_suffix, Hierarchy};
 
 /// DER ECDSA-Sig-Value → r || s.
 fn der_to_raw(der: &[u8]) -> Vec<u8> {

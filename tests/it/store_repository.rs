@@ -13,9 +13,7 @@ use std::sync::{Arc, Barrier, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::postgres::SchemaGuard;
+use crate::common::postgres::SchemaGuard;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rspd::smdp::{NewProfile, ProfileRepository, ProfileState, RepoError};
 use rspd::store::{DatabaseSettings, DatabaseUrl, Store};

@@ -3,14 +3,10 @@
 //! for bad input, the SSE stream of state changes scoped to the caller, and audit rows for every call including
 //! refused ones.
 
-mod common;
-mod fleet_support;
-mod tenant_isolation;
-
 use std::time::Duration;
 
-use common::{backends, iccid};
-use fleet_support::{FleetEnv, Sse};
+use crate::common::{backends, iccid};
+use crate::fleet_support::{FleetEnv, Sse};
 use rspd::smdp::{ProfileRepository, ProfileState};
 use serde_json::Value;
 
@@ -263,7 +259,7 @@ async fn every_call_is_audited_refusals_included() {
 
 /// POST an ES2+ function as op-a; the answer's functionExecutionStatus.status.
 async fn es2(env: &FleetEnv, function: &str, body: Value) -> String {
-    let v = fleet_support::es2_call(env, &env.a, function, body).await;
+    let v = crate::fleet_support::es2_call(env, &env.a, function, body).await;
     v["header"]["functionExecutionStatus"]["status"].as_str().unwrap_or_default().to_owned()
 }
 

@@ -2,14 +2,10 @@
 //! the audit trail's state rows, the SSE stream reports each step live, and the audit chain verifies afterwards.
 //! SQLite and PostgreSQL.
 
-mod common;
-mod es9_harness;
-mod fleet_support;
-
 use std::time::Duration;
 
-use es9_harness::*;
-use fleet_support::Sse;
+use crate::es9_harness::*;
+use crate::fleet_support::Sse;
 use rspd::pki::Curve;
 use rspd::smdp::ProfileState;
 use serde_json::Value;
@@ -25,7 +21,7 @@ async fn history_and_events_follow_a_download() {
         let Some(iccid) = env.import_profile(7) else { return };
         let server = env.server.as_ref().unwrap();
         let pki = env.pki();
-        let fleet = fleet_support::client(
+        let fleet = crate::fleet_support::client(
             &pki.ci_cert(Curve::NistP256),
             Some((pki.operator_client_cert(), pki.operator_client_key())),
             server,

@@ -20,8 +20,7 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-mod test_pki_support;
-use test_pki_support::{fresh, load, sgp22_paths};
+use crate::test_pki_support::{fresh, load, sgp22_paths};
 
 /// What the SGP.22 v2.5 §4.5.2 profile (as shown by the SGP.26 certificates) requires per role.
 struct Expected {

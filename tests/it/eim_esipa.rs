@@ -10,14 +10,12 @@
 //! driven by `rspd eim` commands; header and empty-queue answers. Every case runs on SQLite
 //! and, when `RSPD_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::postgres::SchemaGuard;
-use common::{backends, database, free_port, open_store, test_pki_client, ServerProcess, TestDir};
+use crate::common::postgres::SchemaGuard;
+use crate::common::{backends, database, free_port, open_store, test_pki_client, ServerProcess, TestDir};
 use rasn::types::FixedOctetString;
 use rsp_conformance::euicc::profiles::{InstalledProfile, ProfileState};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};

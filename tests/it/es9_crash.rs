@@ -8,10 +8,7 @@
 //!
 //! SQLite always; PostgreSQL too when `RSPD_TEST_POSTGRES_URL` is set.
 
-mod common;
-mod es9_harness;
-
-use es9_harness::*;
+use crate::es9_harness::*;
 use rsp_conformance::euicc::SoftEuicc;
 use rspd::pki::Curve;
 use rspd::smdp::{DownloadRepository, ProfileState};

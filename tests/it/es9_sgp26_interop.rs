@@ -7,13 +7,11 @@
 //! Skipped (with a printed reason) when `../shared/interop` is absent. Runs on SQLite and, when
 //! `RSPD_TEST_POSTGRES_URL` is set, again on PostgreSQL.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::postgres::SchemaGuard;
-use common::{backends, database, free_port, open_store, ServerProcess, TestDir};
+use crate::common::postgres::SchemaGuard;
+use crate::common::{backends, database, free_port, open_store, ServerProcess, TestDir};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rsp_conformance::lpa::{download_profile, DownloadRequest, Es9Client, Es9Options, TrustAnchors};
 use rspd::pki::test_pki::TEST_OPERATOR_ID;
@@ -126,7 +124,7 @@ fn ts48_downloads_on_both_curves(interop: &Path, ts48: &Path, postgres: Option<&
     assert!(imported.contains(&template), "{imported}");
 
     for (k, curve) in [Curve::NistP256, Curve::BrainpoolP256r1].into_iter().enumerate() {
-        let iccid = common::iccid("8988247000000", n * 10 + k as u32);
+        let iccid = crate::common::iccid("8988247000000", n * 10 + k as u32);
         let mut args = vec!["order", "create", "--template", &template, "--iccid", &iccid];
         if curve == Curve::BrainpoolP256r1 {
             // The full personalization set once per profile: IMSI, Ki/OPc.

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../conformance/fuzz/src/checks.rs"]
+#[path = "../../conformance/fuzz/src/checks.rs"]
 #[allow(dead_code)]
 mod checks;
 

@@ -3,13 +3,8 @@
 //! CSV/JSON personalization batches with per-row errors, stock per type, isolation between two operators, and no
 //! package or key in clear in the database.
 
-mod bounds;
-mod common;
-mod es9_harness;
-mod inventory_support;
-
-use es9_harness::{backends, iccid, ts48_template};
-use inventory_support::*;
+use crate::es9_harness::{backends, iccid, ts48_template};
+use crate::inventory_support::*;
 use serde_json::json;
 
 const KI: &str = "A1B2C3D4E5F60718293A4B5C6D7E8F90";

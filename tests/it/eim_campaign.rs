@@ -12,14 +12,11 @@
 //! - the release rate, counted per release call (no timing);
 //! - a campaign over 1,000 simulated devices completes with exact counts (990 succeeded, 10 failed).
 
-mod common;
-mod eim_campaign_harness;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::backends;
-use eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
+use crate::common::backends;
+use crate::eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
 use rsp_conformance::euicc::profiles::ProfileState;
 use rspd::codec::decode;
 use rspd::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
@@ -252,7 +249,7 @@ async fn isolation_and_bad_input(postgres: Option<&str>) {
     assert_eq!(s3, 404);
 
     // The command line: rspd eim import / register --operator.
-    let factory = eim_campaign_harness::DeviceFactory::new(&env.pki(), &env.eim_context());
+    let factory = crate::eim_campaign_harness::DeviceFactory::new(&env.pki(), &env.eim_context());
     let write = |n: u32| {
         let d = factory.device(n, true);
         let path = env.dir.path().join(format!("euicc-{n}.der"));
@@ -340,9 +337,9 @@ async fn pause_resume_cancel(postgres: Option<&str>) {
 
 /// The release rate without a clock and without a server: the job's release step called at chosen times.
 async fn release_rate(postgres: Option<&str>) {
-    let dir = common::TestDir::new();
-    let schema = postgres.map(common::postgres::SchemaGuard::create);
-    let (url, _) = common::database(&dir, schema.as_ref());
+    let dir = crate::common::TestDir::new();
+    let schema = postgres.map(crate::common::postgres::SchemaGuard::create);
+    let (url, _) = crate::common::database(&dir, schema.as_ref());
     std::fs::create_dir_all(dir.data_dir()).unwrap();
     let store = rspd::store::Store::open(&rspd::store::DatabaseSettings {
         url,
@@ -390,9 +387,9 @@ async fn release_rate(postgres: Option<&str>) {
 /// gets exactly one package, no counterValue is reused, the rate holds across both, and both finish.
 async fn two_nodes_race(postgres: Option<&str>) {
     use rspd::eim::orders::tick;
-    let dir = common::TestDir::new();
-    let schema = postgres.map(common::postgres::SchemaGuard::create);
-    let (url, _) = common::database(&dir, schema.as_ref());
+    let dir = crate::common::TestDir::new();
+    let schema = postgres.map(crate::common::postgres::SchemaGuard::create);
+    let (url, _) = crate::common::database(&dir, schema.as_ref());
     std::fs::create_dir_all(dir.data_dir()).unwrap();
     let open = || {
         rspd::store::Store::open(&rspd::store::DatabaseSettings {

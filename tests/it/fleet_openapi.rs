@@ -4,14 +4,11 @@
 //! (neither 405 nor the listener's "no such endpoint" 404), and every route path written in the operator listener's
 //! sources (`src/http/*.rs` except the device listener's files) is documented.
 
-mod common;
-mod fleet_support;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ServerProcess, TestDir};
+use crate::common::{ServerProcess, TestDir};
 use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -144,7 +141,7 @@ async fn openapi_document_matches_the_served_routes() {
     let config = dir.write_config("");
     let server = ServerProcess::start(&dir, &config, &[]);
     let pki = rspd::pki::test_pki::TestPkiPaths::new(dir.data_dir().join("pki"));
-    let client = fleet_support::client(
+    let client = crate::fleet_support::client(
         &pki.ci_cert(rspd::pki::Curve::NistP256),
         Some((pki.operator_client_cert(), pki.operator_client_key())),
         &server,

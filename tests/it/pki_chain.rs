@@ -7,8 +7,7 @@ use rspd::pki::test_pki::TEST_EID_PREFIX;
 use rspd::pki::{verify_dp_chain, verify_euicc_chain, CertificateError, ChainError, CiStore, Curve, DpRole};
 use time::OffsetDateTime;
 
-mod pki_support;
-use pki_support::{fresh_test_pki, issue, new_key, sgp26_dir, sgp26_now, x509, Hierarchy, Spec};
+use crate::pki_support::{fresh_test_pki, issue, new_key, sgp26_dir, sgp26_now, x509, Hierarchy, Spec};
 
 const SGP26_EID: &str = "89049032123451234512345678901235";
 /// Valid check digits, under another EUM's prefix (89033023).
@@ -66,7 +65,7 @@ fn sgp26_second_smdp_certificates_verify() {
     for curve in Curve::ALL {
         let h = Hierarchy::sgp26(&dir, curve);
         let cis = store(&[&h.ci]);
-        let s = pki_support::sgp26_suffix(curve);
+        let s = crate::pki_support::sgp26_suffix(curve);
         let dp2auth = std::fs::read(dir.join(format!("DPauth/CERT_S_SM_DP2auth_ECDSA_{s}.der"))).unwrap();
         let dp2pb = std::fs::read(dir.join(format!("DPpb/CERT_S_SM_DP2pb_ECDSA_{s}.der"))).unwrap();
         verify_dp_chain(&cis, &dp2auth, DpRole::DpAuth, sgp26_now()).unwrap();

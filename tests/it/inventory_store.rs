@@ -2,8 +2,6 @@
 //! resumes where it stopped (rows sealed under the old key after a pass, rows from before sealing existed), a
 //! sealed value moved to another row does not open, and a store without the key refuses with a clear error.
 
-mod common;
-
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
@@ -27,7 +25,7 @@ fn ring(keys: &[u8]) -> Keyring {
 }
 
 fn iccid(n: u32) -> String {
-    common::iccid("8988239000009", n)
+    crate::common::iccid("8988239000009", n)
 }
 
 fn package(n: u32) -> ProfilePackageRecord {
@@ -123,6 +121,6 @@ fn rotation_resumes_and_sealed_rows_stay_bound_on_sqlite() {
 #[test]
 fn rotation_resumes_and_sealed_rows_stay_bound_on_postgres() {
     let Ok(admin) = std::env::var("RSPD_TEST_POSTGRES_URL") else { return };
-    let schema = common::postgres::SchemaGuard::create(&admin);
+    let schema = crate::common::postgres::SchemaGuard::create(&admin);
     case(DatabaseUrl::Postgres { url: schema.url() });
 }

@@ -2,12 +2,8 @@
 //! PostgreSQL (`RSPD_TEST_POSTGRES_URL`): every function's success and main status codes, idempotent retries,
 //! isolation between two operators, and two concurrent DownloadOrders for the last profile of a type.
 
-mod common;
-mod es2_support;
-mod es9_harness;
-
-use es2_support::*;
-use es9_harness::{backend_name, backends, ts48_template};
+use crate::es2_support::*;
+use crate::es9_harness::{backend_name, backends, ts48_template};
 use rspd::smdp::{DownloadRepository, ProfileState};
 use serde_json::json;
 
@@ -42,7 +38,7 @@ async fn every_function_succeeds_and_fails_with_the_spec_codes() {
         assert_eq!(r["iccid"], iccids[0], "{backend}");
         assert_eq!(state(&t.env, OPERATOR_A, &iccids[0]), ProfileState::Linked);
         assert_failed(&t.a("downloadOrder", json!({ "iccid": iccids[0] })).await, "8.2.1", "3.3");
-        let unknown = es9_harness::iccid(999);
+        let unknown = crate::es9_harness::iccid(999);
         assert_failed(&t.a("downloadOrder", json!({ "iccid": unknown })).await, "8.2.1", "3.9");
         assert_failed(
             &t.a("downloadOrder", json!({ "iccid": iccids[1], "profileType": "other" })).await,
@@ -209,7 +205,7 @@ async fn an_operator_cannot_order_confirm_cancel_or_release_another_operators_pr
         let t = Es2Env::start(pg.as_deref());
         let a = import(&t.env, &template, 300..302, OPERATOR_A, "a-type");
         let b = import(&t.env, &template, 302..303, OPERATOR_B, "b-type");
-        let unknown = es9_harness::iccid(399);
+        let unknown = crate::es9_harness::iccid(399);
 
         // B sees A's ICCID exactly as an ICCID that does not exist (same codes, same message shape).
         let theirs = t.b("downloadOrder", json!({ "iccid": a[0] })).await;

@@ -2,12 +2,10 @@
 //! `RSPD_TEST_POSTGRES_URL` is set — PostgreSQL: idempotent enqueue, per-ICCID order, a failing ICCID not holding
 //! up another, leases, two nodes claiming at once, the backlog gauges.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
-use common::postgres::SchemaGuard;
+use crate::common::postgres::SchemaGuard;
 use rspd::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent, ProgressOutbox};
 use rspd::smdp::{NewProfile, ProfileRepository};
 use rspd::store::{DatabaseSettings, DatabaseUrl, Store};

@@ -13,15 +13,12 @@
 //!   noEimPackageAvailable, EimAcknowledgements, emptyResponse, indirect-download answers and errors) and
 //!   re-encodes the same bytes (skips with a reason when asn1play is missing).
 
-mod common;
-mod es9_harness;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use es9_harness::*;
+use crate::es9_harness::*;
 use rsp_conformance::euicc::profiles::{InstalledProfile, ProfileState as EuiccProfileState};
 use rsp_conformance::euicc::SoftEuicc;
 use rsp_conformance::ipa::{Binding, DownloadMode, EsipaClient, Ipa, PollOutcome};

@@ -1,14 +1,12 @@
 //! Black-box tests of how `rspd pki init`'s generator treats the disk: refuse to overwrite,
 //! `force`, never replace a foreign directory, all-or-nothing writes, key file modes, the marker.
 
-mod test_pki_support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
+use crate::test_pki_support::{fresh, request, sgp22_paths, siblings};
 use rspd::pki::test_pki::{generate, TestPkiError, TestPkiRequest};
 use rspd::pki::Curve;
-use test_pki_support::{fresh, request, sgp22_paths, siblings};
 
 #[test]
 fn refuses_to_overwrite_unless_forced() {

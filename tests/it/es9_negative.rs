@@ -5,13 +5,10 @@
 //! reported at once.
 
 // Issue 10 items 4–5 (abuse limits) live here rather than in a binary of their own.
-mod abuse;
-mod common;
-mod es9_harness;
 
+use crate::es9_harness::*;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use es9_harness::*;
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rspd::pki::Curve;
 use rspd::smdp::ProfileState;

@@ -8,9 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-mod common;
-
-use common::postgres::SchemaGuard;
+use crate::common::postgres::SchemaGuard;
 use rspd::eim::order::{Dispatched, Queued};
 use rspd::eim::{EimError, EimRepository, NewEuicc, OrderState, PackageOrder, PackageOutcome};
 use rspd::pki::Curve;

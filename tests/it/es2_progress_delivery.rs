@@ -6,14 +6,10 @@
 //!
 //! Every case runs on SQLite and, when `RSPD_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
-mod common;
-mod es2_mock;
-mod es9_harness;
-
 use std::time::Duration;
 
-use es2_mock::{es2_iccid, points, MockOperator};
-use es9_harness::*;
+use crate::es2_mock::{es2_iccid, points, MockOperator};
+use crate::es9_harness::*;
 use rspd::pki::Curve;
 use rspd::smdp::ProfileState;
 use serde_json::Value;

@@ -6,8 +6,7 @@ use rspd::pki::eid_range::prefixes_from_permitted_eins;
 use rspd::pki::{verify_dp_chain, verify_euicc_chain, Certificate, CiStore, Curve, DpRole, EcPublicKey};
 use time::OffsetDateTime;
 
-mod pki_support;
-use pki_support::{sgp26_dir, Hierarchy};
+use crate::pki_support::{sgp26_dir, Hierarchy};
 
 /// The SGP.26 NIST hierarchy, `None` (skipped) when the files are absent.
 fn sgp26() -> Option<Hierarchy> {
@@ -15,7 +14,7 @@ fn sgp26() -> Option<Hierarchy> {
 }
 
 fn now() -> OffsetDateTime {
-    pki_support::sgp26_now()
+    crate::pki_support::sgp26_now()
 }
 
 proptest! {
@@ -37,7 +36,7 @@ proptest! {
 
     #[test]
     fn arbitrary_signatures_never_panic(sig in proptest::collection::vec(any::<u8>(), 0..80), msg in any::<Vec<u8>>()) {
-        let key = pki_support::new_key(Curve::BrainpoolP256r1);
+        let key = crate::pki_support::new_key(Curve::BrainpoolP256r1);
         let public = EcPublicKey::from_ec_key(&key.ec_key().unwrap()).unwrap();
         prop_assert!(public.verify(&msg, &sig).is_err());
     }

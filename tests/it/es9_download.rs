@@ -6,15 +6,12 @@
 //! Every case runs on SQLite and, when `RSPD_TEST_POSTGRES_URL` is set, again on PostgreSQL (a throw-away
 //! schema per case).
 
-mod common;
-mod es9_harness;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::es9_harness::*;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use es9_harness::*;
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::pki::Curve;

@@ -17,16 +17,13 @@
 //! - ePRAndNotifications (issue 10 item 8): its notifications are forwarded only once the EuiccPackageResult is
 //!   verified: a forged result forwards nothing, the eUICC's own result forwards the PIR.
 
-mod common;
-mod es9_harness;
-
 use std::cell::RefCell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::es9_harness::*;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use es9_harness::*;
 use rsp_conformance::euicc::SoftEuicc;
 use rsp_conformance::ipa::{Binding, DownloadMode, EsipaClient, IndirectEs9, Ipa, PollOutcome};
 use rsp_conformance::lpa::es9_client::{

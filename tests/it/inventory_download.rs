@@ -6,12 +6,8 @@
 //!
 //! Each case runs on SQLite and, with `RSPD_TEST_POSTGRES_URL`, on PostgreSQL.
 
-mod common;
-mod es9_harness;
-mod inventory_support;
-
-use es9_harness::*;
-use inventory_support::*;
+use crate::es9_harness::*;
+use crate::inventory_support::*;
 use rspd::pki::Curve;
 use rspd::profile::ProfilePackage;
 use rspd::smdp::ProfileState;
@@ -54,7 +50,7 @@ async fn download_order(env: &Env, iccid: &str, matching_id: &str) -> rsp_confor
     let pdr = prepare(env, &mut euicc, &tx, &asr, None).await;
     let bpp = get_bpp_body(env, &tx, &pdr).await;
     assert_eq!(status(&bpp), "Executed-Success", "{bpp}");
-    let installation = euicc.load_bound_profile_package(&es9_harness::b64(&bpp, "boundProfilePackage")).unwrap();
+    let installation = euicc.load_bound_profile_package(&crate::es9_harness::b64(&bpp, "boundProfilePackage")).unwrap();
     assert_eq!(installation.result.as_deref().ok(), Some(iccid), "{:?}", installation.result);
     let pending = euicc.pending_notification_der(installation.seq_number).unwrap().to_vec();
     assert_eq!(handle_notification(env, &pending).await.0, 204);
@@ -78,7 +74,7 @@ async fn template_backed_profile_downloads_with_the_rows_values_then_after_key_r
             "notificationConfigurationInfo": [{ "profileManagementOperation": ["notificationInstall", "notificationDelete"],
                 "notificationAddress": "notify.example.com" }] });
         assert_eq!(ops.call(&ops.a, "PUT", "/api/v1/profile-types/gen", Some(metadata)).await.0, 200);
-        let body = json!({ "name": "ts48", "profileType": "gen", "package": inventory_support::b64(&template) });
+        let body = json!({ "name": "ts48", "profileType": "gen", "package": crate::inventory_support::b64(&template) });
         assert_eq!(ops.call(&ops.a, "POST", "/api/v1/templates", Some(body)).await.0, 201);
         let (first, second) = (iccid(401), iccid(402));
         let csv = format!(
@@ -146,7 +142,7 @@ async fn a_wrong_master_key_is_refused_in_one_line() {
         let mut env = start(pg.as_deref());
         let ops = Operators::new(&env);
         ops.call(&ops.a, "PUT", "/api/v1/profile-types/t", Some(json!({}))).await;
-        let body = json!({ "profileType": "t", "profiles": [{ "package": inventory_support::b64(&prepared(&template, &iccid(501))) }] });
+        let body = json!({ "profileType": "t", "profiles": [{ "package": crate::inventory_support::b64(&prepared(&template, &iccid(501))) }] });
         assert_eq!(ops.call(&ops.a, "POST", "/api/v1/profiles", Some(body)).await.0, 200);
         env.kill_9();
 

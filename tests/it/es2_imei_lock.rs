@@ -3,12 +3,8 @@
 //! (SGP.22 v2.5 §5.6.3): allowed, refused (8.2.5/4.3, the session ends, the order stays for the right device) and
 //! absent IMEI — with the conformance soft eUICC, on SQLite and PostgreSQL.
 
-mod common;
-mod es2_support;
-mod es9_harness;
-
-use es2_support::*;
-use es9_harness::{b64, backend_name, backends, initiate_body, ts48_template, Env};
+use crate::es2_support::*;
+use crate::es9_harness::{b64, backend_name, backends, initiate_body, ts48_template, Env};
 use rsp_conformance::euicc::SoftEuicc;
 use rspd::codec::encode;
 use rspd::codec::sgp22::{CtxParams1, CtxParamsForCommonAuthentication, DeviceCapabilities, DeviceInfo};
@@ -52,7 +48,7 @@ async fn authenticate(
         )
         .unwrap();
     let tx = ia["transactionId"].as_str().unwrap().to_owned();
-    let (_, ac) = es9_harness::authenticate_client(env, &tx, &asr).await;
+    let (_, ac) = crate::es9_harness::authenticate_client(env, &tx, &asr).await;
     (tx, asr, ac)
 }
 
@@ -82,36 +78,40 @@ async fn authenticate_client_enforces_the_orders_imei_lock() {
         let m = order(&t, &iccids[0], lock.clone()).await;
         let mut euicc = env.euicc(Curve::NistP256);
         let (_, _, ac) = authenticate(env, &mut euicc, &m, "11112222", Some(ALLOWED_IMEI)).await;
-        assert_eq!(es9_harness::status(&ac), "Executed-Success", "{backend}: {ac}");
+        assert_eq!(crate::es9_harness::status(&ac), "Executed-Success", "{backend}: {ac}");
 
         // Another IMEI → refused with 8.2.5/4.3, the session is over, the order waits for the right device.
         let m = order(&t, &iccids[1], lock.clone()).await;
         let mut euicc = env.euicc(Curve::NistP256);
         let (tx, asr, ac) = authenticate(env, &mut euicc, &m, "49015420", Some(OTHER_IMEI)).await;
-        assert_eq!(es9_harness::codes(&ac), ("8.2.5".to_owned(), "4.3".to_owned()), "{backend}: {ac}");
+        assert_eq!(crate::es9_harness::codes(&ac), ("8.2.5".to_owned(), "4.3".to_owned()), "{backend}: {ac}");
         assert!(ac.to_string().contains("not eligible"), "{ac}");
         assert!(!ac.to_string().contains(OPERATOR_A), "the operator is not named to the device: {ac}");
-        let (_, again) = es9_harness::authenticate_client(env, &tx, &asr).await;
-        assert_eq!(es9_harness::codes(&again), ("8.10.1".to_owned(), "3.9".to_owned()), "session ended: {again}");
+        let (_, again) = crate::es9_harness::authenticate_client(env, &tx, &asr).await;
+        assert_eq!(
+            crate::es9_harness::codes(&again),
+            ("8.10.1".to_owned(), "3.9".to_owned()),
+            "session ended: {again}"
+        );
         assert_eq!(env.order_state(&m), ProfileState::Released);
         let mut euicc = env.euicc(Curve::NistP256);
         let (_, _, ac) = authenticate(env, &mut euicc, &m, "35693803", Some(ALLOWED_IMEI)).await;
-        assert_eq!(es9_harness::status(&ac), "Executed-Success", "{backend}: the right device still can: {ac}");
+        assert_eq!(crate::es9_harness::status(&ac), "Executed-Success", "{backend}: the right device still can: {ac}");
 
         // No IMEI in deviceInfo while the order is IMEI-locked → refused.
         let m = order(&t, &iccids[2], lock).await;
         let mut euicc = env.euicc(Curve::NistP256);
         let (_, _, ac) = authenticate(env, &mut euicc, &m, "35693803", None).await;
-        assert_eq!(es9_harness::codes(&ac), ("8.2.5".to_owned(), "4.3".to_owned()), "{backend}: {ac}");
+        assert_eq!(crate::es9_harness::codes(&ac), ("8.2.5".to_owned(), "4.3".to_owned()), "{backend}: {ac}");
 
         // A TAC lock from the CLI: that TAC passes (no IMEI needed); the TAC check reads deviceInfo.tac.
         let m = env.create_order(&iccids[3], &["--allowed-tac", "35290611", "--allowed-imei", ALLOWED_IMEI]);
         let mut euicc = env.euicc(Curve::NistP256);
         let (_, _, ac) = authenticate(env, &mut euicc, &m, "99990000", None).await;
-        assert_eq!(es9_harness::codes(&ac), ("8.2.5".to_owned(), "4.3".to_owned()), "{backend}: {ac}");
+        assert_eq!(crate::es9_harness::codes(&ac), ("8.2.5".to_owned(), "4.3".to_owned()), "{backend}: {ac}");
         let mut euicc = env.euicc(Curve::NistP256);
         let (_, _, ac) = authenticate(env, &mut euicc, &m, "35290611", None).await;
-        assert_eq!(es9_harness::status(&ac), "Executed-Success", "{backend}: {ac}");
+        assert_eq!(crate::es9_harness::status(&ac), "Executed-Success", "{backend}: {ac}");
 
         // A malformed lock is refused at order time.
         let bad = json!({ "iccid": iccids[3], "allowedImeis": ["12345"] });

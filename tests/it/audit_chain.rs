@@ -2,12 +2,10 @@
 //! database in their own transaction, calls are appended, `verify_audit_chain` / `rspd audit verify` find an edited,
 //! deleted, inserted or moved row and a truncated end; appends from several "nodes" at once stay one chain.
 
-mod common;
-
 use std::time::Duration;
 
-use common::postgres::SchemaGuard;
-use common::{backends, database, iccid, TestDir};
+use crate::common::postgres::SchemaGuard;
+use crate::common::{backends, database, iccid, TestDir};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use rspd::audit::{ChainBreak, NewCall};
 use rspd::smdp::{NewProfile, ProfileRepository, ProfileState};
@@ -215,7 +213,7 @@ fn rspd_audit_verify_exit_codes() {
         d.sql("UPDATE audit_log SET peer = '10.0.0.66:4242' WHERE seq = 6");
         let out = d.dir.run(&["--config", config.to_str().unwrap(), "audit", "verify"], &[]);
         assert_eq!(out.status.code(), Some(3));
-        let line = common::stderr_line(&out);
+        let line = crate::common::stderr_line(&out);
         assert!(line.contains("row seq 6") && line.contains("edited"), "{line}");
         let out = d.dir.run(&["--config", config.to_str().unwrap(), "audit", "list", "--after", "5"], &[]);
         assert!(out.status.success());

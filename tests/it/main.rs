@@ -1,0 +1,53 @@
+//! rspd's integration tests, one binary: each test file is a module here (they used to be 33 binaries that each
+//! linked the whole server). Support modules first, then one module per tested subject.
+
+// Support: the running-server harnesses, certificate issuers and mock peers.
+mod common;
+mod eim_campaign_harness;
+mod es2_mock;
+mod es2_support;
+mod es9_harness;
+mod fleet_support;
+mod inventory_support;
+mod pki_support;
+mod test_pki_support;
+
+// Tests.
+mod asn1play_crosscheck;
+mod audit_chain;
+mod eim_campaign;
+mod eim_campaign_download;
+mod eim_esipa;
+mod eim_ipa;
+mod eim_relay;
+mod es2_functions;
+mod es2_imei_lock;
+mod es2_independent_client;
+mod es2_progress_delivery;
+mod es2_progress_outbox;
+mod es9_crash;
+mod es9_download;
+mod es9_negative;
+mod es9_sgp26_interop;
+mod fleet_api;
+mod fleet_es9_history;
+mod fleet_openapi;
+mod fuzz_regressions;
+mod inventory_api;
+mod inventory_download;
+mod inventory_store;
+mod pki_chain;
+mod pki_crypto;
+mod pki_proptest;
+mod profile_proptest;
+mod profile_ts48;
+mod serve;
+mod store_eim;
+mod store_repository;
+mod test_pki;
+mod test_pki_files;
+
+// Test modules that grew out of one subject's file.
+mod abuse;
+mod bounds;
+mod tenant_isolation;
