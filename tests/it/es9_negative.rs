@@ -463,11 +463,11 @@ async fn payload_cases(env: &Env, t: &mut Table, main: &str) {
     // handleNotification answers 204 before it parses (SGP.22 §6.5.2: no status for this function; INTEROP.md:
     // answer at once); the bytes are rejected by the background worker and change nothing.
     t.check(
-        "handleNotification: truncated DER (stored, 204)",
+        "handleNotification: truncated DER (not stored, 204)",
         "HTTP 204",
         handle_notification(env, &garbage[..10]).await,
     );
-    t.check("handleNotification: garbage DER (stored, 204)", "HTTP 204", handle_notification(env, &garbage).await);
+    t.check("handleNotification: garbage DER (not stored, 204)", "HTTP 204", handle_notification(env, &garbage).await);
     wait_for_empty_inbox(env).await;
     t.fact("handleNotification: garbage rejected by the worker, inbox drained", true, true);
 
