@@ -461,7 +461,7 @@ async fn payload_cases(env: &Env, t: &mut Table, main: &str) {
     }
     t.check("cancelSession: the good one after garbage", SUCCESS, cancel(env, &tx, &csr).await);
     // handleNotification answers 204 before it parses (SGP.22 §6.5.2: no status for this function; INTEROP.md:
-    // answer at once); the bytes are rejected by the background worker and change nothing.
+    // answer at once); bytes that are not a PendingNotification are not stored and change nothing (issue 10 item 8).
     t.check(
         "handleNotification: truncated DER (not stored, 204)",
         "HTTP 204",
