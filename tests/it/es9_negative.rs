@@ -546,7 +546,7 @@ async fn a_newline_in_a_received_string_cannot_forge_a_log_line() {
         let body = initiate_body(&mut euicc, &format!("evil.example\n{forged}"));
         let (code, answer) = env.post("initiateAuthentication", body).await;
         assert_eq!(outcome(code, &answer), "Failed 8.8.1/3.8");
-        let log = env.server.as_ref().unwrap().log.lock().unwrap().clone();
+        let log = env.server.as_ref().unwrap().log_with("evil.example", std::time::Duration::from_secs(10));
         assert!(!log.iter().any(|line| line.starts_with(forged)), "a forged line in the log:\n{}", log.join("\n"));
         let refusal = log.iter().find(|l| l.contains("evil.example")).unwrap_or_else(|| panic!("{}", log.join("\n")));
         assert!(refusal.contains(&format!("evil.example\\n{forged}")), "escaped in place: {refusal}");

@@ -143,6 +143,19 @@ impl ServerProcess {
         ServerProcess { child, log, device: device.unwrap(), operator: operator.unwrap(), banner }
     }
 
+    /// The log so far, once a line contains `needle` (or after `within`): the server's stderr reaches the test
+    /// through a reader thread, so a line logged just before an answer may still be on its way.
+    pub fn log_with(&self, needle: &str, within: Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+            if log.iter().any(|l| l.contains(needle)) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL: the process gets no chance to flush, finish requests or run shutdown code.
     pub fn kill_9(mut self) {
         // `Child::kill` sends SIGKILL on Unix.

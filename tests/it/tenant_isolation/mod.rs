@@ -114,7 +114,7 @@ async fn a_subject_spelled_inside_one_attribute_is_not_the_operator() {
         let (status, body) = env.whoami(&spoof).await;
         assert_eq!(status, 403, "the spoofed subject must not be op-a: {body}");
         assert!(body["operatorId"].is_null(), "{body}");
-        let log = env.server.log.lock().unwrap().join("\n");
+        let log = env.server.log_with("no identity matches its subject", std::time::Duration::from_secs(10)).join("\n");
         assert!(log.contains("no identity matches its subject"), "the refusal is logged with its reason:\n{log}");
 
         // op-c names its own CA: the same subject from the shared operator CA is refused, from its CA accepted.
