@@ -51,6 +51,8 @@ pub fn run(config: &Config, command: AuditCommand) -> Result<(), StartError> {
             Err(broken @ AuditVerifyError::Broken { .. }) => Err(StartError::AuditBroken(broken.to_string())),
         },
         AuditCommand::Erase(args) => {
+            // The output names each value by the digest the logs use, never in clear.
+            crate::logging::set_identifier_key(store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?);
             let now = crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc());
             for value in &args.values {
                 let erased = store.erase_audit_identifier(args.operator.as_deref(), value.trim(), now)?;
