@@ -5,10 +5,7 @@
 //! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
 //! - [`audit`]: the hash-chained audit trail of operator calls and state transitions.
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
-//! - [`bsp`]: BPP protection (SGP.22 §2.6.4 BSP/SCP03t): build a `BF36` and, for the conformance eUICC, open it.
-//! - [`codec`]: ASN.1 DER for SGP.22 / SGP.32 messages and a strict TLV walker with raw signed bytes.
-//! - [`pki`]: SGP.22 chain checks, raw `r||s` ECDSA on both curves, the key store, the test PKI generator.
-//! - [`profile`]: SAIP (TCA) unprotected profile packages: parse, check, read, personalize, re-encode.
+//! - [`codec`], [`pki`], [`bsp`], [`profile`], [`ids`]: the wire formats, from the `rsp-proto` crate.
 //! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
 //! - [`eim`]: eIM domain (SGP.32 v1.2): eUICC registry, signed eUICC packages, results, order life cycle.
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
@@ -18,21 +15,21 @@
 //! - [`cli`]: the `rspd` command line; [`logging`]: the process log (text lines escape control characters).
 #![forbid(unsafe_code)]
 
+/// The wire formats (codec, PKI, BSP, profile packages, identifiers) live in their own crate, `rsp-proto`;
+/// they are re-exported so `crate::codec::…` reads the same everywhere in the server.
+pub use rsp_proto::{bsp, codec, ids, pki, profile};
+
 pub mod audit;
-pub mod bsp;
 pub mod cli;
 pub mod cli_audit;
 pub mod cli_download;
 pub mod cli_eim;
 pub mod cli_inventory;
-pub mod codec;
 pub mod config;
 pub mod eim;
 pub mod http;
 pub mod logging;
-pub mod pki;
 pub mod private_files;
-pub mod profile;
 pub mod rate_limit;
 pub mod secrets;
 pub mod server;

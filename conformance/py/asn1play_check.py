@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent DER cross-check for rspd's codec (tests/it/asn1play_crosscheck.rs) with asn1play's pycrate modules.
+"""Independent DER cross-check for rspd's codec (crates/rsp-proto/tests/proto/asn1play_crosscheck.rs) with asn1play's pycrate modules.
 
 Reads a JSON list of cases on stdin and writes a JSON list of results on stdout, one per case:
   {"id", "spec": "sgp22"|"sgp32"|"saip", "type": "EUICCInfo2", "der": "<hex>"}  -> decode with pycrate:

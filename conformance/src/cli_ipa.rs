@@ -12,10 +12,10 @@ use std::process::ExitCode;
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rsp_conformance::ipa::{Binding, DownloadMode, EsipaClient, Ipa, PollOutcome};
 use rsp_conformance::lpa::TrustAnchors;
-use rspd::codec::decode;
-use rspd::codec::sgp32::{AddInitialEimOkItem, AddInitialEimResponse};
-use rspd::pki::test_pki::TestPkiPaths;
-use rspd::pki::Curve;
+use rsp_proto::codec::decode;
+use rsp_proto::codec::sgp32::{AddInitialEimOkItem, AddInitialEimResponse};
+use rsp_proto::pki::test_pki::TestPkiPaths;
+use rsp_proto::pki::Curve;
 
 #[derive(clap::Args)]
 pub struct IpaArgs {
@@ -127,8 +127,8 @@ fn run_euicc(command: EuiccCommand) -> Result<(), String> {
             copy(&source.eum_cert(curve), &target.eum_cert(curve))?;
             match serial {
                 Some(serial) => {
-                    let issued =
-                        rspd::pki::test_pki::issue_test_euicc(&source, curve, serial).map_err(|e| e.to_string())?;
+                    let issued = rsp_proto::pki::test_pki::issue_test_euicc(&source, curve, serial)
+                        .map_err(|e| e.to_string())?;
                     std::fs::write(target.euicc_cert(curve), &issued.certificate_pem).map_err(|e| e.to_string())?;
                     std::fs::write(target.euicc_key(curve), &issued.private_key_pem).map_err(|e| e.to_string())?;
                 }

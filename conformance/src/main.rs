@@ -21,8 +21,8 @@ use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rsp_conformance::lpa::{
     download_profile, ActivationCode, DownloadError, DownloadRequest, Es9Client, Es9Options, TrustAnchors,
 };
-use rspd::pki::test_pki::TestPkiPaths;
-use rspd::pki::Curve;
+use rsp_proto::pki::test_pki::TestPkiPaths;
+use rsp_proto::pki::Curve;
 
 #[derive(Parser)]
 #[command(name = "rsp-conformance", version, about = "Test-side tools for rspd (soft eUICC + LPA)")]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use rspd::profile::{Iccid, ProfilePackage};
+use rsp_proto::profile::{Iccid, ProfilePackage};
 
 const RSP_CONFORMANCE: &str = env!("CARGO_BIN_EXE_rsp-conformance");
 const TEMPLATE: &str = "TS48v5_SAIP2.3_NoBERTLV.der";
@@ -58,8 +58,18 @@ fn rspd_binary() -> PathBuf {
 fn is_up_to_date(binary: &Path) -> bool {
     let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else { return false };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut pending: Vec<PathBuf> =
-        ["src", "migrations", "Cargo.toml", "Cargo.lock", "build.rs"].iter().map(|p| root.join(p)).collect();
+    let mut pending: Vec<PathBuf> = [
+        "src",
+        "crates/rsp-proto/src",
+        "crates/rsp-proto/Cargo.toml",
+        "migrations",
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect();
     while let Some(path) = pending.pop() {
         let Ok(meta) = std::fs::metadata(&path) else { continue };
         if meta.is_dir() {

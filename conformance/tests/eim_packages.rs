@@ -11,14 +11,14 @@ use rsp_conformance::euicc::eim::load_euicc_package::euicc_package_error_code;
 use rsp_conformance::euicc::eim::psmo::result_code;
 use rsp_conformance::euicc::profiles::{InstalledProfile, ProfileState};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
-use rspd::codec::sgp22::{Iccid, Signature};
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp22::{Iccid, Signature};
+use rsp_proto::codec::sgp32::{
     AddEimResult, ConfigureImmediateEnable, DeleteEim, Eco, EimConfigurationData, EuiccPackage, EuiccPackageRequest,
     EuiccResultData, GetEimConfigurationDataRequest, GetEimConfigurationDataResponse, ListEimResult,
     ProfileInfoListRequest, ProfileInfoListResponse, Psmo, PsmoEnable, PsmoIccid, SetDefaultDpAddressRequest,
 };
-use rspd::codec::{decode, encode};
-use rspd::pki::Curve;
+use rsp_proto::codec::{decode, encode};
+use rsp_proto::pki::Curve;
 use support::eim_sim::{EimSim, PackageOutcome};
 use support::ADDRESS;
 
@@ -47,7 +47,7 @@ fn setup(curve: Curve) -> Setup {
 }
 
 fn iccid(digits: &str) -> Iccid {
-    Iccid(FixedOctetString::new(rspd::profile::Iccid::new(digits).unwrap().to_ef_iccid()))
+    Iccid(FixedOctetString::new(rsp_proto::profile::Iccid::new(digits).unwrap().to_ef_iccid()))
 }
 
 fn state_of(euicc: &SoftEuicc, digits: &str) -> Option<ProfileState> {
@@ -78,9 +78,9 @@ fn add_initial_eim_issues_a_token_and_stores_the_configuration() {
         let mut s = setup(curve);
         assert_eq!(s.eim.association_token, Some(1), "{curve}");
         // A second AddInitialEim is refused: associatedEimAlreadyExists(2).
-        let again: rspd::codec::sgp32::AddInitialEimResponse =
+        let again: rsp_proto::codec::sgp32::AddInitialEimResponse =
             decode(&s.euicc.add_initial_eim(&s.eim.add_initial_eim_request(false)).unwrap()).unwrap();
-        assert_eq!(again, rspd::codec::sgp32::AddInitialEimResponse::AddInitialEimError(2));
+        assert_eq!(again, rsp_proto::codec::sgp32::AddInitialEimResponse::AddInitialEimError(2));
         let request = encode(&GetEimConfigurationDataRequest::default()).unwrap();
         let response: GetEimConfigurationDataResponse =
             decode(&s.euicc.get_eim_configuration_data(&request).unwrap()).unwrap();
@@ -159,7 +159,7 @@ fn every_psmo_end_to_end() {
         let r = executed(run(
             &mut s,
             psmos(vec![Psmo::ListProfileInfo(ProfileInfoListRequest {
-                search_criteria: Some(rspd::codec::sgp32::ProfileInfoSearchCriteria::Iccid(iccid(ICCID_C))),
+                search_criteria: Some(rsp_proto::codec::sgp32::ProfileInfoSearchCriteria::Iccid(iccid(ICCID_C))),
                 tag_list: None,
             })]),
         ));
@@ -323,7 +323,7 @@ fn a_wrong_eim_signature_is_refused_unsigned_and_changes_nothing() {
         let result = s.euicc.load_euicc_package(&der).unwrap();
         assert!(matches!(
             decode(&result).unwrap(),
-            rspd::codec::sgp32::EuiccPackageResult::EuiccPackageErrorUnsigned(_)
+            rsp_proto::codec::sgp32::EuiccPackageResult::EuiccPackageErrorUnsigned(_)
         ));
         // Signed without the association token the eUICC issued (`84 01 00` instead of `84 01 01`): refused.
         s.eim.association_token = None;
@@ -395,7 +395,7 @@ fn results_wait_for_acknowledgement() {
     let PackageOutcome::Executed { seq_number, .. } = outcome else { panic!() };
     assert_eq!(s.euicc.pending_euicc_package_results().len(), 1);
     // IpaEuiccDataRequest for the euiccPackageResultList (A2) returns it.
-    let request = rspd::codec::sgp32::IpaEuiccDataRequest {
+    let request = rsp_proto::codec::sgp32::IpaEuiccDataRequest {
         tag_list: OctetString::from(vec![0xA2, 0xA6]),
         euicc_ci_pkid_to_be_used: None,
         search_criteria_notification: None,
@@ -403,10 +403,12 @@ fn results_wait_for_acknowledgement() {
         eim_transaction_id: None,
     };
     let response = s.euicc.get_ipa_euicc_data(&encode(&request).unwrap()).unwrap();
-    let rspd::codec::sgp32::IpaEuiccDataResponse::IpaEuiccData(data) = decode(&response).unwrap() else { panic!() };
+    let rsp_proto::codec::sgp32::IpaEuiccDataResponse::IpaEuiccData(data) = decode(&response).unwrap() else {
+        panic!()
+    };
     assert_eq!(data.euicc_package_result_list.map(|l| l.len()), Some(1));
     assert!(data.euicc_certificate.is_some());
-    let acks = rspd::codec::sgp32::EimAcknowledgements(vec![rspd::codec::sgp32::SequenceNumber(seq_number)]);
+    let acks = rsp_proto::codec::sgp32::EimAcknowledgements(vec![rsp_proto::codec::sgp32::SequenceNumber(seq_number)]);
     assert_eq!(s.euicc.acknowledge(&encode(&acks).unwrap()).unwrap(), 1);
     assert!(s.euicc.pending_euicc_package_results().is_empty());
 }
@@ -415,7 +417,10 @@ fn results_wait_for_acknowledgement() {
 fn the_mutation_target_package_is_accepted_unmodified() {
     let (mut euicc, der) = mutation_target();
     let result = euicc.load_euicc_package(&der).unwrap();
-    assert!(matches!(decode(&result).unwrap(), rspd::codec::sgp32::EuiccPackageResult::EuiccPackageResultSigned(_)));
+    assert!(matches!(
+        decode(&result).unwrap(),
+        rsp_proto::codec::sgp32::EuiccPackageResult::EuiccPackageResultSigned(_)
+    ));
     assert_eq!(state_of(&euicc, ICCID_B), Some(ProfileState::Enabled));
 }
 

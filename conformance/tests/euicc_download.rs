@@ -7,17 +7,17 @@ mod support;
 use rsp_conformance::euicc::error::error_reason;
 use rsp_conformance::euicc::prepare_download::hash_confirmation_code;
 use rsp_conformance::euicc::{AuthenticateErrorCode, DownloadErrorCode, Es10Error, EuiccCredentials, SoftEuicc};
-use rspd::bsp::BppCommandId;
-use rspd::codec::decode;
-use rspd::codec::sgp22::{
+use rsp_proto::bsp::BppCommandId;
+use rsp_proto::codec::decode;
+use rsp_proto::codec::sgp22::{
     AuthenticateServerResponse, CancelSessionResponse, EuiccCancelSessionSigned, EuiccInfo1, EuiccInfo2, FinalResult,
     PendingNotification, PrepareDownloadResponse, ProfileInstallationResult, PATH_PIR_DATA_IN_PIR,
 };
-use rspd::codec::tlv::{self, Tag};
-use rspd::codec::Signed;
-use rspd::pki::test_pki::TestPkiPaths;
-use rspd::pki::{verify_euicc_chain, Curve};
-use rspd::profile::Iccid;
+use rsp_proto::codec::tlv::{self, Tag};
+use rsp_proto::codec::Received;
+use rsp_proto::pki::test_pki::TestPkiPaths;
+use rsp_proto::pki::{verify_euicc_chain, Curve};
+use rsp_proto::profile::Iccid;
 use support::*;
 
 const ICCID: &str = "89000123456789012341";
@@ -89,11 +89,11 @@ fn download_error(r: Result<Vec<u8>, Es10Error>) -> DownloadErrorCode {
 
 /// Checks the PIR signature with the eUICC's key and returns its final result.
 fn check_pir(euicc: &SoftEuicc, pir: &[u8]) -> FinalResult {
-    let data = Signed::at(pir, PATH_PIR_DATA_IN_PIR).unwrap();
+    let data = Received::at(pir, PATH_PIR_DATA_IN_PIR).unwrap();
     let decoded: ProfileInstallationResult = decode(pir).unwrap();
     let cert = euicc.credentials().euicc_certificate().unwrap();
     cert.public_key().verify(&data.raw, &decoded.euicc_sign_pir.0).unwrap();
-    let data: Signed<rspd::codec::sgp22::ProfileInstallationResultData> = data;
+    let data: Received<rsp_proto::codec::sgp22::ProfileInstallationResultData> = data;
     assert_eq!(data.value.smdp_oid.to_string(), "2.999.10");
     data.value.final_result
 }
@@ -368,8 +368,8 @@ fn cancel_session_is_signed_and_ends_the_session() {
     let r = euicc.cancel_session(&random16(), 0);
     assert!(matches!(r, Err(Es10Error::CancelSession { .. })), "{r:?}");
     let response = euicc.cancel_session(&server.transaction_id, 0).unwrap();
-    let signed: Signed<EuiccCancelSessionSigned> =
-        Signed::at(&response, rspd::codec::sgp22::PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE).unwrap();
+    let signed: Received<EuiccCancelSessionSigned> =
+        Received::at(&response, rsp_proto::codec::sgp22::PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE).unwrap();
     let CancelSessionResponse::CancelSessionResponseOk(ok) = decode(&response).unwrap() else { panic!() };
     server.euicc.as_ref().unwrap().public_key.verify(&signed.raw, &ok.euicc_cancel_session_signature.0).unwrap();
     assert_eq!(*signed.value.transaction_id.0, *server.transaction_id);
@@ -416,7 +416,7 @@ fn ts48_profile_installs() {
         eprintln!("SKIP: {} missing", path.display());
         return;
     };
-    let package = rspd::profile::ProfilePackage::parse(&profile).unwrap();
+    let package = rsp_proto::profile::ProfilePackage::parse(&profile).unwrap();
     let iccid = *package.iccid();
     for curve in Curve::ALL {
         let Setup { mut euicc, mut server, .. } = setup(curve);

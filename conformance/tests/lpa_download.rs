@@ -12,11 +12,11 @@ use rsp_conformance::lpa::{
     download_profile, ActivationCode, DownloadError, DownloadReport, DownloadRequest, Es9Client, Es9Error, Es9Function,
     Es9Options, Step, TrustAnchors,
 };
-use rspd::codec::decode;
-use rspd::codec::sgp22::{CancelSessionResponse, FinalResult, PendingNotification};
-use rspd::pki::test_pki::TestPkiPaths;
-use rspd::pki::Curve;
-use rspd::profile::Iccid;
+use rsp_proto::codec::decode;
+use rsp_proto::codec::sgp22::{CancelSessionResponse, FinalResult, PendingNotification};
+use rsp_proto::pki::test_pki::TestPkiPaths;
+use rsp_proto::pki::Curve;
+use rsp_proto::profile::Iccid;
 use support::es9_mock::MockEs9;
 use support::{synthetic_profile, ADDRESS};
 

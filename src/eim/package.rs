@@ -11,7 +11,7 @@ use rasn::types::{FixedOctetString, OctetString};
 
 use crate::codec::sgp22::{Signature, TransactionId};
 use crate::codec::sgp32::{EuiccPackage, EuiccPackageRequest, EuiccPackageSigned};
-use crate::codec::{encode, Signed};
+use crate::codec::{encode, Received};
 use crate::pki::keystore::{KeyRef, KeyStore};
 
 use super::error::EimError;
@@ -37,7 +37,7 @@ pub fn sign_euicc_package(
         eim_transaction_id: Some(TransactionId(OctetString::from(slot.eim_transaction_id.to_vec()))),
         euicc_package,
     };
-    let signed = Signed::from_value(euicc_package_signed).map_err(encode_error)?;
+    let signed = Received::from_value(euicc_package_signed).map_err(encode_error)?;
     let eim_signature = keys.sign(eim_key, &signed_input(&signed.raw, slot.association_token))?;
     encode(&EuiccPackageRequest {
         euicc_package_signed: signed.value,

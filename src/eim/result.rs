@@ -10,7 +10,7 @@ use crate::codec::sgp32::{
     euicc_package_error_data_signed, euicc_package_result_data_signed, AddEimResult, EuiccPackageResult,
     EuiccResultData, ListEimResult,
 };
-use crate::codec::{decode, Signed};
+use crate::codec::{decode, Received};
 use crate::pki::EcPublicKey;
 
 use super::error::EimError;
@@ -111,7 +111,7 @@ pub fn verify_euicc_package_result(
     };
     match result {
         EuiccPackageResult::EuiccPackageResultSigned(signed) => {
-            let Signed { value, raw } = euicc_package_result_data_signed(euicc_package_result).map_err(malformed)?;
+            let Received { value, raw } = euicc_package_result_data_signed(euicc_package_result).map_err(malformed)?;
             verify(&raw, &signed.euicc_sign_epr.0)?;
             Ok(VerifiedResult {
                 eim_id: value.eim_id,
@@ -121,7 +121,7 @@ pub fn verify_euicc_package_result(
             })
         }
         EuiccPackageResult::EuiccPackageErrorSigned(signed) => {
-            let Signed { value, raw } = euicc_package_error_data_signed(euicc_package_result).map_err(malformed)?;
+            let Received { value, raw } = euicc_package_error_data_signed(euicc_package_result).map_err(malformed)?;
             verify(&raw, &signed.euicc_sign_epe.0)?;
             Ok(VerifiedResult {
                 eim_id: value.eim_id,

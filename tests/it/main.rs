@@ -9,11 +9,8 @@ mod es2_support;
 mod es9_harness;
 mod fleet_support;
 mod inventory_support;
-mod pki_support;
-mod test_pki_support;
 
 // Tests.
-mod asn1play_crosscheck;
 mod audit_chain;
 mod eim_campaign;
 mod eim_campaign_download;
@@ -36,16 +33,9 @@ mod fuzz_regressions;
 mod inventory_api;
 mod inventory_download;
 mod inventory_store;
-mod pki_chain;
-mod pki_crypto;
-mod pki_proptest;
-mod profile_proptest;
-mod profile_ts48;
 mod serve;
 mod store_eim;
 mod store_repository;
-mod test_pki;
-mod test_pki_files;
 
 // Test modules that grew out of one subject's file.
 mod abuse;

@@ -25,7 +25,7 @@ use rspd::bsp::{build_bpp, open_bpp, BppInputs, ReplaceSessionKeys, Scp03tSessio
 use rspd::codec::sgp22::*;
 use rspd::codec::sgp32;
 use rspd::codec::tlv::{self, Tlv};
-use rspd::codec::{decode, encode, Message, Signed};
+use rspd::codec::{decode, encode, Message, Received};
 use rspd::config::{self, ConfigSource};
 use rspd::pki::keystore::{KeyRef, KeyRole, KeyStore, KeyStoreError, OneTimeKeyId, RawSignature};
 use rspd::pki::{ecdsa, verify_dp_chain, verify_euicc_chain, Certificate, CiStore, Curve, DpRole, EcPublicKey};
@@ -93,7 +93,7 @@ fn walk_tlv(t: Tlv<'_>, input: &[u8], depth: usize) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// codec_sgp22: decode::<T> for every SGP.22 message type; Signed::at path helpers
+// codec_sgp22: decode::<T> for every SGP.22 message type; Received::at path helpers
 
 /// decode → encode → decode gives the same value; without an extension rule (`KNOWN`) the re-encoding is the
 /// input byte for byte (strict DER); with one, it is never longer than the input (unknown fields dropped).
@@ -243,9 +243,9 @@ pub fn codec_sgp22(data: &[u8]) {
         PATH_PIR_DATA_IN_HANDLE_NOTIFICATION,
         PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE,
     ] {
-        let _ = Signed::<EuiccSigned1>::at(der, path);
+        let _ = Received::<EuiccSigned1>::at(der, path);
     }
-    let _ = Signed::<OtherSignedNotification>::at(der, PATH_OTHER_NOTIFICATION_IN_HANDLE_NOTIFICATION);
+    let _ = Received::<OtherSignedNotification>::at(der, PATH_OTHER_NOTIFICATION_IN_HANDLE_NOTIFICATION);
 }
 
 /// Runs `types[data[0] % len]` on `data[1..]`.
@@ -255,7 +255,7 @@ pub fn dispatch(types: &[Check], data: &[u8]) {
     }
 }
 
-fn signed_part<T: Message + PartialEq + Debug>(input: &[u8], part: Result<Signed<T>, rspd::codec::CodecError>) {
+fn signed_part<T: Message + PartialEq + Debug>(input: &[u8], part: Result<Received<T>, rspd::codec::CodecError>) {
     let Ok(part) = part else { return };
     assert!(input.windows(part.raw.len()).any(|w| w == part.raw), "{}: raw is not in the input", T::NAME);
     assert_eq!(decode::<T>(&part.raw).ok().as_ref(), Some(&part.value), "{}: raw does not decode to value", T::NAME);

@@ -12,13 +12,13 @@
 //! Then euiccSigned1 = { transactionId, serverAddress, serverChallenge, euiccInfo2, ctxParams1 (as received) }
 //! and euiccSignature1 over its DER; the response carries CERT.EUICC.ECDSA and CERT.EUM.ECDSA.
 
-use rspd::codec::sgp22::{
+use rsp_proto::codec::sgp22::{
     AuthenticateResponseError, AuthenticateServerResponse, CtxParams1, EuiccSigned1, ServerSigned1, TransactionId,
 };
-use rspd::codec::tlv::{self, Tag};
-use rspd::codec::{decode, encode};
-use rspd::pki::ecdsa::{self, EcdsaError};
-use rspd::pki::{verify_dp_chain, CertificateError, ChainError, DpRole};
+use rsp_proto::codec::tlv::{self, Tag};
+use rsp_proto::codec::{decode, encode};
+use rsp_proto::pki::ecdsa::{self, EcdsaError};
+use rsp_proto::pki::{verify_dp_chain, CertificateError, ChainError, DpRole};
 
 use super::error::AuthenticateErrorCode;
 use super::session::Session;

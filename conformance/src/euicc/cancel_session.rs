@@ -3,12 +3,12 @@
 //! A transactionId that is not the session's answers `invalidTransactionId(5)`.
 
 use rasn::types::OctetString;
-use rspd::codec::encode;
-use rspd::codec::sgp22::{
+use rsp_proto::codec::encode;
+use rsp_proto::codec::sgp22::{
     CancelSessionReason, CancelSessionResponse, CancelSessionResponseOk, EuiccCancelSessionSigned, Signature,
     TransactionId,
 };
-use rspd::pki::ecdsa;
+use rsp_proto::pki::ecdsa;
 
 use super::error::CancelSessionErrorCode;
 use super::{Es10Error, SoftEuicc};

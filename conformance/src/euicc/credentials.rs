@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use openssl::ec::EcKey;
 use openssl::pkey::{PKey, Private};
-use rspd::pki::test_pki::{self, TestPkiPaths, TestPkiRequest};
-use rspd::pki::{Certificate, CiStore, Curve, EcPublicKey};
+use rsp_proto::pki::test_pki::{self, TestPkiPaths, TestPkiRequest};
+use rsp_proto::pki::{Certificate, CiStore, Curve, EcPublicKey};
 
 /// Why credentials could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +99,7 @@ impl EuiccCredentials {
 
     /// A new eUICC issued on the fly by the test PKI's EUM of `curve` (EID = test prefix + `serial` + check
     /// digits; use `serial` ≥ 2, 1 is the PKI's sample eUICC), trusting the PKI's CIs: one of many distinct
-    /// simulated devices (`rspd::pki::test_pki::issue_test_euicc`).
+    /// simulated devices (`rsp_proto::pki::test_pki::issue_test_euicc`).
     pub fn issue_from_test_pki(paths: &TestPkiPaths, curve: Curve, serial: u64) -> Result<Self, CredentialsError> {
         let issued = test_pki::issue_test_euicc(paths, curve, serial)
             .map_err(|e| CredentialsError::Generate { dir: paths.root().to_path_buf(), reason: e.to_string() })?;

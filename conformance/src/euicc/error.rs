@@ -38,9 +38,9 @@ pub enum CancelSessionErrorCode {
 }
 
 /// `ErrorReason` of a failed ProfileInstallationResult (SGP.22 v2.5 §5.7.6; the BSP ones come from
-/// [`rspd::bsp::BspError::error_reason`]).
+/// [`rsp_proto::bsp::BspError::error_reason`]).
 pub mod error_reason {
-    pub use rspd::bsp::error::error_reason::*;
+    pub use rsp_proto::bsp::error::error_reason::*;
     pub const INVALID_TRANSACTION_ID: u8 = 3;
     pub const UNSUPPORTED_PROFILE_CLASS: u8 = 6;
     pub const INSTALL_FAILED_DUE_TO_ICCID_ALREADY_EXISTS_ON_EUICC: u8 = 9;

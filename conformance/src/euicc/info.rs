@@ -5,8 +5,8 @@
 
 use openssl::rand::rand_bytes;
 use rasn::types::{BitString, OctetString, SequenceOf};
-use rspd::codec::sgp22::{EuiccInfo1, EuiccInfo2, SubjectKeyIdentifier, VersionType};
-use rspd::codec::{encode, CodecError};
+use rsp_proto::codec::sgp22::{EuiccInfo1, EuiccInfo2, SubjectKeyIdentifier, VersionType};
+use rsp_proto::codec::{encode, CodecError};
 
 use super::{Es10Error, SoftEuicc};
 

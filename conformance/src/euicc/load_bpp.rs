@@ -1,7 +1,7 @@
 //! ES10b.LoadBoundProfilePackage (SGP.22 v2.5 §5.7.6; flow §3.1.3.3; ES8+ §5.5.1–§5.5.5) and the
 //! ProfileInstallationResult it leaves (§5.7.6, ASN.1 `ProfileInstallationResult`, a pending notification §3.5).
 //!
-//! The BPP is opened with [`rspd::bsp::open_bpp_staged`] (smdpSign with PK.DPpb.ECDSA, ECKA with
+//! The BPP is opened with [`rsp_proto::bsp::open_bpp_staged`] (smdpSign with PK.DPpb.ECDSA, ECKA with
 //! otSK.EUICC.ECKA, every C-MAC, decryption, ReplaceSessionKeys), then:
 //! - InitialiseSecureChannel's transactionId must be the session's → `invalidTransactionId`;
 //! - StoreMetadataRequest must decode → `incorrectInputValues`;
@@ -13,14 +13,14 @@
 //! result as a pending notification and ends the session.
 
 use rasn::types::{BitString, OctetString};
-use rspd::bsp::{open_bpp_staged, BppCommandId};
-use rspd::codec::encode;
-use rspd::codec::sgp22::{
+use rsp_proto::bsp::{open_bpp_staged, BppCommandId};
+use rsp_proto::codec::encode;
+use rsp_proto::codec::sgp22::{
     ErrorResult, FinalResult, Iccid, NotificationMetadata, PendingNotification, ProfileInstallationResult,
     ProfileInstallationResultData, Signature, StoreMetadataRequest, SuccessResult, TransactionId,
 };
-use rspd::pki::ecdsa;
-use rspd::profile::ProfilePackage;
+use rsp_proto::pki::ecdsa;
+use rsp_proto::profile::ProfilePackage;
 
 use super::error::error_reason;
 use super::profiles::{isdp_aid, InstalledProfile, ProfileState};
@@ -176,7 +176,7 @@ impl SoftEuicc {
                 ),
             );
         }
-        let metadata: StoreMetadataRequest = match rspd::codec::decode(&opened.store_metadata) {
+        let metadata: StoreMetadataRequest = match rsp_proto::codec::decode(&opened.store_metadata) {
             Ok(m) => m,
             Err(e) => {
                 return fail(None, BppCommandId::StoreMetadata, error_reason::INCORRECT_INPUT_VALUES, e.to_string())

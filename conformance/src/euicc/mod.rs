@@ -41,14 +41,14 @@ pub use error::{AuthenticateErrorCode, CancelSessionErrorCode, DownloadErrorCode
 pub use load_bpp::{InstallFailure, ProfileInstallation};
 pub use profiles::InstalledProfile;
 
-use rspd::codec::sgp22::PendingNotification;
+use rsp_proto::codec::sgp22::PendingNotification;
 use session::Session;
 
 /// A notification waiting for the LPA (§5.7.9–§5.7.11), kept as DER of its `PendingNotification`.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredNotification {
     pub seq_number: i64,
-    pub metadata: rspd::codec::sgp22::NotificationMetadata,
+    pub metadata: rsp_proto::codec::sgp22::NotificationMetadata,
     pub pending_notification: PendingNotification,
     pub der: Vec<u8>,
 }

@@ -2,7 +2,7 @@
 //! ES10b.RetrieveNotificationsList (§5.7.10) and ES10b.RemoveNotificationFromList (§5.7.11).
 //! So far only ProfileInstallationResults are queued (by LoadBoundProfilePackage, §5.7.6).
 
-use rspd::codec::sgp22::{NotificationMetadata, PendingNotification};
+use rsp_proto::codec::sgp22::{NotificationMetadata, PendingNotification};
 
 use super::{Es10Error, SoftEuicc};
 

@@ -16,15 +16,15 @@
 use openssl::ec::{EcGroup, EcKey};
 use openssl::sha::{sha256, Sha256};
 use rasn::types::{FixedOctetString, OctetString};
-use rspd::bsp::ecka::uncompressed_point;
-use rspd::codec::sgp22::{
+use rsp_proto::bsp::ecka::uncompressed_point;
+use rsp_proto::codec::sgp22::{
     EuiccSigned2, Otpk, PrepareDownloadResponse, PrepareDownloadResponseError, PrepareDownloadResponseOk, Signature,
     SmdpSigned2, TransactionId,
 };
-use rspd::codec::tlv::{self, Tag};
-use rspd::codec::{decode, encode};
-use rspd::pki::ecdsa::{self, EcdsaError};
-use rspd::pki::{verify_dp_chain, CertificateError, ChainError, DpRole};
+use rsp_proto::codec::tlv::{self, Tag};
+use rsp_proto::codec::{decode, encode};
+use rsp_proto::pki::ecdsa::{self, EcdsaError};
+use rsp_proto::pki::{verify_dp_chain, CertificateError, ChainError, DpRole};
 
 use super::error::DownloadErrorCode;
 use super::session::DownloadContext;

@@ -3,7 +3,7 @@
 //! plus the SGP.32 v1.2 §3.4.5 Fallback Attribute (`ProfileInfo.fallbackAttribute`, set by the
 //! setFallbackAttribute PSMO §5.9.8).
 
-use rspd::codec::sgp22::StoreMetadataRequest;
+use rsp_proto::codec::sgp22::StoreMetadataRequest;
 
 /// `ProfileState` (SGP.22 v2.5 §5.7.15): a freshly installed profile is disabled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +33,9 @@ impl InstalledProfile {
     /// `iccid` is 19 or 20 digits; the metadata carries only the ICCID, names and `profile_class`
     /// operational(2).
     pub fn seeded(iccid: &str, isdp_number: u8, state: ProfileState) -> Result<Self, String> {
-        let parsed = rspd::profile::Iccid::new(iccid).map_err(|e| e.to_string())?;
+        let parsed = rsp_proto::profile::Iccid::new(iccid).map_err(|e| e.to_string())?;
         let metadata = StoreMetadataRequest {
-            iccid: rspd::codec::sgp22::Iccid(rasn::types::FixedOctetString::new(parsed.to_ef_iccid())),
+            iccid: rsp_proto::codec::sgp22::Iccid(rasn::types::FixedOctetString::new(parsed.to_ef_iccid())),
             service_provider_name: "Seeded SP".into(),
             profile_name: format!("Seeded {iccid}"),
             icon_type: None,

@@ -5,7 +5,7 @@
 use openssl::ec::EcKey;
 use openssl::pkey::Private;
 use rasn::types::ObjectIdentifier;
-use rspd::pki::EcPublicKey;
+use rsp_proto::pki::EcPublicKey;
 
 /// An authenticated session with one SM-DP+.
 #[derive(Debug)]

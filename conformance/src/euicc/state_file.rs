@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use rspd::codec::sgp22::{PendingNotification, StoreMetadataRequest};
-use rspd::codec::sgp32::{ConfigureImmediateEnable, EimConfigurationData};
-use rspd::codec::{decode, encode};
+use rsp_proto::codec::sgp22::{PendingNotification, StoreMetadataRequest};
+use rsp_proto::codec::sgp32::{ConfigureImmediateEnable, EimConfigurationData};
+use rsp_proto::codec::{decode, encode};
 use serde::{Deserialize, Serialize};
 
 use super::eim::{configuration::eim_public_key, AssociatedEim, EimState, StoredPackageResult};
@@ -75,7 +75,7 @@ impl SoftEuicc {
     /// Writes the eUICC's state (not its credentials) to `path` as JSON, atomically (write then rename).
     pub fn save_state(&self, path: &Path) -> Result<(), StateFileError> {
         let err = |reason: String| StateFileError { path: path.display().to_string(), reason };
-        let der = |r: Result<Vec<u8>, rspd::codec::CodecError>| r.map(hex::encode).map_err(|e| err(e.to_string()));
+        let der = |r: Result<Vec<u8>, rsp_proto::codec::CodecError>| r.map(hex::encode).map_err(|e| err(e.to_string()));
         let file = StateFile {
             profiles: self
                 .profiles

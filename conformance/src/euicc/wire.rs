@@ -2,7 +2,7 @@
 //! `r||s`), the `04` OCTET STRING of `euiccCiPKIdToBeUsed` (§5.7.13), OIDs from certificate bytes.
 
 use rasn::types::ObjectIdentifier;
-use rspd::codec::tlv::{self, Tag};
+use rsp_proto::codec::tlv::{self, Tag};
 
 /// The 64-byte value of a `5F37` signature data object, or why it is not one.
 pub fn signature_value(data_object: &[u8]) -> Result<&[u8], String> {

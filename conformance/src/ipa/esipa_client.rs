@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use rspd::codec::tlv::{self, Tag};
+use rsp_proto::codec::tlv::{self, Tag};
 use serde_json::{json, Value};
 
 use crate::lpa::es9_client::{

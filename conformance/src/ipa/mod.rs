@@ -19,13 +19,13 @@
 
 pub mod esipa_client;
 
-use rspd::codec::sgp22::TransactionId;
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp22::TransactionId;
+use rsp_proto::codec::sgp32::{
     ProfileDownloadData, ProfileDownloadError, ProfileDownloadTriggerRequest, ProfileDownloadTriggerResult,
     ProfileDownloadTriggerResultData,
 };
-use rspd::codec::tlv::{self, Tag};
-use rspd::codec::{decode, encode};
+use rsp_proto::codec::tlv::{self, Tag};
+use rsp_proto::codec::{decode, encode};
 
 pub use esipa_client::{Binding, EimPackage, EsipaClient, EsipaError, Exchange, IndirectEs9};
 

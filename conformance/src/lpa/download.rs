@@ -19,13 +19,13 @@
 use std::fmt;
 
 use rasn::types::{FixedOctetString, Utf8String};
-use rspd::codec::decode;
-use rspd::codec::encode;
-use rspd::codec::sgp22::{
+use rsp_proto::codec::decode;
+use rsp_proto::codec::encode;
+use rsp_proto::codec::sgp22::{
     CancelSessionReason, CtxParams1, CtxParamsForCommonAuthentication, DeviceCapabilities, DeviceInfo, ServerSigned1,
     SmdpSigned2, StoreMetadataRequest,
 };
-use rspd::pki::Certificate;
+use rsp_proto::pki::Certificate;
 
 use super::es9_client::{
     AuthenticateClientRequest, CancelSessionRequest, Es9Error, Es9Transport, GetBoundProfilePackageRequest,
@@ -517,7 +517,7 @@ impl Download<'_> {
 }
 
 /// ctxParams1 for a download (§5.7.13): `ctxParamsForCommonAuthentication { matchingId, deviceInfo }`.
-pub fn ctx_params1(matching_id: &str, device: &DeviceIdentity) -> Result<Vec<u8>, rspd::codec::CodecError> {
+pub fn ctx_params1(matching_id: &str, device: &DeviceIdentity) -> Result<Vec<u8>, rsp_proto::codec::CodecError> {
     encode(&CtxParams1::CtxParamsForCommonAuthentication(CtxParamsForCommonAuthentication {
         matching_id: Some(Utf8String::from(matching_id)),
         device_info: DeviceInfo {
@@ -545,11 +545,13 @@ fn check_transaction_id(step: Step, expected: &[u8], received: &[u8]) -> StepRes
 
 /// ICCID digits from its EF_ICCID form (nibble-swapped, F padding dropped).
 fn iccid_digits(ef_iccid: &[u8]) -> String {
-    rspd::profile::Iccid::from_ef_iccid(ef_iccid).map(|i| i.digits()).unwrap_or_else(|_| hex::encode_upper(ef_iccid))
+    rsp_proto::profile::Iccid::from_ef_iccid(ef_iccid)
+        .map(|i| i.digits())
+        .unwrap_or_else(|_| hex::encode_upper(ef_iccid))
 }
 
 fn ci_pkid_text(octet_string: &[u8]) -> String {
-    rspd::codec::tlv::parse_single(octet_string)
+    rsp_proto::codec::tlv::parse_single(octet_string)
         .map(|t| hex::encode_upper(t.value()))
         .unwrap_or_else(|_| hex::encode_upper(octet_string))
 }

@@ -9,14 +9,14 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::pkey::{PKey, Private};
 use rasn::types::{FixedOctetString, OctetString};
 use rsp_conformance::euicc::eim::signature::signed_input;
-use rspd::codec::sgp22::{Signature, TransactionId};
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp22::{Signature, TransactionId};
+use rsp_proto::codec::sgp32::{
     euicc_package_error_data_signed, euicc_package_result_data_signed, AddInitialEimOkItem, AddInitialEimRequest,
     AddInitialEimResponse, EimConfigurationData, EimPublicKeyData, EuiccPackage, EuiccPackageRequest,
     EuiccPackageResult, EuiccPackageSigned, EuiccResultData, SubjectPublicKeyInfo,
 };
-use rspd::codec::{decode, encode, Signed};
-use rspd::pki::{ecdsa, Certificate, Curve, EcPublicKey};
+use rsp_proto::codec::{decode, encode, Received};
+use rsp_proto::pki::{ecdsa, Certificate, Curve, EcPublicKey};
 
 /// What a verified EuiccPackageResult says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +130,7 @@ impl EimSim {
             eim_transaction_id: Some(TransactionId(OctetString::from(eim_transaction_id.to_vec()))),
             euicc_package,
         };
-        let signed = Signed::from_value(euicc_package_signed).unwrap();
+        let signed = Received::from_value(euicc_package_signed).unwrap();
         let eim_signature = self.eim_signature(&signed.raw);
         encode(&EuiccPackageRequest { euicc_package_signed: signed.value, eim_signature }).unwrap()
     }

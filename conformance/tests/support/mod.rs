@@ -10,17 +10,17 @@ use std::path::{Path, PathBuf};
 use openssl::rand::rand_bytes;
 use rasn::types::{OctetString, Utf8String};
 use rsp_conformance::euicc::credentials::sgp26_suffix;
-use rspd::bsp::{build_bpp, BppInputs, ReplaceSessionKeys};
-use rspd::codec::sgp22::{
+use rsp_proto::bsp::{build_bpp, BppInputs, ReplaceSessionKeys};
+use rsp_proto::codec::sgp22::{
     AuthenticateServerResponse, ConfigureIsdpRequest, CtxParams1, CtxParamsForCommonAuthentication, DeviceCapabilities,
     DeviceInfo, Iccid, PrepareDownloadResponse, ServerSigned1, SmdpSigned2, StoreMetadataRequest, TransactionId,
     PATH_EUICC_SIGNED1_IN_AUTHENTICATE_SERVER_RESPONSE,
 };
-use rspd::codec::tlv::{self, Tag};
-use rspd::codec::{encode, Signed};
-use rspd::pki::keystore::{KeyRef, KeyRole, KeyStore};
-use rspd::pki::test_pki::TestPkiPaths;
-use rspd::pki::{verify_euicc_chain, Certificate, CiStore, Curve, PemKeyStore, VerifiedEuicc};
+use rsp_proto::codec::tlv::{self, Tag};
+use rsp_proto::codec::{encode, Received};
+use rsp_proto::pki::keystore::{KeyRef, KeyRole, KeyStore};
+use rsp_proto::pki::test_pki::TestPkiPaths;
+use rsp_proto::pki::{verify_euicc_chain, Certificate, CiStore, Curve, PemKeyStore, VerifiedEuicc};
 use time::OffsetDateTime;
 
 pub const ADDRESS: &str = "smdp.example.test:8443";
@@ -189,13 +189,13 @@ impl ServerSim {
         authenticate_server_response: &[u8],
         cc_required: bool,
     ) -> AuthenticateClient {
-        let signed1 = Signed::<rspd::codec::sgp22::EuiccSigned1>::at(
+        let signed1 = Received::<rsp_proto::codec::sgp22::EuiccSigned1>::at(
             authenticate_server_response,
             PATH_EUICC_SIGNED1_IN_AUTHENTICATE_SERVER_RESPONSE,
         )
         .unwrap();
         let AuthenticateServerResponse::AuthenticateResponseOk(ok) =
-            rspd::codec::decode::<AuthenticateServerResponse>(authenticate_server_response).unwrap()
+            rsp_proto::codec::decode::<AuthenticateServerResponse>(authenticate_server_response).unwrap()
         else {
             panic!("not an authenticateResponseOk")
         };
@@ -220,7 +220,7 @@ impl ServerSim {
         let smdp_signed2 = encode(&SmdpSigned2 {
             transaction_id: TransactionId(OctetString::from(self.transaction_id.clone())),
             cc_required_flag: cc_required,
-            bpp_euicc_otpk: bpp_euicc_otpk.map(|p| rspd::codec::sgp22::Otpk(OctetString::from(p))),
+            bpp_euicc_otpk: bpp_euicc_otpk.map(|p| rsp_proto::codec::sgp22::Otpk(OctetString::from(p))),
         })
         .unwrap();
         let mut data = smdp_signed2.clone();
@@ -236,13 +236,13 @@ impl ServerSim {
 
     /// §5.6.2: verify euiccSignature2; returns (otPK.EUICC.ECKA, hashCc).
     pub fn check_prepare_download(&self, prepare_download_response: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
-        let signed2 = Signed::<rspd::codec::sgp22::EuiccSigned2>::at(
+        let signed2 = Received::<rsp_proto::codec::sgp22::EuiccSigned2>::at(
             prepare_download_response,
-            rspd::codec::sgp22::PATH_EUICC_SIGNED2_IN_PREPARE_DOWNLOAD_RESPONSE,
+            rsp_proto::codec::sgp22::PATH_EUICC_SIGNED2_IN_PREPARE_DOWNLOAD_RESPONSE,
         )
         .unwrap();
         let PrepareDownloadResponse::DownloadResponseOk(ok) =
-            rspd::codec::decode::<PrepareDownloadResponse>(prepare_download_response).unwrap()
+            rsp_proto::codec::decode::<PrepareDownloadResponse>(prepare_download_response).unwrap()
         else {
             panic!("not a downloadResponseOk")
         };
@@ -308,7 +308,7 @@ pub fn ctx_params1(matching_id: &str) -> Vec<u8> {
 }
 
 /// StoreMetadataRequest for `iccid`.
-pub fn metadata(iccid: &rspd::profile::Iccid) -> StoreMetadataRequest {
+pub fn metadata(iccid: &rsp_proto::profile::Iccid) -> StoreMetadataRequest {
     StoreMetadataRequest {
         iccid: Iccid(iccid.to_ef_iccid().into()),
         service_provider_name: "rspd test".into(),
@@ -325,7 +325,7 @@ pub fn metadata(iccid: &rspd::profile::Iccid) -> StoreMetadataRequest {
 }
 
 /// A minimal SAIP package: ProfileHeader (version 2.3, `iccid`) and PE-End.
-pub fn synthetic_profile(iccid: &rspd::profile::Iccid) -> Vec<u8> {
+pub fn synthetic_profile(iccid: &rsp_proto::profile::Iccid) -> Vec<u8> {
     let fields: Vec<Vec<u8>> = vec![
         tlv::encode(Tag(0x80), &[2]),
         tlv::encode(Tag(0x81), &[3]),

@@ -22,7 +22,7 @@ use crate::codec::sgp22::{
     PATH_EUICC_SIGNED1_IN_AUTHENTICATE_SERVER_RESPONSE,
 };
 use crate::codec::tlv::{self, Tag};
-use crate::codec::{decode, encode, Signed};
+use crate::codec::{decode, encode, Received};
 use crate::pki::verify_euicc_chain;
 use crate::smdp::device_lock::{DeviceIdentity, DeviceRefused};
 use crate::smdp::download_repository::{BindError, OrderOutcome};
@@ -109,8 +109,8 @@ fn authenticate(
             })
         }
     };
-    let signed1: Signed<EuiccSigned1> =
-        Signed::at(authenticate_server_response, PATH_EUICC_SIGNED1_IN_AUTHENTICATE_SERVER_RESPONSE)
+    let signed1: Received<EuiccSigned1> =
+        Received::at(authenticate_server_response, PATH_EUICC_SIGNED1_IN_AUTHENTICATE_SERVER_RESPONSE)
             .map_err(invalid)?;
 
     // CI → EUM → eUICC and the EID range.

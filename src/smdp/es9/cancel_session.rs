@@ -15,7 +15,7 @@ use super::error::Es9Error;
 use crate::codec::sgp22::{
     CancelSessionResponse, EuiccCancelSessionSigned, PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE,
 };
-use crate::codec::{decode, Signed};
+use crate::codec::{decode, Received};
 use crate::smdp::download_repository::OrderOutcome;
 use crate::smdp::ids::TransactionId;
 use crate::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent};
@@ -43,8 +43,8 @@ pub fn cancel_session(
             return Err(Es9Error::EuiccReportedError { what: "CancelSessionResponse", code })
         }
     };
-    let signed: Signed<EuiccCancelSessionSigned> =
-        Signed::at(cancel_session_response, PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE).map_err(invalid)?;
+    let signed: Received<EuiccCancelSessionSigned> =
+        Received::at(cancel_session_response, PATH_CANCEL_SIGNED_IN_CANCEL_SESSION_RESPONSE).map_err(invalid)?;
     if signed.value.transaction_id.0.as_ref() != transaction_id.as_bytes() {
         return Err(Es9Error::UnknownTransactionId {
             detail: "euiccCancelSessionSigned names another transactionId".into(),

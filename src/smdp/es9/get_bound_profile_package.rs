@@ -21,7 +21,7 @@ use crate::codec::sgp22::{
     ConfigureIsdpRequest, EuiccSigned2, Iccid, PrepareDownloadResponse, StoreMetadataRequest,
     PATH_EUICC_SIGNED2_IN_PREPARE_DOWNLOAD_RESPONSE,
 };
-use crate::codec::{decode, encode, Signed};
+use crate::codec::{decode, encode, Received};
 use crate::smdp::download_repository::{OrderOutcome, ProfilePackageRecord};
 use crate::smdp::ids::TransactionId;
 use crate::smdp::order::confirmation_code_matches;
@@ -98,8 +98,8 @@ fn download(
             return Err(Es9Error::EuiccReportedError { what: "PrepareDownloadResponse", code: e.download_error_code })
         }
     };
-    let signed2: Signed<EuiccSigned2> =
-        Signed::at(prepare_download_response, PATH_EUICC_SIGNED2_IN_PREPARE_DOWNLOAD_RESPONSE).map_err(invalid)?;
+    let signed2: Received<EuiccSigned2> =
+        Received::at(prepare_download_response, PATH_EUICC_SIGNED2_IN_PREPARE_DOWNLOAD_RESPONSE).map_err(invalid)?;
     let mut covered = signed2.raw.clone();
     covered.extend_from_slice(&authenticated.smdp_signature2);
     authenticated

@@ -23,7 +23,7 @@ use super::error::Es9Error;
 use crate::codec::sgp22::{
     FinalResult, NotificationMetadata, PendingNotification, ProfileInstallationResultData, PATH_PIR_DATA_IN_PIR,
 };
-use crate::codec::{decode, Signed};
+use crate::codec::{decode, Received};
 use crate::pki::verify_euicc_chain;
 use crate::smdp::download_repository::InstallOutcome;
 use crate::smdp::ids::TransactionId;
@@ -73,8 +73,8 @@ pub fn process_notification(
         |e: crate::codec::CodecError| Es9Error::InvalidField { field: "pendingNotification", detail: e.to_string() };
     match decode::<PendingNotification>(pending_notification).map_err(invalid)? {
         PendingNotification::ProfileInstallationResult(pir) => {
-            let data: Signed<ProfileInstallationResultData> =
-                Signed::at(pending_notification, PATH_PIR_DATA_IN_PIR).map_err(invalid)?;
+            let data: Received<ProfileInstallationResultData> =
+                Received::at(pending_notification, PATH_PIR_DATA_IN_PIR).map_err(invalid)?;
             let transaction_id = TransactionId::from_bytes(&data.value.transaction_id.0).map_err(|detail| {
                 Es9Error::InvalidField { field: "profileInstallationResultData.transactionId", detail }
             })?;
@@ -119,8 +119,8 @@ pub fn process_notification(
             Ok(NotificationOutcome::Installation { transaction_id: tx, success, outcome })
         }
         PendingNotification::OtherSignedNotification(other) => {
-            let tbs: Signed<NotificationMetadata> =
-                Signed::at(pending_notification, &[0x30, 0xBF2F]).map_err(invalid)?;
+            let tbs: Received<NotificationMetadata> =
+                Received::at(pending_notification, &[0x30, 0xBF2F]).map_err(invalid)?;
             let euicc = verify_euicc_chain(
                 &ctx.trusted_cis,
                 other.eum_certificate.as_bytes(),

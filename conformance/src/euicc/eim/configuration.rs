@@ -3,12 +3,12 @@
 //! addEim / updateEim eCOs (§5.9.12, §5.9.14).
 
 use openssl::pkey::PKey;
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp32::{
     AddInitialEimOkItem, AddInitialEimRequest, AddInitialEimResponse, EimConfigurationData, EimPublicKeyData,
     EimSearchCriteria, GetEimConfigurationDataRequest, GetEimConfigurationDataResponse,
 };
-use rspd::codec::{decode, encode};
-use rspd::pki::{Certificate, EcPublicKey};
+use rsp_proto::codec::{decode, encode};
+use rsp_proto::pki::{Certificate, EcPublicKey};
 
 use super::{AssociatedEim, EimState, COUNTER_VALUE_MAX};
 use crate::euicc::{Es10Error, SoftEuicc};

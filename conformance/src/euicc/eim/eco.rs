@@ -2,7 +2,7 @@
 //! updateEim, §5.9.15 listEim (the eCOs of an EuiccPackage `ecoList`, §2.11.1.1). Each returns its
 //! EuiccResultData and whether it succeeded.
 
-use rspd::codec::sgp32::{AddEimResult, Eco, EimConfigurationData, EimIdInfo, EuiccResultData, ListEimResult};
+use rsp_proto::codec::sgp32::{AddEimResult, Eco, EimConfigurationData, EimIdInfo, EuiccResultData, ListEimResult};
 
 use super::configuration::{associate, eim_public_key};
 use super::COUNTER_VALUE_MAX;

@@ -7,12 +7,12 @@
 //! `A5` eumCertificate, `A6` euiccCertificate. Other tags are left out of the answer (EUICCInfo1/2, device
 //! info and IPA capabilities belong to the IPA or are not modelled); eimTransactionId is echoed.
 
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp32::{
     EimAcknowledgements, ImplicitCertificate, IpaEuiccData, IpaEuiccDataRequest, IpaEuiccDataResponse,
     IpaEuiccDataResponseError, SearchCriteriaEuiccPackageResult, SearchCriteriaNotification,
 };
-use rspd::codec::tlv::Tag;
-use rspd::codec::{decode, encode};
+use rsp_proto::codec::tlv::Tag;
+use rsp_proto::codec::{decode, encode};
 
 use crate::euicc::{Es10Error, SoftEuicc};
 

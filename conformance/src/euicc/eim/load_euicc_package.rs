@@ -15,13 +15,13 @@
 //!    v1.1+ wording; see [`super::signature`] for the source), and kept until the eIM acknowledges its seqNumber.
 
 use rasn::types::OctetString;
-use rspd::codec::sgp22::Signature;
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp22::Signature;
+use rsp_proto::codec::sgp32::{
     EuiccPackage, EuiccPackageErrorDataSigned, EuiccPackageErrorSigned, EuiccPackageErrorUnsigned, EuiccPackageRequest,
     EuiccPackageResult, EuiccPackageResultDataSigned, EuiccPackageResultSigned, EuiccPackageSigned, EuiccResultData,
 };
-use rspd::codec::{decode, encode, Signed};
-use rspd::pki::ecdsa;
+use rsp_proto::codec::{decode, encode, Received};
+use rsp_proto::pki::ecdsa;
 
 use super::signature::signed_input;
 use super::{StoredPackageResult, COUNTER_VALUE_MAX};
@@ -51,13 +51,13 @@ impl SoftEuicc {
     /// ES10b.LoadEuiccPackage: `euicc_package_request` is the EuiccPackageRequest DER (`BF51 …`); the answer is
     /// the EuiccPackageResult DER (`BF51 …`) — a signed result, a signed error or an unsigned error.
     pub fn load_euicc_package(&mut self, euicc_package_request: &[u8]) -> Result<Vec<u8>, Es10Error> {
-        let incorrect = |e: rspd::codec::CodecError| Es10Error::IncorrectCommandData {
+        let incorrect = |e: rsp_proto::codec::CodecError| Es10Error::IncorrectCommandData {
             function: "LoadEuiccPackage",
             detail: e.to_string(),
         };
         let request: EuiccPackageRequest = decode(euicc_package_request).map_err(incorrect)?;
-        let euicc_package_signed: Signed<EuiccPackageSigned> =
-            Signed::at(euicc_package_request, PATH_EUICC_PACKAGE_SIGNED_IN_REQUEST).map_err(incorrect)?;
+        let euicc_package_signed: Received<EuiccPackageSigned> =
+            Received::at(euicc_package_request, PATH_EUICC_PACKAGE_SIGNED_IN_REQUEST).map_err(incorrect)?;
         let signed = &euicc_package_signed.value;
         let association_token = match self.check_euicc_package(&euicc_package_signed, &request.eim_signature) {
             Ok(token) => token,
@@ -80,7 +80,7 @@ impl SoftEuicc {
     /// Steps 1–4; on success the counter is advanced and the eIM's associationToken returned.
     fn check_euicc_package(
         &mut self,
-        euicc_package_signed: &Signed<EuiccPackageSigned>,
+        euicc_package_signed: &Received<EuiccPackageSigned>,
         eim_signature: &Signature,
     ) -> Result<Option<i64>, Refusal> {
         let signed = &euicc_package_signed.value;
@@ -149,7 +149,7 @@ impl SoftEuicc {
             seq_number,
             euicc_result,
         };
-        let data = Signed::from_value(data).map_err(Es10Error::internal)?;
+        let data = Received::from_value(data).map_err(Es10Error::internal)?;
         let euicc_sign_epr = self.euicc_sign(&data.raw, association_token)?;
         let result = EuiccPackageResult::EuiccPackageResultSigned(EuiccPackageResultSigned {
             euicc_package_result_data_signed: data.value,
@@ -177,7 +177,7 @@ impl SoftEuicc {
             eim_transaction_id: signed.eim_transaction_id.clone(),
             euicc_package_error_code: code,
         };
-        let data = Signed::from_value(data).map_err(Es10Error::internal)?;
+        let data = Received::from_value(data).map_err(Es10Error::internal)?;
         let euicc_sign_epe = self.euicc_sign(&data.raw, association_token)?;
         let result = EuiccPackageResult::EuiccPackageErrorSigned(EuiccPackageErrorSigned {
             euicc_package_error_data_signed: data.value,

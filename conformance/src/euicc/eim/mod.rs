@@ -20,8 +20,8 @@ pub mod load_euicc_package;
 pub mod psmo;
 pub mod signature;
 
-use rspd::codec::sgp32::EimConfigurationData;
-use rspd::pki::EcPublicKey;
+use rsp_proto::codec::sgp32::EimConfigurationData;
+use rsp_proto::pki::EcPublicKey;
 
 /// The largest `counterValue` this soft eUICC stores (a 31-bit card counter). SGP.32 v1.2 leaves the range to
 /// the eUICC; a value beyond it is answered with `counterValueOutOfRange(6)`.
@@ -60,7 +60,7 @@ pub struct EimState {
     /// The next association token to issue (eUICC-wide, never reused).
     pub next_association_token: i64,
     /// `configureImmediateEnable` (§5.9.7): the flag and the default SM-DP+ it names.
-    pub immediate_enable: Option<rspd::codec::sgp32::ConfigureImmediateEnable>,
+    pub immediate_enable: Option<rsp_proto::codec::sgp32::ConfigureImmediateEnable>,
     /// `setDefaultDpAddress` (§5.9.11).
     pub default_dp_address: Option<String>,
     /// The profile that was enabled before the last `enable` with `rollbackFlag` (§5.9.3), for a rollback.

@@ -4,8 +4,8 @@
 //! (§3.4.5 Fallback Mechanism), setDefaultDpAddress. Each returns its EuiccResultData and whether it succeeded
 //! (the package stops at the first failure, see [`super::load_euicc_package`]).
 
-use rspd::codec::sgp22::{Iccid, OctetTo16};
-use rspd::codec::sgp32::{
+use rsp_proto::codec::sgp22::{Iccid, OctetTo16};
+use rsp_proto::codec::sgp32::{
     EuiccResultData, ProfileInfo, ProfileInfoListRequest, ProfileInfoListResponse, ProfileInfoSearchCriteria, Psmo,
     PsmoEnable, SetDefaultDpAddressResponse,
 };

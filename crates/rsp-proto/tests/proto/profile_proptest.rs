@@ -1,4 +1,4 @@
-//! Property tests for `rspd::profile` (TCA SAIP v2.3 §8 profile packages): garbage in gives an error, never a
+//! Property tests for `rsp_proto::profile` (TCA SAIP v2.3 §8 profile packages): garbage in gives an error, never a
 //! panic; parse∘encode is the identity on TS.48-derived packages personalized with random values; and
 //! personalizing back to a template's own values restores the template byte for byte.
 
@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use rspd::profile::pins::{ADM1, ADM2, PIN_APPL1, PUK_APPL1, SECOND_PIN_APPL1, SECOND_PUK_APPL1};
-use rspd::profile::{AlgoConfiguration, Iccid, Imsi, Personalization, PinValue, ProfilePackage, PukValue, Secret};
+use rsp_proto::profile::pins::{ADM1, ADM2, PIN_APPL1, PUK_APPL1, SECOND_PIN_APPL1, SECOND_PUK_APPL1};
+use rsp_proto::profile::{AlgoConfiguration, Iccid, Imsi, Personalization, PinValue, ProfilePackage, PukValue, Secret};
 
 /// The TS.48 profiles from `../shared` (empty, with the reason printed once, when absent).
 fn ts48() -> &'static [Vec<u8>] {
     static FILES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     FILES.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ts48");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop/ts48");
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
             Err(_) => Vec::new(),

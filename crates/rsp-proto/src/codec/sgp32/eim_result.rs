@@ -10,7 +10,7 @@
 use rasn::prelude::*;
 
 use super::common::*;
-use crate::codec::der::{CodecError, Known, Signed};
+use crate::codec::der::{CodecError, Known, Received};
 use crate::codec::sgp22::{Signature, TransactionId};
 
 /// `EuiccPackageResult ::= [81] CHOICE { euiccPackageResultSigned [0], euiccPackageErrorSigned [1], euiccPackageErrorUnsigned [2], ... }`
@@ -189,15 +189,15 @@ pub const PATH_EPE_DATA_SIGNED_IN_EUICC_PACKAGE_RESULT: &[u32] = &[0xBF51, 0xA1,
 /// (SGP.32 v1.2 §2.11.2).
 pub fn euicc_package_result_data_signed(
     euicc_package_result: &[u8],
-) -> Result<Signed<EuiccPackageResultDataSigned>, CodecError> {
-    Signed::at(euicc_package_result, PATH_EPR_DATA_SIGNED_IN_EUICC_PACKAGE_RESULT)
+) -> Result<Received<EuiccPackageResultDataSigned>, CodecError> {
+    Received::at(euicc_package_result, PATH_EPR_DATA_SIGNED_IN_EUICC_PACKAGE_RESULT)
 }
 
 /// The received `euiccPackageErrorDataSigned` of one EuiccPackageResult (`BF51 …`), for `euiccSignEPE`.
 pub fn euicc_package_error_data_signed(
     euicc_package_result: &[u8],
-) -> Result<Signed<EuiccPackageErrorDataSigned>, CodecError> {
-    Signed::at(euicc_package_result, PATH_EPE_DATA_SIGNED_IN_EUICC_PACKAGE_RESULT)
+) -> Result<Received<EuiccPackageErrorDataSigned>, CodecError> {
+    Received::at(euicc_package_result, PATH_EPE_DATA_SIGNED_IN_EUICC_PACKAGE_RESULT)
 }
 
 crate::codec::message!(EuiccPackageResult, "EuiccPackageResult", &EUICC_PACKAGE_RESULT_KNOWN);

@@ -12,8 +12,8 @@ use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier};
 use openssl::x509::{X509Extension, X509NameBuilder, X509Ref, X509};
-use rspd::pki::test_pki::{generate, GeneratedTestPki, TestPkiRequest};
-use rspd::pki::Curve;
+use rsp_proto::pki::test_pki::{generate, GeneratedTestPki, TestPkiRequest};
+use rsp_proto::pki::Curve;
 use time::OffsetDateTime;
 
 /// 2026-09-01T00:00:00Z: every SGP.26 certificate is valid (the DP TLS one from 2026-07-21 to 2027-02-06).

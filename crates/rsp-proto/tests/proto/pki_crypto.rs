@@ -4,9 +4,9 @@
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
 use openssl::sign::{Signer, Verifier};
-use rspd::pki::ecdsa::{self, EcdsaError};
-use rspd::pki::keystore::{KeyRef, KeyRole, KeyStore};
-use rspd::pki::{Certificate, Curve, EcPublicKey, PemKeyStore};
+use rsp_proto::pki::ecdsa::{self, EcdsaError};
+use rsp_proto::pki::keystore::{KeyRef, KeyRole, KeyStore};
+use rsp_proto::pki::{Certificate, Curve, EcPublicKey, PemKeyStore};
 
 use crate::pki_support::{fresh_test_pki, new_key, sgp26_dir, sgp26_suffix, Hierarchy};
 

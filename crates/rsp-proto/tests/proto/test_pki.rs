@@ -10,9 +10,9 @@ use std::sync::Arc;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::X509StoreContext;
-use rspd::pki::eid::has_valid_check_digits;
-use rspd::pki::test_pki::{GeneratedTestPki, TEST_EID_PREFIX, TEST_EUM_ORGANIZATION};
-use rspd::pki::Curve;
+use rsp_proto::pki::eid::has_valid_check_digits;
+use rsp_proto::pki::test_pki::{GeneratedTestPki, TEST_EID_PREFIX, TEST_EUM_ORGANIZATION};
+use rsp_proto::pki::Curve;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_SIG_ECDSA_WITH_SHA256, OID_X509_COMMON_NAME,

@@ -5,8 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use crate::test_pki_support::{fresh, request, sgp22_paths, siblings};
-use rspd::pki::test_pki::{generate, TestPkiError, TestPkiRequest};
-use rspd::pki::Curve;
+use rsp_proto::pki::test_pki::{generate, TestPkiError, TestPkiRequest};
+use rsp_proto::pki::Curve;
 
 #[test]
 fn refuses_to_overwrite_unless_forced() {

@@ -13,8 +13,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use rasn::types::{Any, BitString, FixedOctetString, ObjectIdentifier, OctetString};
-use rspd::codec::sgp22::*;
-use rspd::codec::{decode, encode, Message};
+use rsp_proto::codec::sgp22::*;
+use rsp_proto::codec::{decode, encode, Message};
 use serde_json::{json, Value};
 
 #[path = "asn1play_crosscheck/saip.rs"]
@@ -60,7 +60,7 @@ impl Corpus {
         self.0.last_mut().unwrap()
     }
 
-    /// A case whose rspd side is not a typed [`Message`] (SAIP elements, read by `rspd::profile`).
+    /// A case whose rspd side is not a typed [`Message`] (SAIP elements, read by `rsp_proto::profile`).
     fn add_raw(
         &mut self,
         spec: &'static str,
@@ -402,7 +402,7 @@ fn corpus() -> Corpus {
 
 /// Runs the helper; `None` (skip) when python3 or asn1play is unavailable.
 fn python(input: &Value) -> Option<Vec<Value>> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/py/asn1play_check.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../conformance/py/asn1play_check.py");
     let mut child = match Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())

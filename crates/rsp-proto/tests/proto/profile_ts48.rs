@@ -1,13 +1,13 @@
-//! Black-box tests of `rspd::profile` against the public GSMA TS.48 generic test profiles (SAIP unprotected
+//! Black-box tests of `rsp_proto::profile` against the public GSMA TS.48 generic test profiles (SAIP unprotected
 //! profile packages, TCA SAIP v2.1–v2.3 §8) read from `../shared/interop/ts48` (skipped when absent), and an
-//! independent cross-check of personalized output with asn1play/pycrate's SAIP decoder (`tests/py/saip_decode.py`).
+//! independent cross-check of personalized output with asn1play/pycrate's SAIP decoder (`crates/rsp-proto/tests/py/saip_decode.py`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use rspd::profile::pins::{ADM1, PIN_APPL1, PUK_APPL1, SECOND_PIN_APPL1, SECOND_PUK_APPL1};
-use rspd::profile::{
+use rsp_proto::profile::pins::{ADM1, PIN_APPL1, PUK_APPL1, SECOND_PIN_APPL1, SECOND_PUK_APPL1};
+use rsp_proto::profile::{
     AlgoConfiguration, Iccid, Imsi, Personalization, PinValue, ProfileElementKind, ProfilePackage, PukValue, Secret,
 };
 
@@ -17,7 +17,7 @@ const TS48_KI: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 
 /// The TS.48 profiles, or `None` (with the reason printed) when `../shared` is not there.
 fn ts48_profiles() -> Option<Vec<(String, Vec<u8>)>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/ts48");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop/ts48");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("SKIP: {} is absent (a fresh clone has no ../shared)", dir.display());
         return None;
@@ -175,10 +175,10 @@ fn personalization_refuses_what_the_template_lacks() {
     let Some(profiles) = ts48_profiles() else { return };
     let template = ProfilePackage::parse(&profiles[0].1).unwrap();
     let p = Personalization { pins: BTreeMap::from([(0x8C, PinValue::new("1234").unwrap())]), ..Default::default() };
-    assert!(matches!(template.personalize(&p), Err(rspd::profile::ProfileError::NotInTemplate { .. })));
+    assert!(matches!(template.personalize(&p), Err(rsp_proto::profile::ProfileError::NotInTemplate { .. })));
 }
 
-/// Runs `tests/py/saip_decode.py` (asn1play's pycrate SAIP codec) on `der`; `None` (reason printed) to skip.
+/// Runs `tests/py/saip_decode.py` (of this crate) (asn1play's pycrate SAIP codec) on `der`; `None` (reason printed) to skip.
 fn pycrate_decode(der: &[u8]) -> Option<serde_json::Value> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/saip_decode.py");
     let dir = tempfile::tempdir().unwrap();

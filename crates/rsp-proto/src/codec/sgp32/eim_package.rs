@@ -3,7 +3,7 @@
 //! EuiccPackage CHOICE (`psmoList [0]` = `A0`, `ecoList [1]` = `A1`), every PSMO and eCO of v1.2.
 //!
 //! `eimSignature` (§2.11.1.1) is ECDSA over `DER(euiccPackageSigned) || associationToken` — the eIM is the
-//! signer, so [`crate::codec::Signed::from_value`] gives the bytes to sign.
+//! signer, so [`crate::codec::Received::from_value`] gives the bytes to sign.
 
 use rasn::prelude::*;
 

@@ -4,7 +4,7 @@
 //!   element, so signatures are verified over what arrived (SGP.22 v2.5 §5.7 ES10 data objects,
 //!   §2.6.4 BPP TLVs; ISO/IEC 8825-1 §8.1 encoding of tags and lengths).
 //! - [`der`]: [`decode`] / [`encode`] for the typed messages (strict DER, tolerance for unknown
-//!   extension fields where a newer peer extends a type) and [`Signed`] (typed value + received bytes).
+//!   extension fields where a newer peer extends a type) and [`Received`] (typed value + received bytes).
 //! - [`sgp22`]: SGP.22 v2.5 `RSPDefinitions` types (ES9+, ES10b, ES8+).
 //! - [`sgp32`]: SGP.32 v1.2 `SGP32Definitions` types: ESipa messages and wrappers, eIM packages (PSMOs, eCOs),
 //!   signed package results (received bytes for `euiccSignEPR`), IPA/eUICC data, download triggers, eIM
@@ -24,7 +24,7 @@
 //! ## Agreement with `asn1/*.asn`
 //! The Rust types are written by hand from `asn1/RSPDefinitions.asn` and `asn1/SGP32Definitions.asn`
 //! (which are printed from asn1play's compiled GSMA modules by `conformance/py/asn1play_dump.py`); each
-//! type's doc comment quotes its ASN.1 line. The test that they agree is `tests/it/asn1play_crosscheck.rs`:
+//! type's doc comment quotes its ASN.1 line. The test that they agree is `crates/rsp-proto/tests/proto/asn1play_crosscheck.rs`:
 //! rspd-encoded values are decoded by asn1play (pycrate) and values encoded by asn1play are decoded here.
 //!
 //! Codec module rules: no business rules here — types, DER in and out, and byte access.
@@ -38,7 +38,7 @@ pub mod tlv;
 #[cfg(test)]
 mod tests;
 
-pub use der::{decode, encode, CodecError, Known, Message, Signed};
+pub use der::{decode, encode, CodecError, Known, Message, Received};
 
 /// Implements [`Message`] for a type: `message!(Type, "AsnName")` or with an extension rule.
 macro_rules! message {

@@ -1,10 +1,10 @@
-//! SGP.22 v2.5 §4.5 chain checks (`rspd::pki::chain`): the public SGP.26 test chains and the rspd
+//! SGP.22 v2.5 §4.5 chain checks (`rsp_proto::pki::chain`): the public SGP.26 test chains and the rspd
 //! test PKI verify on both curves, and each broken rule fails with its own `ChainError`.
 
 use openssl::nid::Nid;
-use rspd::pki::role::Role;
-use rspd::pki::test_pki::TEST_EID_PREFIX;
-use rspd::pki::{verify_dp_chain, verify_euicc_chain, CertificateError, ChainError, CiStore, Curve, DpRole};
+use rsp_proto::pki::role::Role;
+use rsp_proto::pki::test_pki::TEST_EID_PREFIX;
+use rsp_proto::pki::{verify_dp_chain, verify_euicc_chain, CertificateError, ChainError, CiStore, Curve, DpRole};
 use time::OffsetDateTime;
 
 use crate::pki_support::{fresh_test_pki, issue, new_key, sgp26_dir, sgp26_now, x509, Hierarchy, Spec};
@@ -121,7 +121,7 @@ fn expired_and_not_yet_valid_certificates() {
     let (hs, _tmp) = hierarchies();
     for (h, now) in &hs {
         let cis = store(&[&h.ci]);
-        let not_after = rspd::pki::Certificate::from_der(&h.dpauth).unwrap().not_after();
+        let not_after = rsp_proto::pki::Certificate::from_der(&h.dpauth).unwrap().not_after();
         verify_dp_chain(&cis, &h.dpauth, DpRole::DpAuth, not_after).unwrap();
         let after = not_after + time::Duration::seconds(1);
         let err = verify_dp_chain(&cis, &h.dpauth, DpRole::DpAuth, after).unwrap_err();
@@ -150,7 +150,7 @@ fn sgp26_dp_tls_validity_window() {
 }
 
 fn eid_of(h: &Hierarchy) -> String {
-    rspd::pki::Certificate::from_der(&h.euicc).unwrap().subject_serial_number().unwrap().to_string()
+    rsp_proto::pki::Certificate::from_der(&h.euicc).unwrap().subject_serial_number().unwrap().to_string()
 }
 
 #[test]

@@ -29,7 +29,7 @@ struct TestKeyStore {
 }
 
 fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/interop")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop")
 }
 
 impl TestKeyStore {

@@ -1,15 +1,15 @@
 //! SGP.32 v1.2 cases for the asn1play cross-check (module `SGP32Definitions`): every top-level type in
-//! `rspd::codec::sgp32`, with the byte facts from `docs/INTEROP.md` § ESipa checked through asn1play's JER.
+//! `rsp_proto::codec::sgp32`, with the byte facts from `docs/INTEROP.md` § ESipa checked through asn1play's JER.
 
 use rasn::types::FixedOctetString;
-use rspd::codec::sgp22::{
+use rsp_proto::codec::sgp22::{
     AuthenticateClientRequest, CancelSessionOk, CancelSessionRequestEs9, CancelSessionResponse,
     CancelSessionResponseEs9, CancelSessionResponseOk, CtxParams1, CtxParamsForCommonAuthentication,
     GetBoundProfilePackageRequest, Iccid, Otpk, PendingNotification, PrepareDownloadResponse,
     PrepareDownloadResponseOk, ProfileInstallationResult, ServerSigned1, SmdpSigned2,
 };
-use rspd::codec::sgp32::ProfileInfo;
-use rspd::codec::sgp32::*;
+use rsp_proto::codec::sgp32::ProfileInfo;
+use rsp_proto::codec::sgp32::*;
 use serde_json::json;
 
 use super::*;
@@ -108,7 +108,7 @@ fn result_data() -> EuiccPackageResultDataSigned {
             }])),
             EuiccResultData::GetRatResult(vec![ProfilePolicyAuthorisationRule {
                 ppr_ids: bits(&[0x60], 3),
-                allowed_operators: vec![rspd::codec::sgp22::OperatorId {
+                allowed_operators: vec![rsp_proto::codec::sgp22::OperatorId {
                     mcc_mnc: FixedOctetString::new([0x00, 0xF1, 0x10]),
                     gid1: None,
                     gid2: None,
@@ -198,7 +198,7 @@ fn bpp() -> BoundProfilePackage {
             control_ref_template: ControlRefTemplate {
                 key_type: FixedOctetString::new([0x88]),
                 key_len: FixedOctetString::new([0x10]),
-                host_id: rspd::codec::sgp22::OctetTo16(os(b"smdp.example")),
+                host_id: rsp_proto::codec::sgp22::OctetTo16(os(b"smdp.example")),
             },
             smdp_otpk: Otpk(os(&[0x04; 65])),
             smdp_sign: sig(),
@@ -496,8 +496,11 @@ pub fn sgp32_cases(c: &mut Corpus) {
     );
     c.add("sgp32", AuthenticateClientResponseEsipa::AuthenticateClientErrorEsipa(56))
         .expect("/authenticateClientErrorEsipa", json!(56));
-    let euicc_signed2 =
-        rspd::codec::sgp22::EuiccSigned2 { transaction_id: tid(), euicc_otpk: Otpk(os(&[0x04; 65])), hash_cc: None };
+    let euicc_signed2 = rsp_proto::codec::sgp22::EuiccSigned2 {
+        transaction_id: tid(),
+        euicc_otpk: Otpk(os(&[0x04; 65])),
+        hash_cc: None,
+    };
     let gbpp = GetBoundProfilePackageRequestEsipa(GetBoundProfilePackageRequest {
         transaction_id: tid(),
         prepare_download_response: PrepareDownloadResponse::DownloadResponseOk(PrepareDownloadResponseOk {

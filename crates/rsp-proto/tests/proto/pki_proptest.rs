@@ -2,8 +2,8 @@
 //! the permittedEins decoder on arbitrary and on mutated real certificates.
 
 use proptest::prelude::*;
-use rspd::pki::eid_range::prefixes_from_permitted_eins;
-use rspd::pki::{verify_dp_chain, verify_euicc_chain, Certificate, CiStore, Curve, DpRole, EcPublicKey};
+use rsp_proto::pki::eid_range::prefixes_from_permitted_eins;
+use rsp_proto::pki::{verify_dp_chain, verify_euicc_chain, Certificate, CiStore, Curve, DpRole, EcPublicKey};
 use time::OffsetDateTime;
 
 use crate::pki_support::{sgp26_dir, Hierarchy};

@@ -6,7 +6,7 @@ use rasn::types::{FixedOctetString, OctetString};
 
 use super::sgp22::*;
 use super::tlv::{encode as tlv, Tag};
-use super::{decode, encode, CodecError, Message, Signed};
+use super::{decode, encode, CodecError, Message, Received};
 
 fn server_signed1() -> ServerSigned1 {
     ServerSigned1 {
@@ -164,7 +164,7 @@ fn tolerates_v3_extension_fields_in_euicc_info2() {
         ]
         .concat(),
     );
-    let signed = Signed::<EuiccSigned1>::at(&signed1, &[0x30]).unwrap();
+    let signed = Received::<EuiccSigned1>::at(&signed1, &[0x30]).unwrap();
     assert_eq!(signed.raw, signed1, "signature input must be the received bytes");
     assert_eq!(signed.value.euicc_info2, euicc_info2());
     // Malformed DER is still rejected inside the tolerated part.

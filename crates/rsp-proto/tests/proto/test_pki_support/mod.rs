@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use openssl::x509::X509;
-use rspd::pki::test_pki::{generate, GeneratedTestPki, TestPkiRequest};
-use rspd::pki::Curve;
+use rsp_proto::pki::test_pki::{generate, GeneratedTestPki, TestPkiRequest};
+use rsp_proto::pki::Curve;
 
 pub const ADDRESSES: [&str; 2] = ["smdp.example.com:8443", "192.0.2.7"];
 

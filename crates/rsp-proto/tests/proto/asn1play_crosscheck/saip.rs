@@ -1,14 +1,14 @@
 //! SAIP cases for the asn1play cross-check (TCA PEDefinitions v2.3.1): a small hand-built profile package
 //! (ProfileHeader, PE-PINCodes, PE-PUKCodes, PE-AKAParameter, PE-End, with non-default values) is personalized
-//! by `rspd::profile`, and each element of the result is checked both ways: asn1play decodes rspd's bytes as a
+//! by `rsp_proto::profile`, and each element of the result is checked both ways: asn1play decodes rspd's bytes as a
 //! `ProfileElement` (direction 1); asn1play's re-encoding from JSON, put back in the package, must parse in rspd
 //! to the same header, PIN/PUK and AKA values and the same bytes (direction 2). No TS.48 files are needed.
 
 use std::collections::BTreeMap;
 
-use rspd::codec::tlv::{encode as tlv, Tag};
-use rspd::profile::pins::{ADM1, PIN_APPL1, PUK_APPL1};
-use rspd::profile::{Iccid, Personalization, PinValue, ProfilePackage, PukValue, Secret};
+use rsp_proto::codec::tlv::{encode as tlv, Tag};
+use rsp_proto::profile::pins::{ADM1, PIN_APPL1, PUK_APPL1};
+use rsp_proto::profile::{Iccid, Personalization, PinValue, ProfilePackage, PukValue, Secret};
 use serde_json::json;
 
 use super::*;
@@ -17,7 +17,7 @@ fn pe_header(identification: u8) -> Vec<u8> {
     tlv(Tag(0xA0), &tlv(Tag(0x81), &[identification]))
 }
 
-/// The template: every element with the fields `rspd::profile` reads and a few it keeps as is.
+/// The template: every element with the fields `rsp_proto::profile` reads and a few it keeps as is.
 fn template() -> Vec<u8> {
     let header = tlv(
         Tag(0xA0),

@@ -7,7 +7,7 @@
 //! that must reproduce the input byte for byte, which rejects what rasn alone lets through (encoded
 //! DEFAULT values, non-minimal INTEGERs, wrong SET OF order).
 //!
-//! [`Signed`] keeps a signed part's bytes exactly as received, next to its typed value: signatures are
+//! [`Received`] keeps a signed part's bytes exactly as received, next to its typed value: signatures are
 //! verified over those bytes (SGP.22 v2.5 §5.7.13 `euiccSigned1`, §5.7.5 `euiccSigned2`, …).
 
 use super::tlv::{self, Tag, TlvError};
@@ -115,14 +115,21 @@ fn prune(t: tlv::Tlv<'_>, rule: &Known) -> Result<Vec<u8>, TlvError> {
     Ok(tlv::encode(t.tag(), &value))
 }
 
-/// A signed data object: the typed value and its bytes exactly as received (sign/verify over `raw`).
+/// A message (or a signed part of one) decoded once, next to its bytes exactly as received: signatures are
+/// verified over `raw`, never over a re-encoding of `value` (SGP.22 v2.5 §5.7.13, §5.7.5). Where rspd is the
+/// signer, [`Received::from_value`] gives the bytes it signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signed<T> {
+pub struct Received<T> {
     pub value: T,
     pub raw: Vec<u8>,
 }
 
-impl<T: Message> Signed<T> {
+impl<T: Message> Received<T> {
+    /// Decodes a whole received message once and keeps its bytes.
+    pub fn decode(der: &[u8]) -> Result<Self, CodecError> {
+        Ok(Received { value: decode(der)?, raw: der.to_vec() })
+    }
+
     /// Finds the element at `path` inside `der` (each step: the first child with that tag; `path[0]`
     /// is the outermost tag), keeps its raw bytes and decodes it as `T`.
     pub fn at(der: &[u8], path: &[u32]) -> Result<Self, CodecError> {
@@ -138,12 +145,12 @@ impl<T: Message> Signed<T> {
             cur = cur.child(Tag(*step))?.ok_or_else(missing)?;
         }
         let raw = cur.raw().to_vec();
-        Ok(Signed { value: decode(&raw)?, raw })
+        Ok(Received { value: decode(&raw)?, raw })
     }
 
     /// Builds a signed part locally (rspd is the signer): `raw` is the DER of `value`.
     pub fn from_value(value: T) -> Result<Self, CodecError> {
         let raw = encode(&value)?;
-        Ok(Signed { value, raw })
+        Ok(Received { value, raw })
     }
 }
