@@ -6,6 +6,7 @@
 //! one line that names the key and the problem ([`ConfigError`]).
 
 mod content;
+mod database;
 mod eim;
 mod error;
 mod keys;
@@ -17,6 +18,7 @@ mod retention;
 mod validate;
 
 pub use content::ContentConfig;
+pub use database::{DatabaseSettings, DatabaseUrl};
 pub use eim::{EimConfig, EimKeyConfig};
 pub use error::ConfigError;
 pub use keys::{env_var_name, ConfigKey, ValueKind, KEYS};
@@ -27,5 +29,5 @@ pub use model::{
     OperatorIdentityConfig, PkiConfig, SmdpConfig,
 };
 pub use progress::{ProgressConfig, ProgressEndpointConfig, HANDLE_DOWNLOAD_PROGRESS_INFO_PATH};
-pub use retention::RetentionConfig;
+pub use retention::{RetentionAges, RetentionConfig};
 pub use validate::normalize_fingerprint;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::store::{DatabaseSettings, DatabaseUrl};
+use super::database::{DatabaseSettings, DatabaseUrl};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -4,7 +4,17 @@
 use serde::Deserialize;
 
 use super::error::ConfigError;
-use crate::store::RetentionAges;
+
+/// The age (ms) after which each kind of finished row goes; `None` keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionAges {
+    pub processed_notifications_ms: Option<i64>,
+    pub delivered_bpps_ms: Option<i64>,
+    pub finished_eim_ms: Option<i64>,
+    pub es2_calls_ms: Option<i64>,
+    pub delivered_outbox_ms: Option<i64>,
+    pub idempotency_keys_ms: Option<i64>,
+}
 
 const DAY: u64 = 86_400;
 

@@ -102,7 +102,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         reason: format!("cannot create: {e}"),
     })?;
     crate::private_files::warn_if_shared(&config.data_dir, "data_dir");
-    if let crate::store::DatabaseUrl::Sqlite { path } = config.database_url() {
+    if let crate::config::DatabaseUrl::Sqlite { path } = config.database_url() {
         crate::private_files::warn_if_shared(&path, "the SQLite database");
     }
 

@@ -1,5 +1,5 @@
 //! The retention job (issue 10 item 8): every `retention.interval_secs`, finished rows older than their
-//! `[retention]` age are deleted in batches ([`crate::store::RetentionAges`], `store::retention` lists what and
+//! `[retention]` age are deleted in batches ([`crate::config::RetentionAges`], `store::retention` lists what and
 //! when): processed notifications (SGP.22 v2.5 §5.6.4), delivered BPPs of finished sessions (§3.1.3), finished eIM
 //! orders and packages (SGP.32 v1.2 §2.11.2.1), ES2+ call records (§5.3) and delivered HandleDownloadProgressInfo
 //! outbox rows (§5.3.5), operator `Idempotency-Key`s. Several nodes may run it at once (PostgreSQL batches skip

@@ -11,7 +11,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError};
 
 use super::error::one_line;
-use super::settings::{DatabaseSettings, DatabaseUrl};
+use crate::config::{DatabaseSettings, DatabaseUrl};
 
 /// A connection to either backend. Plain queries can use it directly; backend-specific SQL
 /// (`FOR UPDATE SKIP LOCKED`, SQLite immediate transactions) matches on the variant.

@@ -8,7 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::smdp::RepoError;
 
 /// What went wrong opening, migrating or querying the store. `Display` is always one line and never
-/// shows a password (URLs are printed through [`DatabaseUrl`](super::DatabaseUrl)'s redacting `Display`).
+/// shows a password (URLs are printed through [`DatabaseUrl`](crate::config::DatabaseUrl)'s redacting `Display`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database server or file could not be opened.

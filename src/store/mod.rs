@@ -48,7 +48,6 @@ pub(crate) mod progress;
 mod retention;
 pub mod schema;
 mod server_keys;
-mod settings;
 
 use std::sync::Arc;
 use std::thread;
@@ -61,14 +60,15 @@ use connection::{dispatch, DbManager, SqlitePragmas, TracingErrorHandler};
 use diesel::r2d2::CustomizeConnection;
 use error::one_line;
 
+use crate::config::{DatabaseSettings, DatabaseUrl};
+
 pub use audit::{AuditQuery, AuditVerifyError};
 pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
 pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
 pub use idempotency::{Claim, StoredAnswer};
 pub use key_rotation::RotationReport;
-pub use retention::{RetentionAges, RetentionReport};
-pub use settings::{DatabaseSettings, DatabaseUrl};
+pub use retention::RetentionReport;
 
 /// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.
 const SERIALIZATION_ATTEMPTS: u32 = 4;

@@ -21,18 +21,8 @@ use diesel::sql_types::BigInt;
 use super::connection::{write_transaction, DbConnection};
 use super::schema::{eim_order_steps as eos, eim_orders as eo, eim_packages as ep};
 use super::Store;
+use crate::config::RetentionAges;
 use crate::smdp::RepoError;
-
-/// The age (ms) after which each kind of finished row goes; `None` keeps it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RetentionAges {
-    pub processed_notifications_ms: Option<i64>,
-    pub delivered_bpps_ms: Option<i64>,
-    pub finished_eim_ms: Option<i64>,
-    pub es2_calls_ms: Option<i64>,
-    pub delivered_outbox_ms: Option<i64>,
-    pub idempotency_keys_ms: Option<i64>,
-}
 
 /// How many rows one retention round removed (BPPs: how many were cleared).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

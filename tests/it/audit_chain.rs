@@ -8,8 +8,9 @@ use crate::common::postgres::SchemaGuard;
 use crate::common::{backends, database, iccid, TestDir};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use rspd::audit::{ChainBreak, NewCall};
+use rspd::config::DatabaseUrl;
 use rspd::smdp::{NewProfile, ProfileRepository, ProfileState};
-use rspd::store::{AuditVerifyError, DatabaseUrl, Store};
+use rspd::store::{AuditVerifyError, Store};
 
 struct Db {
     dir: TestDir,
@@ -20,7 +21,7 @@ struct Db {
 
 /// The store without a secrets keyring (no profile packages are written here).
 fn open_store(url: &DatabaseUrl) -> Store {
-    Store::open_for_command(&rspd::store::DatabaseSettings {
+    Store::open_for_command(&rspd::config::DatabaseSettings {
         url: url.clone(),
         pool_size: 2,
         connect_timeout: Duration::from_secs(5),

@@ -341,7 +341,7 @@ async fn release_rate(postgres: Option<&str>) {
     let schema = postgres.map(crate::common::postgres::SchemaGuard::create);
     let (url, _) = crate::common::database(&dir, schema.as_ref());
     std::fs::create_dir_all(dir.data_dir()).unwrap();
-    let store = rspd::store::Store::open(&rspd::store::DatabaseSettings {
+    let store = rspd::store::Store::open(&rspd::config::DatabaseSettings {
         url,
         pool_size: 2,
         connect_timeout: Duration::from_secs(5),
@@ -392,7 +392,7 @@ async fn two_nodes_race(postgres: Option<&str>) {
     let (url, _) = crate::common::database(&dir, schema.as_ref());
     std::fs::create_dir_all(dir.data_dir()).unwrap();
     let open = || {
-        rspd::store::Store::open(&rspd::store::DatabaseSettings {
+        rspd::store::Store::open(&rspd::config::DatabaseSettings {
             url: url.clone(),
             pool_size: 3,
             connect_timeout: Duration::from_secs(5),

@@ -26,12 +26,13 @@ use rspd::codec::sgp32::{
 };
 use rspd::codec::tlv::{self, Tag};
 use rspd::codec::{decode, encode};
+use rspd::config::DatabaseUrl;
 use rspd::eim::registry::{add_initial_eim_request, eim_configuration_data};
 use rspd::eim::{service, EimContext, EimRepository, NewEuicc, OrderState, PackageOrder};
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::pki::{Curve, PemKeyStore};
 use rspd::server::default_eim_key_path;
-use rspd::store::{DatabaseUrl, Store};
+use rspd::store::Store;
 
 const EIM_ID: &str = "eim.rspd.test";
 const ICCID_A: &str = "89000123456789012341";

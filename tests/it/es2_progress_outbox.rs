@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
 use crate::common::postgres::SchemaGuard;
+use rspd::config::{DatabaseSettings, DatabaseUrl};
 use rspd::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent, ProgressOutbox};
 use rspd::smdp::{NewProfile, ProfileRepository};
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::Store;
 
 fn open(url: DatabaseUrl) -> Store {
     let store = Store::open(&DatabaseSettings {

@@ -14,11 +14,12 @@ use crate::common::postgres::SchemaGuard;
 use crate::common::{backends, database, free_port, open_store, ServerProcess, TestDir};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rsp_conformance::lpa::{download_profile, DownloadRequest, Es9Client, Es9Options, TrustAnchors};
+use rspd::config::DatabaseUrl;
 use rspd::pki::test_pki::TEST_OPERATOR_ID;
 use rspd::pki::Curve;
 use rspd::profile::{Iccid, ProfilePackage};
 use rspd::smdp::{DownloadRepository, ProfileState};
-use rspd::store::{DatabaseUrl, Store};
+use rspd::store::Store;
 
 /// The host name of the SGP.26 CERT.DP.TLS (its only DNS SAN).
 const HOST: &str = "testsmdpplus1.example.com";

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use rspd::config::{DatabaseSettings, DatabaseUrl};
 use rspd::secrets::{Keyring, MasterKey};
 use rspd::smdp::{DownloadRepository, ProfilePackageRecord};
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::Store;
 
 const OP: &str = "op-a";
 

@@ -9,10 +9,11 @@ use std::thread;
 use std::time::Duration;
 
 use crate::common::postgres::SchemaGuard;
+use rspd::config::{DatabaseSettings, DatabaseUrl};
 use rspd::eim::order::{Dispatched, Queued};
 use rspd::eim::{EimError, EimRepository, NewEuicc, OrderState, PackageOrder, PackageOutcome};
 use rspd::pki::Curve;
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::Store;
 
 const EID: &str = "89049032123451234512345678901235";
 const EIM_ID: &str = "rspd-eim";

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::postgres::SchemaGuard;
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use rspd::config::{DatabaseSettings, DatabaseUrl};
 use rspd::smdp::{NewProfile, ProfileRepository, ProfileState, RepoError};
-use rspd::store::{DatabaseSettings, DatabaseUrl, Store};
+use rspd::store::Store;
 
 const POSTGRES_URL_VAR: &str = "RSPD_TEST_POSTGRES_URL";
 const POOL_SIZE: u32 = 12;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use rspd::codec::tlv::{self, Tag};
-use rspd::store::{DatabaseUrl, RetentionAges};
+use rspd::config::{DatabaseUrl, RetentionAges};
 use serde_json::{json, Value};
 
 use crate::es9_harness::{backends, handle_notification, iccid, ts48_template, Env};

@@ -212,20 +212,20 @@ pub fn backends() -> Vec<Option<String>> {
 
 /// The database of a test server: its URL and the config lines that select it (a `[database]` table for a
 /// PostgreSQL schema, nothing for the default SQLite file in `dir`'s data dir).
-pub fn database(dir: &TestDir, schema: Option<&postgres::SchemaGuard>) -> (rspd::store::DatabaseUrl, String) {
+pub fn database(dir: &TestDir, schema: Option<&postgres::SchemaGuard>) -> (rspd::config::DatabaseUrl, String) {
     match schema {
         Some(s) => {
-            (rspd::store::DatabaseUrl::Postgres { url: s.url() }, format!("[database]\nurl = \"{}\"\n", s.url()))
+            (rspd::config::DatabaseUrl::Postgres { url: s.url() }, format!("[database]\nurl = \"{}\"\n", s.url()))
         }
-        None => (rspd::store::DatabaseUrl::Sqlite { path: dir.data_dir().join("rspd.db") }, String::new()),
+        None => (rspd::config::DatabaseUrl::Sqlite { path: dir.data_dir().join("rspd.db") }, String::new()),
     }
 }
 
 /// The store at `url`, opened as an operator command would (pool of 2, 5 s timeouts), with the secrets master
 /// key `rspd serve` generated in `data_dir`.
-pub fn open_store(url: &rspd::store::DatabaseUrl, data_dir: &Path) -> rspd::store::Store {
+pub fn open_store(url: &rspd::config::DatabaseUrl, data_dir: &Path) -> rspd::store::Store {
     let keys = rspd::secrets::master_key::read_key_file(&data_dir.join("secrets/master.key")).unwrap();
-    rspd::store::Store::open_for_command(&rspd::store::DatabaseSettings {
+    rspd::store::Store::open_for_command(&rspd::config::DatabaseSettings {
         url: url.clone(),
         pool_size: 2,
         connect_timeout: Duration::from_secs(5),

@@ -23,12 +23,13 @@ use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rspd::codec::encode;
 use rspd::codec::sgp32::GetEimPackageRequest;
 use rspd::codec::tlv::{self, Tag};
+use rspd::config::DatabaseUrl;
 use rspd::eim::registry::{add_initial_eim_request, eim_configuration_data};
 use rspd::eim::EimContext;
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::pki::{Curve, PemKeyStore};
 use rspd::server::default_eim_key_path;
-use rspd::store::{DatabaseUrl, Store};
+use rspd::store::Store;
 use serde_json::{json, Value};
 
 use crate::common::postgres::SchemaGuard;

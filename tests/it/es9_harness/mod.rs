@@ -18,11 +18,12 @@ use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rspd::codec::encode;
 use rspd::codec::sgp22::{CtxParams1, CtxParamsForCommonAuthentication, DeviceCapabilities, DeviceInfo};
 use rspd::codec::tlv::{self, Tag};
+use rspd::config::DatabaseUrl;
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::pki::Curve;
 use rspd::profile::{Iccid, Personalization, ProfilePackage};
 use rspd::smdp::{DownloadRepository, OrderRecord, ProfileState};
-use rspd::store::{DatabaseUrl, Store};
+use rspd::store::Store;
 use serde_json::{json, Value};
 
 use crate::common::postgres::SchemaGuard;

@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rspd::config::DatabaseUrl;
 use rspd::pki::test_pki::TestPkiPaths;
 use rspd::smdp::{DownloadRepository, MatchingId, NewOrder, NewProfile, ProfileRepository, ProfileState};
-use rspd::store::{DatabaseUrl, Store};
+use rspd::store::Store;
 use serde_json::Value;
 
 use crate::common::postgres::SchemaGuard;

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use diesel::sql_types::Binary;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use rspd::config::DatabaseUrl;
 use rspd::profile::{Iccid, Personalization, ProfilePackage};
-use rspd::store::DatabaseUrl;
 use serde_json::Value;
 
 use crate::es9_harness::Env;

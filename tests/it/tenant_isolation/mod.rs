@@ -238,13 +238,13 @@ struct Count {
 }
 
 /// `SELECT COUNT(*) AS n …` straight from the database (no rspd code in between).
-fn count(url: &rspd::store::DatabaseUrl, sql: &str) -> i64 {
+fn count(url: &rspd::config::DatabaseUrl, sql: &str) -> i64 {
     use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
     let rows: Vec<Count> = match url {
-        rspd::store::DatabaseUrl::Sqlite { path } => {
+        rspd::config::DatabaseUrl::Sqlite { path } => {
             diesel::sql_query(sql).load(&mut SqliteConnection::establish(path.to_str().unwrap()).unwrap()).unwrap()
         }
-        rspd::store::DatabaseUrl::Postgres { url } => {
+        rspd::config::DatabaseUrl::Postgres { url } => {
             diesel::sql_query(sql).load(&mut PgConnection::establish(url).unwrap()).unwrap()
         }
     };

@@ -1,4 +1,4 @@
-//! Database settings: which backend, where, and how the connection pool behaves.
+//! The `[database]` settings: which backend, where, and how the connection pool behaves (read by `store`).
 
 use std::fmt;
 use std::path::PathBuf;
