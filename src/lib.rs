@@ -10,9 +10,11 @@
 //! - [`eim`]: eIM domain (SGP.32 v1.2): eUICC registry, signed eUICC packages, results, order life cycle.
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
+//! - [`jobs`]: the background jobs (session expiry, notification inbox, outboxes, eIM orders, retention).
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`rate_limit`]: the keyed token bucket behind the per-address and per-EID limits (bounded memory).
-//! - [`cli`]: the `rspd` command line; [`logging`]: the process log (text lines escape control characters).
+//! - [`cli`]: the `rspd` command line, one file per command group.
+//! - [`logging`]: the process log (text lines escape control characters).
 #![forbid(unsafe_code)]
 
 /// The wire formats (codec, PKI, BSP, profile packages, identifiers) live in their own crate, `rsp-proto`;
@@ -21,13 +23,10 @@ pub use rsp_proto::{bsp, codec, ids, pki, profile};
 
 pub mod audit;
 pub mod cli;
-pub mod cli_audit;
-pub mod cli_download;
-pub mod cli_eim;
-pub mod cli_inventory;
 pub mod config;
 pub mod eim;
 pub mod http;
+pub mod jobs;
 pub mod logging;
 pub mod private_files;
 pub mod rate_limit;

@@ -1,5 +1,5 @@
 //! The `[retention]` table (issue 10 item 8): how long finished rows are kept, and how often the retention job
-//! runs (`server::retention_jobs`, `store::retention`). An age of 0 keeps those rows forever.
+//! runs (`jobs::retention`, `store::retention`). An age of 0 keeps those rows forever.
 
 use serde::Deserialize;
 

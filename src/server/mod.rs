@@ -4,13 +4,8 @@
 //! bind the sockets → start the actix-web servers → print where everything is. Any failure
 //! before the first request is a [`StartError`]: one line, and the exit code says whose fault it is.
 
-mod background;
 mod banner;
 mod eim_keys;
-mod eim_orders;
-mod inventory_jobs;
-mod progress_delivery;
-mod retention_jobs;
 mod smdp_keys;
 mod tls_material;
 
@@ -124,7 +119,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map(Arc::new);
     smdp_context.eid_rate = eid_rate.clone();
     // ES2+ HandleDownloadProgressInfo: client certificates and CAs read now, so a bad file stops the start.
-    let progress = progress_delivery::ProgressDelivery::new(&config.operator.progress)?;
+    let progress = crate::jobs::progress_delivery::ProgressDelivery::new(&config.operator.progress)?;
     smdp_context.progress = progress.notifier();
     let eim_context = eim_keys::build_context(&config)?;
 
@@ -183,20 +178,23 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         eid_rate,
     };
     let mut jobs = vec![
-        actix_web::rt::spawn(background::expire_sessions(es9.clone(), interval)),
-        actix_web::rt::spawn(background::process_notifications(es9.clone(), interval)),
+        actix_web::rt::spawn(crate::jobs::smdp_sessions::expire_sessions(es9.clone(), interval)),
+        actix_web::rt::spawn(crate::jobs::smdp_sessions::process_notifications(es9.clone(), interval)),
         actix_web::rt::spawn(eim_keys::expire_orders(
             eim.clone(),
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),
         )),
-        actix_web::rt::spawn(eim_orders::forward_notifications(eim.clone(), std::time::Duration::from_secs(1))),
-        actix_web::rt::spawn(eim_orders::run(
+        actix_web::rt::spawn(crate::jobs::eim_orders::forward_notifications(
+            eim.clone(),
+            std::time::Duration::from_secs(1),
+        )),
+        actix_web::rt::spawn(crate::jobs::eim_orders::run(
             eim.clone(),
             std::time::Duration::from_millis(config.eim.orders_interval_ms),
         )),
     ];
-    jobs.push(actix_web::rt::spawn(inventory_jobs::run(store.clone(), metrics.clone(), interval)));
-    jobs.push(actix_web::rt::spawn(retention_jobs::run(store.clone(), config.retention.clone())));
+    jobs.push(actix_web::rt::spawn(crate::jobs::inventory::run(store.clone(), metrics.clone(), interval)));
+    jobs.push(actix_web::rt::spawn(crate::jobs::retention::run(store.clone(), config.retention.clone())));
     if progress.is_enabled() {
         jobs.push(actix_web::rt::spawn(progress.run(store.clone())));
     }

@@ -1,5 +1,5 @@
 //! ES2+.HandleDownloadProgressInfo (SGP.22 v2.5 §5.3.5): the SM-DP+ tells the operator how a download order
-//! progresses, at each **notification point**, from a durable outbox (delivery: `server::progress_delivery`,
+//! progresses, at each **notification point**, from a durable outbox (delivery: `jobs::progress_delivery`,
 //! JSON binding §6.5.2).
 //!
 //! Fields of the function (§5.3.5): `eid` (when the SM-DP+ knows it), `iccid`, `profileType`, `timestamp`,

@@ -5,6 +5,11 @@
 //! 2 = configuration or usage (bad value, unreadable file), 3 = `audit verify` found a broken chain,
 //! 1 = anything else (database down, port taken, …). No backtraces.
 
+pub mod audit;
+pub mod download;
+pub mod eim;
+pub mod inventory;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,14 +49,14 @@ pub enum Command {
     /// Templates and personalization batches (profiles generated when ordered).
     Template {
         #[command(subcommand)]
-        command: crate::cli_inventory::TemplateCommand,
+        command: crate::cli::inventory::TemplateCommand,
     },
     /// Stock per profile type: profiles by state.
-    Stock(crate::cli_inventory::StockArgs),
+    Stock(crate::cli::inventory::StockArgs),
     /// Secrets master keys.
     Keys {
         #[command(subcommand)]
-        command: crate::cli_inventory::KeysCommand,
+        command: crate::cli::inventory::KeysCommand,
     },
     /// Download orders.
     Order {
@@ -61,12 +66,12 @@ pub enum Command {
     /// eIM (SGP.32): eUICC registration, AddInitialEim, signed packages, orders.
     Eim {
         #[command(subcommand)]
-        command: crate::cli_eim::EimCommand,
+        command: crate::cli::eim::EimCommand,
     },
     /// The hash-chained audit trail: verify it, list it.
     Audit {
         #[command(subcommand)]
-        command: crate::cli_audit::AuditCommand,
+        command: crate::cli::audit::AuditCommand,
     },
     /// The relational store.
     Db {
@@ -123,16 +128,16 @@ impl CurveArg {
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Validate and store SAIP profile packages (each file on its own; a bad one does not stop the others).
-    Import(crate::cli_download::ProfileImportArgs),
+    Import(crate::cli::download::ProfileImportArgs),
     /// Create or replace a profile type and the StoreMetadata its profiles get.
-    Type(crate::cli_inventory::ProfileTypeArgs),
+    Type(crate::cli::inventory::ProfileTypeArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OrderCommand {
     /// Create a released download order for an imported profile (or a profile personalized from an imported
     /// template) and print its activation code.
-    Create(Box<crate::cli_download::OrderCreateArgs>),
+    Create(Box<crate::cli::download::OrderCreateArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,37 +174,37 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
         Command::Profile { command: ProfileCommand::Import(args) } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_download::profile_import(&config, args)
+            crate::cli::download::profile_import(&config, args)
         }
         Command::Profile { command: ProfileCommand::Type(args) } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_inventory::profile_type(&config, args)
+            crate::cli::inventory::profile_type(&config, args)
         }
         Command::Template { command } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_inventory::template(&config, command)
+            crate::cli::inventory::template(&config, command)
         }
         Command::Stock(args) => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_inventory::stock(&config, args)
+            crate::cli::inventory::stock(&config, args)
         }
-        Command::Keys { command: crate::cli_inventory::KeysCommand::Rotate(args) } => {
+        Command::Keys { command: crate::cli::inventory::KeysCommand::Rotate(args) } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_inventory::keys_rotate(&config, args)
+            crate::cli::inventory::keys_rotate(&config, args)
         }
         Command::Order { command: OrderCommand::Create(args) } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_download::order_create(&config, *args)
+            crate::cli::download::order_create(&config, *args)
         }
         Command::Eim { command } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_eim::run(&config, command)
+            crate::cli::eim::run(&config, command)
         }
         Command::LogDigest { values } => {
             let config = load_config(cli.config)?;
@@ -214,7 +219,7 @@ fn dispatch(cli: Cli) -> Result<(), StartError> {
         Command::Audit { command } => {
             let config = load_config(cli.config)?;
             init_logging(&config);
-            crate::cli_audit::run(&config, command)
+            crate::cli::audit::run(&config, command)
         }
         Command::Serve => {
             let config = load_config(cli.config)?;

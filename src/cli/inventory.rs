@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli_download::{open_store, print_report, ProfileClassArg};
+use crate::cli::download::{open_store, print_report, ProfileClassArg};
 use crate::config::{Config, ConfigError};
 use crate::pki::test_pki::TEST_OPERATOR_ID;
 use crate::secrets::master_key::{read_key_file, write_key_file, KeySource};
