@@ -12,7 +12,7 @@ use crate::profile::{pins, Iccid, Imsi, Personalization, PinValue, PukValue, Sec
 use crate::server::StartError;
 use crate::smdp::inventory::BatchRow;
 use crate::smdp::inventory_service::{self, BulkReport, UploadItem};
-use crate::smdp::order::{confirmation_code_digest, DEFAULT_CC_ATTEMPTS};
+use crate::smdp::order::confirmation_code_digest;
 use crate::smdp::{es2, ActivationCode, Eid, MatchingId};
 use crate::store::Store;
 
@@ -260,7 +260,7 @@ pub fn profile_import(config: &Config, args: ProfileImportArgs) -> Result<(), St
 
 /// Creates a released order and prints its activation code: with `--template`, first a new profile personalized
 /// from the template; then ES2+ DownloadOrder → ConfirmOrder with releaseFlag (Available → Allocated | Linked →
-/// Confirmed → Released), each a compare-and-set step of [`crate::smdp::es2`].
+/// Confirmed → Released), the same ES2+ functions as the binding ([`crate::smdp::es2`]).
 pub fn order_create(config: &Config, args: OrderCreateArgs) -> Result<(), StartError> {
     let invalid = |key: &str, m: String| StartError::from(ConfigError::invalid(key, m));
     let eid = args.eid.as_deref().map(Eid::new).transpose().map_err(|m| invalid("--eid", m))?;
@@ -287,18 +287,22 @@ pub fn order_create(config: &Config, args: OrderCreateArgs) -> Result<(), StartE
         (None, Some(iccid)) => iccid.clone(),
         (None, None) => return Err(invalid("--profile", "give --profile or --template".into())),
     };
-    es2::download_order(&store, &args.operator_id, &iccid, eid.as_ref()).map_err(|e| io(e.to_string()))?;
-    if lock.is_locked() {
-        store.set_device_lock(&args.operator_id, &iccid, &lock).map_err(|e| io(e.to_string()))?;
-    }
-    let confirmation = es2::Confirmation {
-        matching_id: matching_id.clone(),
+    // The ES2+ functions themselves (one path with the ES2+ binding), recorded as calls of requester `rspd`.
+    let call = |function| es2::CallKey::local(&args.operator_id, function).map_err(|e| io(e.to_string()));
+    let recorded = |_: &_| "{}".to_owned();
+    let download = es2::DownloadOrderInput { eid: eid.clone(), iccid: Some(iccid.clone()), profile_type: None, lock };
+    es2::download_order(&store, &call("downloadOrder")?, &download, &recorded).map_err(|e| io(e.to_string()))?;
+    let confirm = es2::ConfirmOrderInput {
+        iccid,
         eid,
+        matching_id: Some(matching_id.clone()),
         cc_hash: args.confirmation_code.as_deref().map(confirmation_code_digest),
-        cc_attempts: DEFAULT_CC_ATTEMPTS,
+        smds_address: None,
         release: true,
+        lock: None,
     };
-    es2::confirm_order(&store, &args.operator_id, &iccid, &confirmation).map_err(|e| io(e.to_string()))?;
+    let recorded = |_: &_| "{}".to_owned();
+    es2::confirm_order(&store, &call("confirmOrder")?, &confirm, &recorded).map_err(|e| io(e.to_string()))?;
     let address = config.smdp_addresses().into_iter().next().unwrap_or_default();
     println!("{}", ActivationCode { smdp_address: address, matching_id });
     Ok(())

@@ -1,7 +1,7 @@
 //! ES2+ JSON binding (SGP.22 v2.5 §6.5: request header §6.5.1.3, response header §6.5.1.4, ES2+ messages §6.5.2;
 //! functions §5.3) on the operator listener
 //! (mutual TLS): `POST /gsma/rsp2/es2plus/{downloadOrder|confirmOrder|cancelOrder|releaseProfile}`. Translates
-//! JSON ↔ [`crate::smdp::es2_calls`]; no business rule lives here, and every call is scoped by the
+//! JSON ↔ [`crate::smdp::es2`]; no business rule lives here, and every call is scoped by the
 //! [`OperatorIdentity`] of the client certificate.
 //!
 //! - Request: `{"header":{"functionRequesterIdentifier":…,"functionCallIdentifier":…}, …}` (header mandatory).
@@ -21,9 +21,10 @@ use serde_json::{json, Map, Value};
 use super::es9::{Es9Service, ADMIN_PROTOCOL};
 use super::identity::OperatorIdentity;
 use crate::smdp::device_lock::DeviceLock;
-use crate::smdp::es2::OrderError;
-use crate::smdp::es2_calls::{self, CancelOrderInput, ConfirmOrderInput, DownloadOrderInput};
-use crate::smdp::es2_repository::{CallKey, Es2Repository, Recorded, StoredCall};
+use crate::smdp::es2::{
+    self, CallKey, CancelOrderInput, ConfirmOrderInput, DownloadOrderInput, Es2Repository, OrderError, Recorded,
+    StoredCall,
+};
 use crate::smdp::order::confirmation_code_digest;
 use crate::smdp::{Eid, MatchingId, ProfileState};
 use crate::store::Store;
@@ -64,7 +65,7 @@ async fn download_order(
         };
         Ok(Box::new(move |store: &Store, call: &CallKey| {
             let answer = |p: &crate::smdp::ProfileRecord| success(json!({ "iccid": p.iccid }));
-            es2_calls::download_order(store, call, &input, &answer).map(drop_value)
+            es2::download_order(store, call, &input, &answer).map(drop_value)
         }))
     })
     .await
@@ -107,7 +108,7 @@ async fn confirm_order(
                 }
                 success(fields)
             };
-            es2_calls::confirm_order(store, call, &input, &answer).map(drop_value)
+            es2::confirm_order(store, call, &input, &answer).map(drop_value)
         }))
     })
     .await
@@ -138,7 +139,7 @@ async fn cancel_order(
             final_state,
         };
         Ok(Box::new(move |store: &Store, call: &CallKey| {
-            es2_calls::cancel_order(store, call, &input, &|_| success(json!({}))).map(drop_value)
+            es2::cancel_order(store, call, &input, &|_| success(json!({}))).map(drop_value)
         }))
     })
     .await
@@ -153,7 +154,7 @@ async fn release_profile(
     run(&req, &body, &svc, who, "releaseProfile", |r| {
         let iccid = iccid_field(&r.fields, true)?.unwrap_or_default();
         Ok(Box::new(move |store: &Store, call: &CallKey| {
-            es2_calls::release_profile(store, call, &iccid, &|_| success(json!({}))).map(drop_value)
+            es2::release_profile(store, call, &iccid, &|_| success(json!({}))).map(drop_value)
         }))
     })
     .await

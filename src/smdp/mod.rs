@@ -3,8 +3,8 @@
 //!
 //! - [`profile_state`], [`profile_repository`]: the profile inventory (§5.3).
 //! - [`ids`]: `MatchingId`, `TransactionId`, `Eid`, `ActivationCode` (§4.1).
-//! - [`es2`]: the ES2+ order steps and [`es2::OrderError`] with its status codes (§5.3); [`es2_calls`]: the same
-//!   steps as idempotent ES2+ calls over [`es2_repository`] (CancelOrder too); [`device_lock`]: the IMEI lock.
+//! - [`es2`]: the ES2+ functions as idempotent calls, their storage port and [`es2::OrderError`] with its status
+//!   codes (§5.3); [`device_lock`]: the IMEI lock.
 //! - [`order`]: download orders and the confirmation code (§3.1.1, §3.1.3.1).
 //! - [`session`]: the download session state machine (§3.1.2–§3.1.4).
 //! - [`download_repository`]: the storage port for packages, orders, sessions, notifications.
@@ -15,8 +15,6 @@
 pub mod device_lock;
 pub mod download_repository;
 pub mod es2;
-pub mod es2_calls;
-pub mod es2_repository;
 pub mod es9;
 pub mod ids;
 pub mod inventory;

@@ -15,7 +15,7 @@ use super::profiles::{compare_and_set_outcome, now_ms, ProfileRow};
 use super::schema::{download_sessions as ds, es2_calls as ec, orders as od, profiles as pr};
 use super::Store;
 use crate::smdp::device_lock::DeviceLock;
-use crate::smdp::es2_repository::{Answer, CallKey, Es2Repository, ProfileSelector, Recorded, StoredCall};
+use crate::smdp::es2::{Answer, CallKey, Es2Repository, ProfileSelector, Recorded, StoredCall};
 use crate::smdp::session::SessionState;
 use crate::smdp::{NewOrder, OrderRecord, ProfileRecord, ProfileState, RepoError};
 

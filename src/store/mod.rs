@@ -8,7 +8,7 @@
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `inventory`, `package_lookup`: [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) (types,
 //!   bulk packages, templates, batches, stock) and the package a download binds; `key_rotation`: `rspd keys rotate`.
-//! - `es2`: [`Es2Repository`](crate::smdp::es2_repository::Es2Repository) for [`Store`] (ES2+ steps recorded with
+//! - `es2`: [`Es2Repository`](crate::smdp::es2::Es2Repository) for [`Store`] (ES2+ steps recorded with
 //!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
 //! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository), `CampaignRepository`,

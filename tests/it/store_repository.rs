@@ -477,18 +477,80 @@ fn import(db: &TestDb, n: u32) -> String {
 }
 
 fn order(db: &TestDb, n: u32, matching_id: &str, cc: Option<&str>) -> rspd::smdp::OrderRecord {
-    es2::download_order(&db.store, OP_A, &iccid(n), None).unwrap();
-    es2::confirm_order(&db.store, OP_A, &iccid(n), &confirmation(matching_id, cc, true)).unwrap()
+    download_order(&db.store, OP_A, &iccid(n), None).unwrap();
+    confirm_order(&db.store, OP_A, &iccid(n), &confirmation(matching_id, cc, true)).unwrap()
 }
 
-fn confirmation(matching_id: &str, cc: Option<&str>, release: bool) -> es2::Confirmation {
-    es2::Confirmation {
+/// ConfirmOrder's input beyond the ICCID.
+struct Confirmation {
+    matching_id: MatchingId,
+    eid: Option<rspd::smdp::Eid>,
+    cc_hash: Option<[u8; 32]>,
+    release: bool,
+}
+
+fn confirmation(matching_id: &str, cc: Option<&str>, release: bool) -> Confirmation {
+    Confirmation {
         matching_id: MatchingId::new(matching_id).unwrap(),
         eid: None,
         cc_hash: cc.map(rspd::smdp::order::confirmation_code_digest),
-        cc_attempts: 3,
         release,
     }
+}
+
+/// The value a fresh ES2+ call applied (a fresh functionCallIdentifier never replays).
+fn applied<T>(result: Result<es2::Recorded<T>, es2::OrderError>) -> Result<T, es2::OrderError> {
+    match result? {
+        es2::Recorded::Applied { value, .. } => Ok(value),
+        es2::Recorded::Replayed(call) => panic!("a fresh call was answered from {call:?}"),
+    }
+}
+
+/// ES2+ DownloadOrder by ICCID, as the binding and `rspd order create` call it.
+fn download_order(
+    store: &Store,
+    operator_id: &str,
+    iccid: &str,
+    eid: Option<&rspd::smdp::Eid>,
+) -> Result<rspd::smdp::ProfileRecord, es2::OrderError> {
+    let input = es2::DownloadOrderInput {
+        eid: eid.cloned(),
+        iccid: Some(iccid.to_owned()),
+        profile_type: None,
+        lock: Default::default(),
+    };
+    let call = es2::CallKey::local(operator_id, "downloadOrder").unwrap();
+    applied(es2::download_order(store, &call, &input, &|_| String::new()))
+}
+
+/// ES2+ ConfirmOrder.
+fn confirm_order(
+    store: &Store,
+    operator_id: &str,
+    iccid: &str,
+    c: &Confirmation,
+) -> Result<rspd::smdp::OrderRecord, es2::OrderError> {
+    let input = es2::ConfirmOrderInput {
+        iccid: iccid.to_owned(),
+        eid: c.eid.clone(),
+        matching_id: Some(c.matching_id.clone()),
+        cc_hash: c.cc_hash,
+        smds_address: None,
+        release: c.release,
+        lock: None,
+    };
+    let call = es2::CallKey::local(operator_id, "confirmOrder").unwrap();
+    applied(es2::confirm_order(store, &call, &input, &|_| String::new()))
+}
+
+/// ES2+ ReleaseProfile.
+fn release_profile(
+    store: &Store,
+    operator_id: &str,
+    iccid: &str,
+) -> Result<rspd::smdp::ProfileRecord, es2::OrderError> {
+    let call = es2::CallKey::local(operator_id, "releaseProfile").unwrap();
+    applied(es2::release_profile(store, &call, iccid, &|_| String::new()))
 }
 
 fn session(db: &TestDb, expires_at: i64) -> String {
@@ -533,19 +595,19 @@ fn orders_release_the_profile_and_matching_ids_are_unique(db: &TestDb) {
     assert_eq!(db.store.find_order_by_matching_id("MATCH-10").unwrap().unwrap(), o);
     assert_eq!(db.store.find_profile(OP_A, &iccid(10)).unwrap().unwrap().state, ProfileState::Released);
     // The profile is no longer available for a second order.
-    let wrong_state = |actual| es2::OrderError::WrongState { iccid: iccid(10), actual, expected: "available" };
-    assert_eq!(es2::download_order(&db.store, OP_A, &iccid(10), None), Err(wrong_state(ProfileState::Released)));
+    let not_available = |actual| es2::OrderError::NotAvailable { iccid: iccid(10), actual };
+    assert_eq!(download_order(&db.store, OP_A, &iccid(10), None), Err(not_available(ProfileState::Released)));
     // A used matchingId is a conflict, and the failed ConfirmOrder rolled back: still Allocated, no order.
-    es2::download_order(&db.store, OP_A, &iccid(11), None).unwrap();
+    download_order(&db.store, OP_A, &iccid(11), None).unwrap();
     assert_eq!(
-        es2::confirm_order(&db.store, OP_A, &iccid(11), &confirmation("MATCH-10", None, true)),
+        confirm_order(&db.store, OP_A, &iccid(11), &confirmation("MATCH-10", None, true)),
         Err(es2::OrderError::MatchingIdInUse("MATCH-10".into()))
     );
     assert_eq!(db.store.find_profile(OP_A, &iccid(11)).unwrap().unwrap().state, ProfileState::Allocated);
     // Another operator can neither order nor confirm this operator's profile.
     let unknown = es2::OrderError::UnknownProfile { iccid: iccid(11) };
-    assert_eq!(es2::download_order(&db.store, OP_B, &iccid(11), None), Err(unknown.clone()));
-    assert_eq!(es2::confirm_order(&db.store, OP_B, &iccid(11), &confirmation("MATCH-B", None, true)), Err(unknown));
+    assert_eq!(download_order(&db.store, OP_B, &iccid(11), None), Err(unknown.clone()));
+    assert_eq!(confirm_order(&db.store, OP_B, &iccid(11), &confirmation("MATCH-B", None, true)), Err(unknown));
 }
 
 /// DownloadOrder → ConfirmOrder → ReleaseProfile one step at a time (SGP.22 §5.3.1, §5.3.2, §5.3.4).
@@ -553,30 +615,27 @@ fn es2_steps_walk_the_profile_states(db: &TestDb) {
     import(db, 12);
     import(db, 13);
     // Without EID: Allocated; ConfirmOrder without release: Confirmed, not yet downloadable.
-    assert_eq!(es2::download_order(&db.store, OP_A, &iccid(12), None).unwrap().state, ProfileState::Allocated);
-    let o = es2::confirm_order(&db.store, OP_A, &iccid(12), &confirmation("STEP-12", None, false)).unwrap();
+    assert_eq!(download_order(&db.store, OP_A, &iccid(12), None).unwrap().state, ProfileState::Allocated);
+    let o = confirm_order(&db.store, OP_A, &iccid(12), &confirmation("STEP-12", None, false)).unwrap();
     assert_eq!((o.state, o.eid), (ProfileState::Confirmed, None));
     assert_eq!(db.store.find_order_for_eid(EID).unwrap(), None);
     // A second ConfirmOrder is refused; ReleaseProfile moves on, once.
     assert!(matches!(
-        es2::confirm_order(&db.store, OP_A, &iccid(12), &confirmation("STEP-12B", None, false)),
+        confirm_order(&db.store, OP_A, &iccid(12), &confirmation("STEP-12B", None, false)),
         Err(es2::OrderError::WrongState { actual: ProfileState::Confirmed, .. })
     ));
-    assert_eq!(es2::release_profile(&db.store, OP_A, &iccid(12)).unwrap().state, ProfileState::Released);
-    assert!(es2::release_profile(&db.store, OP_A, &iccid(12)).is_err());
+    assert_eq!(release_profile(&db.store, OP_A, &iccid(12)).unwrap().state, ProfileState::Released);
+    assert!(release_profile(&db.store, OP_A, &iccid(12)).is_err());
     // With EID: Linked; ConfirmOrder keeps that EID, and refuses another one.
     let eid = rspd::smdp::Eid::new(EID).unwrap();
-    let linked = es2::download_order(&db.store, OP_A, &iccid(13), Some(&eid)).unwrap();
+    let linked = download_order(&db.store, OP_A, &iccid(13), Some(&eid)).unwrap();
     assert_eq!((linked.state, linked.eid.as_deref()), (ProfileState::Linked, Some(EID)));
     let other_body = "890490320000000000000000000009";
     let other = format!("{other_body}{}", rspd::pki::eid::check_digits(other_body).unwrap());
     let mut c = confirmation("STEP-13", None, true);
     c.eid = Some(rspd::smdp::Eid::new(&other).unwrap());
-    assert_eq!(
-        es2::confirm_order(&db.store, OP_A, &iccid(13), &c),
-        Err(es2::OrderError::EidMismatch { iccid: iccid(13) })
-    );
-    let o = es2::confirm_order(&db.store, OP_A, &iccid(13), &confirmation("STEP-13", None, true)).unwrap();
+    assert_eq!(confirm_order(&db.store, OP_A, &iccid(13), &c), Err(es2::OrderError::EidMismatch { iccid: iccid(13) }));
+    let o = confirm_order(&db.store, OP_A, &iccid(13), &confirmation("STEP-13", None, true)).unwrap();
     assert_eq!((o.state, o.eid.as_deref()), (ProfileState::Released, Some(EID)));
     assert_eq!(db.store.find_order_for_eid(EID).unwrap().map(|o| o.matching_id), Some("STEP-13".into()));
 }

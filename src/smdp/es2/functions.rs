@@ -3,11 +3,11 @@
 //! code), then makes its one compare-and-set change **and records the call's answer in the same transaction**
 //! ([`Es2Repository`]). Every lookup is scoped by the calling operator: another operator's ICCID is "unknown".
 
-use super::device_lock::DeviceLock;
-use super::es2::OrderError;
-use super::es2_repository::{Answer, CallKey, Es2Repository, ProfileSelector, Recorded};
-use super::order::{NewOrder, OrderRecord, DEFAULT_CC_ATTEMPTS};
-use super::{Eid, MatchingId, ProfileRecord, ProfileRepository, ProfileState, RepoError};
+use super::error::OrderError;
+use super::repository::{Answer, CallKey, Es2Repository, ProfileSelector, Recorded};
+use crate::smdp::device_lock::DeviceLock;
+use crate::smdp::order::{NewOrder, OrderRecord, DEFAULT_CC_ATTEMPTS};
+use crate::smdp::{Eid, MatchingId, ProfileRecord, ProfileRepository, ProfileState, RepoError};
 
 /// DownloadOrder input (§5.3.1) plus rspd's device lock extension.
 #[derive(Debug, Clone, Default)]

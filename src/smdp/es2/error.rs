@@ -1,7 +1,4 @@
-//! The ES2+ order steps as service functions over the repository ports (SGP.22 v2.5 §5.3.1 DownloadOrder,
-//! §5.3.2 ConfirmOrder, §5.3.3 CancelOrder, §5.3.4 ReleaseProfile). `rspd order create` calls the plain steps;
-//! the ES2+ binding (`crate::http::es2`) calls the idempotent `es2_*` steps of [`super::es2_calls`]. Each step is
-//! one compare-and-set transition, scoped by the operator: Available → Allocated | Linked → Confirmed → Released.
+//! Why an ES2+ function failed (SGP.22 v2.5 §5.3.1–§5.3.4).
 //!
 //! [`OrderError::status_code`] is the ONE place where an ES2+ failure gets its subjectCode/reasonCode.
 //! Sources for the codes: SGP.22 v2.5 §5.3.1–§5.3.4 "specific status codes" and the reason code list §5.2.6.2
@@ -14,8 +11,7 @@
 //! "Conflicting MatchingID value", 8.1.1/3.10 "a different EID is already associated with this ICCID",
 //! 8.1.1/2.2 "EID is missing in the context of this order").
 
-use super::order::{NewOrder, OrderRecord};
-use super::{DownloadRepository, Eid, MatchingId, ProfileRecord, ProfileRepository, ProfileState, RepoError};
+use crate::smdp::{ProfileState, RepoError};
 
 /// Why an ES2+ order step failed; [`OrderError::status_code`] gives its ES2+ status code (§5.3).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,89 +107,4 @@ impl OrderError {
             other => other.to_string(),
         }
     }
-}
-
-pub(crate) fn state_error<'a>(iccid: &'a str, expected: &'static str) -> impl Fn(RepoError) -> OrderError + 'a {
-    move |e| match e {
-        RepoError::NotFound => OrderError::UnknownProfile { iccid: iccid.to_owned() },
-        RepoError::StateConflict { actual } => OrderError::WrongState { iccid: iccid.to_owned(), actual, expected },
-        RepoError::IllegalTransition { from, .. } => {
-            OrderError::WrongState { iccid: iccid.to_owned(), actual: from, expected }
-        }
-        other => OrderError::Repo(other),
-    }
-}
-
-/// ES2+ DownloadOrder for a known ICCID (§5.3.1): Available → Linked when an EID is given, else Allocated.
-pub fn download_order<R: ProfileRepository + ?Sized>(
-    repo: &R,
-    operator_id: &str,
-    iccid: &str,
-    eid: Option<&Eid>,
-) -> Result<ProfileRecord, OrderError> {
-    repo.reserve_profile(operator_id, iccid, eid.map(Eid::as_str)).map_err(state_error(iccid, "available"))
-}
-
-/// The ConfirmOrder input (§5.3.2), beyond the ICCID.
-#[derive(Debug, Clone)]
-pub struct Confirmation {
-    pub matching_id: MatchingId,
-    /// Must equal the EID of a Linked profile; binds an Allocated one.
-    pub eid: Option<Eid>,
-    /// `SHA256(confirmation code)` ([`super::order::confirmation_code_digest`]); the code itself is never kept.
-    pub cc_hash: Option<[u8; 32]>,
-    pub cc_attempts: i32,
-    /// `releaseFlag`: release the profile for download in the same call (§5.3.2).
-    pub release: bool,
-}
-
-/// ES2+ ConfirmOrder (§5.3.2): Allocated | Linked → Confirmed with the order's matchingId, then → Released when
-/// `releaseFlag` is set. A crash between the two leaves a Confirmed order that [`release_profile`] finishes.
-pub fn confirm_order<R: ProfileRepository + DownloadRepository + ?Sized>(
-    repo: &R,
-    operator_id: &str,
-    iccid: &str,
-    confirmation: &Confirmation,
-) -> Result<OrderRecord, OrderError> {
-    let expected = "allocated or linked";
-    let profile = repo
-        .find_profile(operator_id, iccid)
-        .map_err(OrderError::Repo)?
-        .ok_or_else(|| OrderError::UnknownProfile { iccid: iccid.to_owned() })?;
-    if !matches!(profile.state, ProfileState::Allocated | ProfileState::Linked) {
-        return Err(OrderError::WrongState { iccid: iccid.to_owned(), actual: profile.state, expected });
-    }
-    let eid = match (profile.eid.as_deref(), &confirmation.eid) {
-        (Some(linked), Some(given)) if linked != given.as_str() => {
-            return Err(OrderError::EidMismatch { iccid: iccid.to_owned() })
-        }
-        (Some(linked), None) => Some(Eid::new(linked).map_err(|e| OrderError::Repo(RepoError::Backend(e)))?),
-        (_, given) => given.clone(),
-    };
-    let order = NewOrder {
-        operator_id: operator_id.to_owned(),
-        iccid: iccid.to_owned(),
-        matching_id: confirmation.matching_id.clone(),
-        eid,
-        cc_hash: confirmation.cc_hash,
-        cc_attempts: confirmation.cc_attempts,
-    };
-    let mut record = repo.confirm_order(&order, profile.state).map_err(|e| match e {
-        RepoError::Conflict => OrderError::MatchingIdInUse(confirmation.matching_id.to_string()),
-        other => state_error(iccid, expected)(other),
-    })?;
-    if confirmation.release {
-        record.state = release_profile(repo, operator_id, iccid)?.state;
-    }
-    Ok(record)
-}
-
-/// ES2+ ReleaseProfile (§5.3.4): Confirmed → Released; from then on ES9+ may download it.
-pub fn release_profile<R: ProfileRepository + ?Sized>(
-    repo: &R,
-    operator_id: &str,
-    iccid: &str,
-) -> Result<ProfileRecord, OrderError> {
-    repo.transition_profile(operator_id, iccid, ProfileState::Confirmed, ProfileState::Released)
-        .map_err(state_error(iccid, "confirmed"))
 }

@@ -7,9 +7,9 @@
 //! Implemented by `crate::store` (SQLite, PostgreSQL). The answer is the JSON text the binding sends; the
 //! domain passes a renderer (`answer`) and never looks inside.
 
-use super::device_lock::DeviceLock;
-use super::order::{NewOrder, OrderRecord};
-use super::{ProfileRecord, ProfileState, RepoError};
+use crate::smdp::device_lock::DeviceLock;
+use crate::smdp::order::{NewOrder, OrderRecord};
+use crate::smdp::{ProfileRecord, ProfileState, RepoError};
 
 /// Identifies one ES2+ call of one operator, and what was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,22 @@ pub struct CallKey {
     pub function: &'static str,
     /// SHA-256 of the canonical request (function name and JSON body).
     pub request_digest: [u8; 32],
+}
+
+impl CallKey {
+    /// A call made on the server itself (`rspd order create`), not over the ES2+ binding: requester `rspd`, a fresh
+    /// random functionCallIdentifier (`local-…`), so it is recorded like any call and never replays another.
+    pub fn local(operator_id: &str, function: &'static str) -> Result<Self, RepoError> {
+        let mut random = [0u8; 16];
+        openssl::rand::rand_bytes(&mut random).map_err(|e| RepoError::Backend(e.to_string()))?;
+        Ok(CallKey {
+            operator_id: operator_id.to_owned(),
+            requester: "rspd".to_owned(),
+            call_id: format!("local-{}", hex::encode(random)),
+            function,
+            request_digest: openssl::sha::sha256(function.as_bytes()),
+        })
+    }
 }
 
 /// A call answered before.
