@@ -16,8 +16,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use serde_json::Value;
 
-use super::identity::{subject_of, OperatorIdentity, PeerCertificate};
+use super::identity::{OperatorIdentity, PeerCertificate};
 use crate::audit::NewCall;
+use crate::pki::distinguished_name::render_subject;
 use crate::store::Store;
 
 /// Paths whose JSON bodies follow the ES2+/ESipa binding (`header`, `functionExecutionStatus`).
@@ -73,7 +74,7 @@ pub async fn record_call(
         ..NewCall::default()
     };
     if let Some(cert) = req.conn_data::<PeerCertificate>() {
-        call.actor_subject = Some(subject_of(&cert.0));
+        call.actor_subject = Some(render_subject(&cert.0));
         call.actor_fingerprint = Some(hex::encode(openssl::sha::sha256(&cert.0)));
     }
     let function_call = req.path().starts_with(FUNCTION_PREFIX);

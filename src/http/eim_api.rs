@@ -18,6 +18,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::binding;
 use super::esipa::EimService;
 use super::idempotency::keyed;
 use super::identity::OperatorIdentity;
@@ -80,16 +81,11 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&EimService) -> Result<T, OrderError> + Send + 'static,
 ) -> Result<T, HttpResponse> {
     let svc = svc.clone();
-    match web::block(move || f(&svc)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error_response(e)),
-        Err(e) => Err(error_response(OrderError::Eim(EimError::Store(format!("blocking pool: {e}"))))),
-    }
+    binding::blocking(move || f(&svc), |e| OrderError::Eim(EimError::Store(e))).await.map_err(error_response)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpResponse> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| invalid(format!("request body: {e}")))
+    binding::parse_json(body).map_err(|e| invalid(format!("request body: {e}")))
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, HttpResponse> {

@@ -18,7 +18,8 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::es9::{Es9Service, ADMIN_PROTOCOL};
+use super::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
+use super::es9::Es9Service;
 use super::identity::OperatorIdentity;
 use crate::smdp::device_lock::DeviceLock;
 use crate::smdp::es2::{
@@ -243,8 +244,8 @@ fn replay(call: &CallKey, stored: StoredCall) -> String {
 // ---- request fields ----
 
 fn parse(body: &[u8], function: &'static str, operator_id: &str) -> Result<Request, OrderError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| OrderError::InvalidField { field: "JSON body", detail: e.to_string() })?;
+    let value: Value = binding::parse_json(body)
+        .map_err(|e| OrderError::InvalidField { field: "JSON body", detail: e.error.to_string() })?;
     let Value::Object(mut fields) = value else {
         return Err(OrderError::InvalidField { field: "JSON body", detail: "not a JSON object".into() });
     };
@@ -332,16 +333,10 @@ fn lock_fields(fields: &Map<String, Value>) -> Result<Option<DeviceLock>, OrderE
 
 /// Any `gsma/rsp/v2.x.y` or `v3.x.y`; absent is tolerated (as on ES9+).
 fn check_admin_protocol(req: &HttpRequest) -> Result<(), OrderError> {
-    let Some(value) = req.headers().get("x-admin-protocol") else {
-        return Ok(());
-    };
-    let value = value.to_str().unwrap_or_default().trim();
-    let major = value.strip_prefix("gsma/rsp/v").and_then(|v| v.split('.').next());
-    if matches!(major, Some("2") | Some("3")) {
-        Ok(())
-    } else {
-        Err(OrderError::UnsupportedProtocol(value.to_owned()))
-    }
+    binding::check_admin_protocol(req, false).map_err(|e| match e {
+        AdminProtocolError::Unsupported(value) => OrderError::UnsupportedProtocol(value),
+        AdminProtocolError::Missing => OrderError::UnsupportedProtocol(String::new()),
+    })
 }
 
 // ---- responses ----

@@ -23,7 +23,7 @@ use openssl::x509::X509;
 use rustls::pki_types::CertificateDer;
 
 use crate::config::{normalize_fingerprint, ConfigError, OperatorIdentityConfig};
-use crate::pki::distinguished_name::DistinguishedName;
+use crate::pki::distinguished_name::{render_subject, DistinguishedName};
 
 /// The client's verified certificate chain, end entity first, stored per connection by
 /// [`capture_peer_certificate`].
@@ -118,7 +118,7 @@ impl OperatorDirectory {
     pub fn resolve(&self, peer: &PeerCertificate) -> Result<OperatorIdentity, Refusal> {
         let cert = &peer.0;
         let fingerprint_sha256 = hex::encode(openssl::sha::sha256(cert));
-        let subject = subject_of(cert);
+        let subject = render_subject(cert);
         if let Some((operator_id, admin)) = self.by_fingerprint.get(&fingerprint_sha256) {
             return Ok(OperatorIdentity {
                 operator_id: operator_id.clone(),
@@ -206,7 +206,7 @@ fn identify(req: &HttpRequest) -> Result<OperatorIdentity, Refusal> {
     match req.app_data::<web::Data<OperatorDirectory>>() {
         Some(directory) => directory.resolve(cert),
         None => Err(Refusal::Unmapped {
-            subject: subject_of(&cert.0),
+            subject: render_subject(&cert.0),
             fingerprint_sha256: String::new(),
             why: "no identities configured".into(),
         }),
@@ -246,9 +246,4 @@ impl FromRequest for OperatorIdentity {
             }
         })
     }
-}
-
-/// The subject of a certificate as escaped RFC 4514 text (`CN=…, O=…`), or a placeholder.
-pub fn subject_of(cert: &CertificateDer<'_>) -> String {
-    crate::pki::distinguished_name::render_subject(cert)
 }

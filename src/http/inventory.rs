@@ -24,9 +24,11 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::binding;
 use super::idempotency::keyed;
 use super::identity::OperatorIdentity;
 use super::opaque_ids::{IdKind, OpaqueIds};
@@ -74,22 +76,16 @@ fn error_response(e: InventoryError) -> HttpResponse {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, InventoryError> + Send + 'static,
 ) -> Result<T, HttpResponse> {
-    match web::block(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error_response(e)),
-        Err(e) => Err(error_response(InventoryError::Repo(RepoError::Backend(e.to_string())))),
-    }
+    binding::blocking(f, |e| InventoryError::Repo(RepoError::Backend(e))).await.map_err(error_response)
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, HttpResponse> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    // The path and serde's own words only; serde_json does not quote string values of a wrong shape.
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let reason = match inner.classify() {
-            serde_json::error::Category::Data => format!("invalid field `{path}`"),
-            _ => format!("malformed JSON at line {} column {}", inner.line(), inner.column()),
+/// The body as `T`; the refusal names the field (serde does not quote string values of a wrong shape).
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, HttpResponse> {
+    binding::parse_json(body).map_err(|e| {
+        let reason = if e.is_data() {
+            format!("invalid field `{}`", e.path)
+        } else {
+            format!("malformed JSON at line {} column {}", e.error.line(), e.error.column())
         };
         error_response(InventoryError::Invalid(reason))
     })

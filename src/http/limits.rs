@@ -244,7 +244,7 @@ fn refusal_response(
     let message = format!("{what}: retry after {retry_after_secs} s");
     let mut builder = HttpResponse::build(status);
     builder.insert_header((RETRY_AFTER, HeaderValue::from(retry_after_secs)));
-    builder.insert_header(("X-Admin-Protocol", super::es9::ADMIN_PROTOCOL));
+    builder.insert_header(("X-Admin-Protocol", super::binding::ADMIN_PROTOCOL));
     let mut response = if asn1 {
         builder.content_type("text/plain").body(message)
     } else {

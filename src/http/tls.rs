@@ -131,7 +131,7 @@ impl ClientCertVerifier for LoggingClientVerifier {
     ) -> Result<ClientCertVerified, rustls::Error> {
         self.inner.verify_client_cert(end_entity, intermediates, now).inspect_err(|e| {
             tracing::warn!(
-                subject = %super::identity::subject_of(end_entity),
+                subject = %crate::pki::distinguished_name::render_subject(end_entity),
                 reason = %e,
                 "operator listener: TLS handshake refused: client certificate not issued by a configured operator CA (operator.client_ca) or not valid"
             );

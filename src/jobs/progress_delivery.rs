@@ -24,6 +24,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::config::{ConfigError, ProgressConfig, ProgressEndpointConfig};
+use crate::http::binding::ADMIN_PROTOCOL;
 use crate::http::tls::{load_cert_chain, load_private_key, provider};
 use crate::smdp::progress::{backoff_ms, OutboxEntry, PointStatus, ProgressOutbox};
 use crate::smdp::session::unix_ms;
@@ -37,7 +38,6 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 const BATCH: i64 = 32;
 
 /// The protocol version rspd's ES2+ speaks (SGP.22 §6.5.1: `X-Admin-Protocol: gsma/rsp/v<x.y.z>`).
-const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
 
 /// One operator's endpoint, ready to call.
 struct Endpoint {

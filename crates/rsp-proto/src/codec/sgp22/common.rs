@@ -1,5 +1,5 @@
 //! Basic SGP.22 v2.5 types shared by every function (SGP.22 v2.5 §2.5.3 data types, ASN.1 module
-//! `RSPDefinitions`: TransactionId, OctetN, VersionType, Iccid, capability bit strings, OperatorId).
+//! `RSPDefinitions`: TransactionId, OctetN, VersionType, Iccid, capability bit strings, OperatorId, NotificationMetadata).
 
 use rasn::prelude::*;
 
@@ -103,3 +103,17 @@ pub struct VendorSpecificExtensionItem {
     pub vendor_specific_data: Any,
 }
 pub type VendorSpecificExtension = SequenceOf<VendorSpecificExtensionItem>;
+
+/// `NotificationMetadata ::= [47] SEQUENCE { seqNumber [0] INTEGER, profileManagementOperation [1], notificationAddress UTF8String, iccid OPTIONAL, ... }`
+#[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
+#[rasn(tag(context, 47))]
+pub struct NotificationMetadata {
+    #[rasn(tag(context, 0))]
+    pub seq_number: i64,
+    #[rasn(tag(context, 1))]
+    pub profile_management_operation: NotificationEvent,
+    pub notification_address: Utf8String,
+    pub iccid: Option<Iccid>,
+}
+
+crate::codec::message!(NotificationMetadata, "NotificationMetadata");

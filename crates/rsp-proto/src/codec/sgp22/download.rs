@@ -4,7 +4,6 @@
 use rasn::prelude::*;
 
 use super::common::*;
-use super::notification::NotificationMetadata;
 use crate::codec::der::Known;
 
 /// `SmdpSigned2 ::= SEQUENCE { transactionId [0], ccRequiredFlag BOOLEAN, bppEuiccOtpk [APPLICATION 73] OPTIONAL, ... }`

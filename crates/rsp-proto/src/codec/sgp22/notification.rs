@@ -1,22 +1,10 @@
 //! Notifications, SGP.22 v2.5 §3.5 and ES9+ §5.6.4 HandleNotification, ES10b §5.7.10: PendingNotification,
-//! OtherSignedNotification, NotificationMetadata.
+//! OtherSignedNotification (NotificationMetadata, shared with the ProfileInstallationResult, is in `common`).
 
 use rasn::prelude::*;
 
 use super::common::*;
 use super::download::ProfileInstallationResult;
-
-/// `NotificationMetadata ::= [47] SEQUENCE { seqNumber [0] INTEGER, profileManagementOperation [1], notificationAddress UTF8String, iccid OPTIONAL, ... }`
-#[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
-#[rasn(tag(context, 47))]
-pub struct NotificationMetadata {
-    #[rasn(tag(context, 0))]
-    pub seq_number: i64,
-    #[rasn(tag(context, 1))]
-    pub profile_management_operation: NotificationEvent,
-    pub notification_address: Utf8String,
-    pub iccid: Option<Iccid>,
-}
 
 /// `OtherSignedNotification ::= SEQUENCE { tbsOtherNotification NotificationMetadata, euiccNotificationSignature [APPLICATION 55], euiccCertificate, eumCertificate, ... }`
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
@@ -43,7 +31,6 @@ pub struct HandleNotification {
     pub pending_notification: PendingNotification,
 }
 
-crate::codec::message!(NotificationMetadata, "NotificationMetadata");
 crate::codec::message!(OtherSignedNotification, "OtherSignedNotification");
 crate::codec::message!(PendingNotification, "PendingNotification");
 crate::codec::message!(HandleNotification, "HandleNotification");

@@ -1,7 +1,7 @@
 //! ESipa eIM package transport, SGP.32 v1.2 §6.3.2 (ASN.1 binding, one message per HTTP body) and §5.14.x:
 //! GetEimPackage `BF4F` (incl. `eimPackageError noEimPackageAvailable` = `BF4F 03 02 01 01`),
 //! ProvideEimPackageResult `BF50` and its response (incl. `emptyResponse` = `BF50 02 30 00`),
-//! TransferEimPackage `BF4E`, and the `EsipaMessageFromIpaToEim` / `EsipaMessageFromEimToIpa` wrappers.
+//! TransferEimPackage `BF4E` (the `EsipaMessage…` wrappers of every body are in `esipa_message`).
 
 use rasn::prelude::*;
 
@@ -9,13 +9,11 @@ use super::common::*;
 use super::download_trigger::{ProfileDownloadTriggerRequest, ProfileDownloadTriggerResult};
 use super::eim_package::{Empty, EuiccPackageRequest};
 use super::eim_result::{EimAcknowledgements, EuiccPackageResult, EUICC_PACKAGE_RESULT_KNOWN};
-use super::esipa_download::*;
 use super::ipa_data::{
     IpaEuiccDataRequest, IpaEuiccDataResponse, PendingNotificationList, IPA_EUICC_DATA_RESPONSE_KNOWN,
 };
-use crate::codec::der::{decode, CodecError, Known};
+use crate::codec::der::Known;
 use crate::codec::sgp22::TransactionId;
-use crate::codec::tlv;
 
 /// `GetEimPackageRequest ::= [79] SEQUENCE { eidValue [APPLICATION 26] Octet16, notifyStateChange [0] NULL OPTIONAL,
 /// stateChangeCause [1] StateChangeCause OPTIONAL, rPLMN [2] OCTET STRING (SIZE(3)) OPTIONAL, ... }`
@@ -128,71 +126,6 @@ pub enum TransferEimPackageResponse {
     EimPackageError(i64),
 }
 
-/// `EsipaMessageFromIpaToEim ::= CHOICE {…}` — every ESipa request body (SGP.32 v1.2 §6.3.2.1). Decode with
-/// [`EsipaMessageFromIpaToEim::from_der`] so each alternative's extension rule applies.
-#[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
-#[rasn(choice)]
-#[allow(clippy::large_enum_variant)] // one value per message; mirrors the spec CHOICE
-pub enum EsipaMessageFromIpaToEim {
-    InitiateAuthenticationRequestEsipa(InitiateAuthenticationRequestEsipa),
-    AuthenticateClientRequestEsipa(AuthenticateClientRequestEsipa),
-    GetBoundProfilePackageRequestEsipa(GetBoundProfilePackageRequestEsipa),
-    CancelSessionRequestEsipa(CancelSessionRequestEsipa),
-    #[rasn(tag(context, 61))]
-    HandleNotificationEsipa(HandleNotificationEsipa),
-    #[rasn(tag(context, 78))]
-    TransferEimPackageResponse(TransferEimPackageResponse),
-    GetEimPackageRequest(GetEimPackageRequest),
-    ProvideEimPackageResult(ProvideEimPackageResult),
-}
-
-impl EsipaMessageFromIpaToEim {
-    /// Decodes an ESipa request body by its top-level tag (`BF39`, `BF3B`, `BF3A`, `BF41`, `BF3D`, `BF4E`,
-    /// `BF4F`, `BF50`), tolerating a newer IPA's extension fields where the alternative declares a rule.
-    pub fn from_der(der: &[u8]) -> Result<Self, CodecError> {
-        Ok(match top_tag(der)? {
-            0xBF39 => Self::InitiateAuthenticationRequestEsipa(decode(der)?),
-            0xBF3B => Self::AuthenticateClientRequestEsipa(decode(der)?),
-            0xBF3A => Self::GetBoundProfilePackageRequestEsipa(decode(der)?),
-            0xBF41 => Self::CancelSessionRequestEsipa(decode(der)?),
-            0xBF3D => Self::HandleNotificationEsipa(decode(der)?),
-            0xBF4E => Self::TransferEimPackageResponse(decode(der)?),
-            0xBF4F => Self::GetEimPackageRequest(decode(der)?),
-            0xBF50 => Self::ProvideEimPackageResult(decode(der)?),
-            _ => return Err(unknown_alternative("EsipaMessageFromIpaToEim")),
-        })
-    }
-}
-
-/// `EsipaMessageFromEimToIpa ::= CHOICE {…}` — every ESipa response body (SGP.32 v1.2 §6.3.2.1).
-#[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]
-#[rasn(choice)]
-#[allow(clippy::large_enum_variant)] // one value per message; mirrors the spec CHOICE
-pub enum EsipaMessageFromEimToIpa {
-    #[rasn(tag(context, 57))]
-    InitiateAuthenticationResponseEsipa(InitiateAuthenticationResponseEsipa),
-    #[rasn(tag(context, 59))]
-    AuthenticateClientResponseEsipa(AuthenticateClientResponseEsipa),
-    #[rasn(tag(context, 58))]
-    GetBoundProfilePackageResponseEsipa(GetBoundProfilePackageResponseEsipa),
-    #[rasn(tag(context, 65))]
-    CancelSessionResponseEsipa(CancelSessionResponseEsipa),
-    #[rasn(tag(context, 78))]
-    TransferEimPackageRequest(TransferEimPackageRequest),
-    #[rasn(tag(context, 79))]
-    GetEimPackageResponse(GetEimPackageResponse),
-    #[rasn(tag(context, 80))]
-    ProvideEimPackageResultResponse(ProvideEimPackageResultResponse),
-}
-
-fn top_tag(der: &[u8]) -> Result<u32, CodecError> {
-    Ok(tlv::parse_single(der)?.tag().0)
-}
-
-fn unknown_alternative(type_name: &'static str) -> CodecError {
-    CodecError::Decode { type_name, message: "unknown top-level tag".into() }
-}
-
 /// Unknown trailing tags are tolerated only below the result parts a newer eUICC extends.
 pub static EPR_AND_NOTIFICATIONS_KNOWN: Known = Known { tags: None, nested: &[(0xBF51, &EUICC_PACKAGE_RESULT_KNOWN)] };
 /// The result alternatives a newer eUICC / IPA extends, one level below `BF50` (ProvideEimPackageResult) and
@@ -216,5 +149,3 @@ crate::codec::message!(EimPackageResultResponseError, "EimPackageResultResponseE
 crate::codec::message!(ProvideEimPackageResultResponse, "ProvideEimPackageResultResponse");
 crate::codec::message!(TransferEimPackageRequest, "TransferEimPackageRequest");
 crate::codec::message!(TransferEimPackageResponse, "TransferEimPackageResponse", &EIM_PACKAGE_RESULT_KNOWN);
-crate::codec::message!(EsipaMessageFromIpaToEim, "EsipaMessageFromIpaToEim");
-crate::codec::message!(EsipaMessageFromEimToIpa, "EsipaMessageFromEimToIpa");

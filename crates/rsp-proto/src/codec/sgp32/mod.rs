@@ -41,6 +41,7 @@ pub mod eim_package;
 pub mod eim_result;
 pub mod esipa;
 pub mod esipa_download;
+pub mod esipa_message;
 pub mod ipa_data;
 pub mod signed_input;
 
@@ -51,6 +52,7 @@ pub use eim_package::*;
 pub use eim_result::*;
 pub use esipa::*;
 pub use esipa_download::*;
+pub use esipa_message::*;
 pub use ipa_data::*;
 pub use signed_input::{association_token_do, signed_input};
 
