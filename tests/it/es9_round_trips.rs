@@ -173,3 +173,33 @@ async fn es9_authenticate_client_reads_the_names_the_package_binds() {
     let package = store.find_profile_package(&order.operator_id, &iccid).unwrap().unwrap();
     assert_eq!(facts.order.unwrap().names, Some(ProfileNames::from(&package)));
 }
+
+/// Issue 11 item 4: the eIM learns the eUICC rspd's SM-DP+ authenticated from that result, without verifying it
+/// again; the record is the one verifying the chain itself gives.
+#[tokio::test]
+async fn esipa_learning_from_the_smdp_result_registers_what_verifying_again_would() {
+    let env = Env::start(None);
+    let pki = env.pki();
+    let mut checked = 0;
+    for curve in Curve::ALL {
+        if !pki.euicc_cert(curve).is_file() {
+            continue;
+        }
+        checked += 1;
+        let (euicc, eum) = (certificate(&pki.euicc_cert(curve)), certificate(&pki.eum_cert(curve)));
+        let mut cis = CiStore::new();
+        cis.add(certificate(&pki.ci_cert(curve))).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let authenticated = rspd::smdp::es9::authenticate_client::AuthenticatedEuicc {
+            verified: rspd::pki::verify_euicc_chain(&cis, eum.der(), euicc.der(), now).unwrap(),
+            euicc_certificate: euicc.der().to_vec(),
+            eum_certificate: eum.der().to_vec(),
+        };
+        assert_eq!(
+            rspd::eim::NewEuicc::from_authenticated(&authenticated, "rspd-eim", 0),
+            rspd::eim::NewEuicc::from_verified_chain(&cis, eum.der(), euicc.der(), "rspd-eim", 0, now).unwrap(),
+            "{curve:?}"
+        );
+    }
+    assert!(checked > 0, "the test PKI has an eUICC");
+}
