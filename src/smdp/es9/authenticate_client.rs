@@ -186,7 +186,15 @@ enum Decision {
     /// The session is cancelled (single-use challenge); the operator hears of it once the order was known.
     Refuse { error: Es9Error, matched: Option<(OrderRecord, String)> },
     /// The order is bound to the session, which becomes Authenticated.
-    Bind { ok: AuthenticateClientOk, euicc: AuthenticatedEuicc, order: OrderRecord, update: AuthenticatedUpdate },
+    Bind(Box<Binding>),
+}
+
+/// What [`Decision::Bind`] writes and answers.
+struct Binding {
+    ok: AuthenticateClientOk,
+    euicc: AuthenticatedEuicc,
+    order: OrderRecord,
+    update: AuthenticatedUpdate,
 }
 
 /// The checks of §5.6.3 over what was read and what was verified; no I/O.
@@ -208,7 +216,7 @@ fn decide(
     // The order and EID, once matched: the operator hears of the outcome from then on.
     let mut matched: Option<(OrderRecord, String)> = None;
     match authenticate(ctx, session, facts.order, verified, &mut matched) {
-        Ok((ok, euicc, order, update)) => Decision::Bind { ok, euicc, order, update },
+        Ok(binding) => Decision::Bind(Box::new(binding)),
         Err(e @ Es9Error::Internal(_)) => Decision::Reject(e),
         Err(error) => Decision::Refuse { error, matched },
     }
@@ -220,7 +228,7 @@ fn authenticate(
     order: Option<OrderFacts>,
     verified: Result<VerifiedAuthenticateServerResponse, Es9Error>,
     matched: &mut Option<(OrderRecord, String)>,
-) -> Result<(AuthenticateClientOk, AuthenticatedEuicc, OrderRecord, AuthenticatedUpdate), Es9Error> {
+) -> Result<Binding, Es9Error> {
     let verified = verified?;
     let euicc = &verified.euicc.verified;
     let signed = &verified.euicc_signed1;
@@ -295,7 +303,7 @@ fn authenticate(
         smdp_signature2,
         smdp_certificate: credentials.dppb_certificate.clone(),
     };
-    Ok((ok, verified.euicc, order, update))
+    Ok(Binding { ok, euicc: verified.euicc, order, update })
 }
 
 /// Persists the decision in one write transaction (none for [`Decision::Reject`]) and answers.
@@ -325,7 +333,8 @@ fn record(
             }
             Err(error)
         }
-        Decision::Bind { ok, euicc, order, update } => {
+        Decision::Bind(binding) => {
+            let Binding { ok, euicc, order, update } = *binding;
             let eid = update.eid.as_str();
             let progress = ctx.progress.for_transaction(eligibility_event(&order, eid, tx, PointStatus::Success));
             let lost = |why: &BindError| {
