@@ -85,7 +85,7 @@ fn pending_progress(store: &Store) -> i64 {
 async fn round_trips(pg: Option<&str>, template: &[u8]) {
     let backend = backend_name(&pg.map(str::to_owned));
     let env = Env::start(pg);
-    let iccids = env.import_profiles(template, 600..602);
+    let iccids = env.import_profiles(template, 600..603);
     let store = env.store();
     let matching_id = env.create_order(&iccids[0], &[]);
     let ctx = smdp_context(&env, &env.order(&matching_id).operator_id);
@@ -140,6 +140,21 @@ async fn round_trips(pg: Option<&str>, template: &[u8]) {
     assert!(matches!(answer, Err(Es9Error::MatchingIdRefused(_))), "{backend}: {answer:?}");
     assert_eq!(cost, ONE_READ_ONE_WRITE, "{backend}: a refusal without an order");
     assert_eq!(session_state(&store, &tx_d), SessionState::Cancelled);
+
+    // Default SM-DP+ (§3.1.1): no matchingId, so the EID names the order. None bound to it yet: refused, cancelled.
+    let mut e = env.euicc(Curve::NistP256);
+    let (tx_e, asr_e) = initiate(&env, &mut e, "").await;
+    let (answer, cost) = counted(&ctx, &store, &tx_e, &asr_e);
+    assert!(matches!(answer, Err(Es9Error::NoOrderForEid(_))), "{backend}: {answer:?}");
+    assert_eq!(cost, ONE_READ_ONE_WRITE, "{backend}: no order for the EID");
+    assert_eq!(session_state(&store, &tx_e), SessionState::Cancelled);
+    // With a released order bound to its EID: bound.
+    let by_eid = env.create_order(&iccids[2], &["--eid", e.eid()]);
+    let (tx_f, asr_f) = initiate(&env, &mut e, "").await;
+    let (answer, cost) = counted(&ctx, &store, &tx_f, &asr_f);
+    answer.unwrap_or_else(|err| panic!("{backend}: {err}"));
+    assert_eq!(cost, ONE_READ_ONE_WRITE, "{backend}: the order found by EID");
+    assert_eq!(env.order(&by_eid).session_id.as_deref(), Some(tx_f.as_str()), "{backend}");
 
     // An unknown transactionId: one read, nothing written.
     let (answer, cost) = counted(&ctx, &store, "00112233445566778899AABBCCDDEEFF", &asr_d);
