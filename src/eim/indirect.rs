@@ -16,6 +16,7 @@
 
 use time::OffsetDateTime;
 
+use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
 use crate::smdp::es9::{self, AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
 use crate::smdp::ids::same_smdp_address;
 use crate::smdp::{DownloadRepository, TransactionId};
@@ -175,16 +176,18 @@ pub fn initiate_authentication(
     Ok(es9::initiate_authentication(smdp, repo, euicc_challenge, euicc_info1, &address, now)?)
 }
 
-/// ESipa.AuthenticateClient (§5.14.3) → ES9+.AuthenticateClient (SGP.22 v2.5 §5.6.3).
+/// ESipa.AuthenticateClient (§5.14.3) → ES9+.AuthenticateClient (SGP.22 v2.5 §5.6.3), with the eUICC the SM-DP+
+/// authenticated (chain and euiccSignature1 verified) for learning it ([`super::learn::learn_authenticated`])
+/// without verifying it again.
 pub fn authenticate_client(
     smdp: &SmdpContext,
     repo: &dyn DownloadRepository,
     transaction_id: &[u8],
     authenticate_server_response: &[u8],
     now: OffsetDateTime,
-) -> Result<AuthenticateClientOk, RelayError> {
+) -> Result<(AuthenticateClientOk, AuthenticatedEuicc), RelayError> {
     let tx = transaction_id_of(transaction_id)?;
-    Ok(es9::authenticate_client(smdp, repo, &tx, authenticate_server_response, now)?)
+    Ok(es9::authenticate_client::authenticate_client_verified(smdp, repo, &tx, authenticate_server_response, now)?)
 }
 
 /// ESipa.GetBoundProfilePackage (§5.14.2) → ES9+.GetBoundProfilePackage (SGP.22 v2.5 §5.6.2); the BPP `BF36`.

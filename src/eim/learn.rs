@@ -4,6 +4,10 @@
 //! and `euiccSignature1` over `euiccSigned1`. When that chain verifies CI → EUM → eUICC against a trusted CI and
 //! the signature verifies with PK.EUICC, an eUICC not yet registered is registered under the operator configured
 //! as `eim.learn_operator` (off by default).
+//!
+//! When rspd's own SM-DP+ served the AuthenticateClient it has verified exactly that already: its result is
+//! learned as is ([`learn_authenticated`]). A response relayed to an external SM-DP+ is verified here
+//! ([`learn_from_authenticate_server_response`]).
 
 use time::OffsetDateTime;
 
@@ -12,6 +16,7 @@ use crate::pki::{ecdsa, CiStore};
 
 use super::campaign::{ImportOutcome, OperatorEuiccs};
 use super::{EimError, EimRepository, NewEuicc};
+use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
 
 /// What learning did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +77,31 @@ pub fn learn_from_authenticate_server_response<R: EimRepository + OperatorEuiccs
         .clone();
     ecdsa::verify(&public_key, a.euicc_signed1, a.euicc_signature1)
         .map_err(|e| EimError::UntrustedCertificate(format!("euiccSignature1: {e}")))?;
+    register_unless_known(repo, &new, operator_id)
+}
+
+/// Registers the eUICC rspd's SM-DP+ authenticated in ES9+ AuthenticateClient (chain and euiccSignature1 verified
+/// there) under `operator_id` unless it is known.
+pub fn learn_authenticated<R: EimRepository + OperatorEuiccs + ?Sized>(
+    repo: &R,
+    eim_id: &str,
+    operator_id: &str,
+    euicc: &AuthenticatedEuicc,
+) -> Result<Learned, EimError> {
+    register_unless_known(repo, &NewEuicc::from_authenticated(euicc, eim_id, 0), operator_id)
+}
+
+fn register_unless_known<R: EimRepository + OperatorEuiccs + ?Sized>(
+    repo: &R,
+    new: &NewEuicc,
+    operator_id: &str,
+) -> Result<Learned, EimError> {
     if repo.find_euicc(&new.eid)?.is_some() {
-        return Ok(Learned::Known { eid: new.eid });
+        return Ok(Learned::Known { eid: new.eid.clone() });
     }
-    match repo.import_euicc(&new, operator_id, None)? {
-        ImportOutcome::Registered => Ok(Learned::Registered { eid: new.eid }),
-        ImportOutcome::AlreadyRegistered | ImportOutcome::Refused => Ok(Learned::Known { eid: new.eid }),
+    let eid = new.eid.clone();
+    match repo.import_euicc(new, operator_id, None)? {
+        ImportOutcome::Registered => Ok(Learned::Registered { eid }),
+        ImportOutcome::AlreadyRegistered | ImportOutcome::Refused => Ok(Learned::Known { eid }),
     }
 }

@@ -43,5 +43,5 @@ pub mod service;
 pub use error::EimError;
 pub use order::{FailureReason, OrderState, PackageKind, PackageOrder};
 pub use registry::{EimContext, EuiccRecord, KnownProfile, NewEuicc};
-pub use repository::{DeviceContact, EimRepository, QueueSlot};
+pub use repository::{DeviceContact, EimRepository, PollFacts, QueueSlot};
 pub use result::{PackageOutcome, VerifiedResult};

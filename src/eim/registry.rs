@@ -154,6 +154,23 @@ impl NewEuicc {
         Ok(new)
     }
 
+    /// A record for the eUICC an ES9+ AuthenticateClient authenticated (CI → EUM → eUICC and euiccSignature1
+    /// verified there, SGP.22 v2.5 §5.6.3): nothing is verified or parsed again.
+    pub fn from_authenticated(
+        euicc: &crate::smdp::es9::authenticate_client::AuthenticatedEuicc,
+        eim_id: &str,
+        counter_value: i64,
+    ) -> NewEuicc {
+        NewEuicc {
+            eid: euicc.verified.eid.clone(),
+            euicc_certificate: euicc.euicc_certificate.clone(),
+            eim_id: eim_id.to_owned(),
+            eim_key_curve: euicc.verified.public_key.curve(),
+            counter_value,
+            association_token: None,
+        }
+    }
+
     /// A record from CERT.EUICC.ECDSA alone, trusted as given (the operator vouches for it): the EID is its
     /// subject serialNumber, the eIM key is on the certificate's curve. See [`NewEuicc::from_verified_chain`].
     pub fn from_certificate(euicc_certificate: &[u8], eim_id: &str, counter_value: i64) -> Result<NewEuicc, EimError> {

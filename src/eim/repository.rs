@@ -36,6 +36,20 @@ pub trait EimRepository: Send + Sync {
     /// Records what a poll told about the eUICC (last seen, rPLMN, stateChangeCause); unknown EID: no-op.
     fn record_contact(&self, eid: &str, contact: &DeviceContact, now: i64) -> Result<(), EimError>;
 
+    /// GetEimPackage's read phase (SGP.32 v1.2 §5.14.x), one statement: the eUICC's contact as last recorded and
+    /// whether a live Queued package waits for it at `now`; `None` for an unknown EID.
+    fn poll_facts(&self, eid: &str, now: i64) -> Result<Option<PollFacts>, EimError>;
+
+    /// GetEimPackage's write, one transaction: records `contact` (as [`EimRepository::record_contact`]) and, with
+    /// `claim = Some(no_show_deadline)`, claims the next Queued package (as [`EimRepository::claim_next_queued`]).
+    fn record_poll(
+        &self,
+        eid: &str,
+        contact: &DeviceContact,
+        now: i64,
+        claim: Option<i64>,
+    ) -> Result<Option<PackageOrder>, EimError>;
+
     /// Records the `associationToken` the eUICC issued (AddInitialEim / addEim response).
     fn set_association_token(&self, eid: &str, association_token: Option<i64>) -> Result<(), EimError>;
 
@@ -74,6 +88,17 @@ pub trait EimRepository: Send + Sync {
     /// Expires every Queued / Dispatched order whose deadline is at or before `now` (dispatch and no-show
     /// timeouts); returns how many.
     fn expire_due(&self, now: i64) -> Result<usize, EimError>;
+}
+
+/// What GetEimPackage reads before it decides whether to write ([`EimRepository::poll_facts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollFacts {
+    /// When a poll was last recorded (Unix ms); `None`: never.
+    pub last_seen: Option<i64>,
+    /// The rPLMN and stateChangeCause recorded then.
+    pub contact: DeviceContact,
+    /// A live Queued package waits for the eUICC.
+    pub package_waiting: bool,
 }
 
 /// What an IPA's GetEimPackageRequest says about its device besides the EID (SGP.32 v1.2 §5.14.x / §6.3.2):

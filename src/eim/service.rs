@@ -1,7 +1,8 @@
 //! The eIM's steps, independent of the binding (ASN.1 and JSON) — SGP.32 v1.2 §3.5 (eIM package
 //! procedures), §5.14.x / §6.3 (ESipa.GetEimPackage, ESipa.ProvideEimPackageResult):
 //! - [`queue_euicc_package`]: sign an EuiccPackage for one eUICC and queue it (operator side);
-//! - [`get_eim_package`]: the next package for a polling IPA (Queued → Dispatched);
+//! - [`get_eim_package`]: the next package for a polling IPA (Queued → Dispatched), recording the device's
+//!   contact (last seen, rPLMN, stateChangeCause);
 //! - [`provide_eim_package_result`]: verify a result over the received bytes, match it by (EID,
 //!   eimTransactionId, counterValue) and finish the order (Dispatched → Succeeded | Failed), updating the
 //!   device's profile inventory in the same transaction;
@@ -14,13 +15,20 @@
 //! Both ESipa bindings (`http/esipa_asn1.rs`, `http/esipa_json.rs`) call these and only these.
 //!
 //! All blocking (store, key store): call from `web::block` or a worker thread.
+//!
+//! **What a poll costs.** IoT devices poll often and most polls find nothing. A GetEimPackage reads once
+//! ([`EimRepository::poll_facts`]) and writes only when it has something to write ([`EimRepository::record_poll`],
+//! one transaction): a package to hand out, a contact fact that changed (rPLMN, stateChangeCause), a first
+//! contact, or a "last seen" older than [`CONTACT_RECORD_INTERVAL_MS`]. So the recorded "last seen" of a device
+//! that keeps polling lags its real last poll by less than that interval (one minute); every other fact is
+//! recorded at the poll that changed it.
 
 use super::error::EimError;
 use super::inventory::profile_changes;
 use super::order::{FailureReason, LiveOrder, PackageKind, PackageOrder};
 use super::package::sign_euicc_package;
 use super::registry::{eid_from_value, EimContext};
-use super::repository::{DeviceContact, EimRepository};
+use super::repository::{DeviceContact, EimRepository, PollFacts};
 use super::result::{verify_euicc_package_result, PackageOutcome};
 use crate::codec::sgp32::{EuiccPackage, EuiccPackageResult};
 
@@ -28,6 +36,10 @@ use crate::codec::sgp32::{EuiccPackage, EuiccPackageResult};
 pub fn now_ms() -> i64 {
     crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
 }
+
+/// How stale a polling device's recorded "last seen" may get before a poll that changes nothing else records it
+/// again (Unix ms): a fleet operator's "last seen" is accurate to within this.
+pub const CONTACT_RECORD_INTERVAL_MS: i64 = 60_000;
 
 fn after(now: i64, d: std::time::Duration) -> i64 {
     now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -104,11 +116,22 @@ pub fn get_eim_package(
     now: i64,
 ) -> Result<Option<PackageOrder>, EimError> {
     let eid = eid_from_value(eid_value)?;
-    if repo.find_euicc(&eid)?.is_none() {
-        return Err(EimError::UnknownEuicc(eid));
+    let facts = repo.poll_facts(&eid, now)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
+    if !facts.package_waiting && !contact_due(&facts, contact, now) {
+        return Ok(None);
     }
-    repo.record_contact(&eid, contact, now)?;
-    repo.claim_next_queued(&eid, now, after(now, ctx.no_show_timeout))
+    let claim = facts.package_waiting.then(|| after(now, ctx.no_show_timeout));
+    repo.record_poll(&eid, contact, now, claim)
+}
+
+/// Whether a poll that hands out nothing must record the device's contact: a first contact, a changed rPLMN or
+/// stateChangeCause (each recorded as sent, absent included), or a "last seen" [`CONTACT_RECORD_INTERVAL_MS`]
+/// old or older.
+pub fn contact_due(facts: &PollFacts, contact: &DeviceContact, now: i64) -> bool {
+    match facts.last_seen {
+        None => true,
+        Some(last_seen) => facts.contact != *contact || now.saturating_sub(last_seen) >= CONTACT_RECORD_INTERVAL_MS,
+    }
 }
 
 /// What a recorded result leads to.

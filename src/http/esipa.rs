@@ -16,6 +16,7 @@ use crate::eim::service::{self, ReceivedResult, RecordedResult};
 use crate::eim::{DeviceContact, EimContext, EimError, PackageOrder};
 use crate::http::es9::Es9Service;
 use crate::http::es9_client::Es9Client;
+use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
 use crate::smdp::es9::{AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
 use crate::smdp::{DownloadRepository, TransactionId};
 use crate::store::Store;
@@ -169,29 +170,41 @@ impl EimService {
     }
 
     /// ESipa.AuthenticateClient (§5.14.3) to the SM-DP+ of the session; on success, learns the eUICC when
-    /// `eim.learn_operator` is set.
+    /// `eim.learn_operator` is set — from what rspd's own SM-DP+ verified, or, for an external SM-DP+, by verifying
+    /// the response here.
     pub async fn authenticate_client(
         &self,
         transaction_id: Vec<u8>,
         authenticate_server_response: Vec<u8>,
     ) -> Result<AuthenticateClientOk, RelayError> {
-        let asr = authenticate_server_response.clone();
-        let result = match self.external_session(&transaction_id).await? {
+        match self.external_session(&transaction_id).await? {
             Some((address, tx)) => {
                 let client = self.external_client(&address)?;
-                logged("AuthenticateClient", client.authenticate_client(&address, &tx, &asr).await)
+                let result = logged(
+                    "AuthenticateClient",
+                    client.authenticate_client(&address, &tx, &authenticate_server_response).await,
+                );
+                if result.is_ok() {
+                    self.learn(Learn::Verify(authenticate_server_response)).await;
+                }
+                result
             }
             None => {
-                self.relay("AuthenticateClient", move |ctx, repo| {
-                    indirect::authenticate_client(ctx, repo, &transaction_id, &asr, time::OffsetDateTime::now_utc())
-                })
-                .await
+                let (ok, euicc) = self
+                    .relay("AuthenticateClient", move |ctx, repo| {
+                        indirect::authenticate_client(
+                            ctx,
+                            repo,
+                            &transaction_id,
+                            &authenticate_server_response,
+                            time::OffsetDateTime::now_utc(),
+                        )
+                    })
+                    .await?;
+                self.learn(Learn::Verified(Box::new(euicc))).await;
+                Ok(ok)
             }
-        };
-        if result.is_ok() {
-            self.learn(authenticate_server_response).await;
         }
-        result
     }
 
     /// ESipa.GetBoundProfilePackage (§5.14.2) to the SM-DP+ of the session.
@@ -364,18 +377,21 @@ impl EimService {
     }
 
     /// Registers the authenticated eUICC under `eim.learn_operator` if unknown (see [`crate::eim::learn`]).
-    async fn learn(&self, authenticate_server_response: Vec<u8>) {
+    async fn learn(&self, what: Learn) {
         let (Some(operator), Some(smdp)) = (self.learn_operator.clone(), self.smdp.clone()) else { return };
         let svc = self.clone();
-        let learned = web::block(move || {
-            crate::eim::learn::learn_from_authenticate_server_response(
+        let learned = web::block(move || match what {
+            Learn::Verified(euicc) => {
+                crate::eim::learn::learn_authenticated(&svc.store, &svc.ctx.eim_id, &operator, &euicc)
+            }
+            Learn::Verify(authenticate_server_response) => crate::eim::learn::learn_from_authenticate_server_response(
                 &svc.store,
                 &smdp.ctx.trusted_cis,
                 &svc.ctx.eim_id,
                 &operator,
                 &authenticate_server_response,
                 time::OffsetDateTime::now_utc(),
-            )
+            ),
         })
         .await;
         match learned {
@@ -387,6 +403,14 @@ impl EimService {
             Err(e) => tracing::error!(error = %e, "eUICC learning: blocking pool"),
         }
     }
+}
+
+/// What [`EimService::learn`] learns from.
+enum Learn {
+    /// The eUICC rspd's own SM-DP+ authenticated (nothing to verify again).
+    Verified(Box<AuthenticatedEuicc>),
+    /// An AuthenticateServerResponse an external SM-DP+ accepted: verified here first.
+    Verify(Vec<u8>),
 }
 
 /// Logs a relayed ES9+ step's failure (refusals at info, unreachable SM-DP+s at warn).

@@ -3,6 +3,7 @@
 //! from `web::block`). Every transition is compare-and-set in one transaction, so two nodes or two devices
 //! racing get exactly one success.
 
+use super::ids::TransactionId;
 use super::order::{NewOrder, OrderRecord};
 use super::profile_repository::RepoError;
 use super::progress::ProgressEvent;
@@ -86,6 +87,75 @@ pub struct StoredNotification {
     pub id: i64,
     pub pending_notification: Vec<u8>,
     pub received_at: i64,
+}
+
+/// How ES9+ AuthenticateClient finds the download order (SGP.22 v2.5 §3.1.1): by the MatchingID of ctxParams1,
+/// or — without one — the oldest Released, unclaimed order bound to the (verified) EID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey<'a> {
+    MatchingId(&'a str),
+    Eid(&'a str),
+}
+
+/// The StoreMetadataRequest names of a profile (§5.5.3), resolved as the package binding resolves them: the
+/// package's own values, else its profile type's, else `Profile <ICCID>` / operational(2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileNames {
+    pub iccid: String,
+    pub service_provider_name: String,
+    pub profile_name: String,
+    /// `ProfileClass`: test(0), provisioning(1), operational(2).
+    pub profile_class: i64,
+}
+
+impl From<&ProfilePackageRecord> for ProfileNames {
+    fn from(p: &ProfilePackageRecord) -> ProfileNames {
+        ProfileNames {
+            iccid: p.iccid.clone(),
+            service_provider_name: p.service_provider_name.clone(),
+            profile_name: p.profile_name.clone(),
+            profile_class: p.profile_class,
+        }
+    }
+}
+
+/// The candidate order of an AuthenticateClient and what is decided about it, read with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub order: OrderRecord,
+    /// The profile's IMEI lock (rspd's extension, checked against deviceInfo).
+    pub device_lock: super::device_lock::DeviceLock,
+    /// `None` when the profile has neither a prepared package nor a template and personalization row.
+    pub names: Option<ProfileNames>,
+    /// The profile type's metadata (profile policy rules, notification configuration); `None` without a type.
+    pub type_metadata: Option<super::inventory::ProfileMetadata>,
+}
+
+/// Everything ES9+ AuthenticateClient decides on (§5.6.3), read in one phase by
+/// [`DownloadRepository::authentication_facts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticationFacts {
+    /// The session of the transactionId, in whatever state.
+    pub session: Option<SessionRecord>,
+    /// The order found by the [`OrderKey`] (none asked or none found: `None`).
+    pub order: Option<OrderFacts>,
+}
+
+/// What AuthenticateClient writes, in one transaction ([`DownloadRepository::record_authentication`]).
+#[derive(Clone, Copy)]
+pub enum AuthenticationOutcome<'a> {
+    /// Initiated → Authenticated with the order claimed (see [`DownloadRepository::bind_session_to_order`]) and
+    /// `progress` enqueued. If the claim loses (the session or the order moved meanwhile), the session is
+    /// cancelled instead (its challenge is single-use) and `lost(why)` is enqueued, in the same transaction.
+    Bind {
+        order: &'a OrderRecord,
+        update: &'a AuthenticatedUpdate,
+        progress: Option<&'a ProgressEvent>,
+        lost: &'a dyn Fn(&BindError) -> Option<ProgressEvent>,
+    },
+    /// Refused: the session Initiated → Cancelled (a no-op if it moved on) and `progress` (the operator told of
+    /// the refusal) enqueued.
+    Refuse { progress: Option<&'a ProgressEvent> },
 }
 
 /// Every download store is also the progress outbox, so the ES9+ steps can emit ES2+ progress events (§5.3.5).
@@ -180,6 +250,24 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
         update: &AuthenticatedUpdate,
         progress: Option<&ProgressEvent>,
     ) -> Result<(), BindError>;
+
+    /// ES9+ AuthenticateClient's read phase (§5.6.3), on one connection: the session of `transaction_id` and,
+    /// when `order_key` is given, the order it names with its profile's state, device lock, StoreMetadata names
+    /// and type metadata.
+    fn authentication_facts(
+        &self,
+        transaction_id: &TransactionId,
+        order_key: Option<OrderKey<'_>>,
+    ) -> Result<AuthenticationFacts, RepoError>;
+
+    /// ES9+ AuthenticateClient's write (§5.6.3), one transaction: `Ok(Ok(()))` bound, `Ok(Err(why))` the claim
+    /// lost (the session was cancelled and `lost(why)` enqueued), and for [`AuthenticationOutcome::Refuse`]
+    /// always `Ok(Ok(()))`. Compare-and-set throughout: two devices racing for one order get one success.
+    fn record_authentication(
+        &self,
+        transaction_id: &TransactionId,
+        outcome: AuthenticationOutcome<'_>,
+    ) -> Result<Result<(), BindError>, RepoError>;
 
     /// Authenticated → BppDelivered storing otPK.EUICC and the BPP; the profile Released → Downloaded.
     /// `Ok(false)` when the session was not Authenticated any more (a concurrent retry won).

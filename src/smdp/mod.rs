@@ -26,8 +26,8 @@ pub mod progress;
 pub mod session;
 
 pub use download_repository::{
-    BindError, DownloadRepository, ExpiredSession, InstallOutcome, OrderOutcome, ProfilePackageRecord,
-    StoredNotification,
+    AuthenticationFacts, AuthenticationOutcome, BindError, DownloadRepository, ExpiredSession, InstallOutcome,
+    OrderFacts, OrderKey, OrderOutcome, ProfileNames, ProfilePackageRecord, StoredNotification,
 };
 pub use ids::{ActivationCode, Eid, MatchingId, TransactionId};
 pub use order::{NewOrder, OrderRecord};

@@ -175,13 +175,20 @@ impl SessionRecord {
         TransactionId::from_hex(&self.transaction_id).map_err(Es9Error::internal)
     }
 
-    /// The session as AuthenticateClient needs it; any other state is an unknown (used) transactionId.
-    pub fn into_initiated(self, now: OffsetDateTime) -> Result<Initiated, Es9Error> {
+    /// The session as AuthenticateClient needs it, looked up by `transaction_id` (so its hex key is not parsed
+    /// again); any other state is an unknown (used) transactionId.
+    pub fn into_initiated(self, transaction_id: &TransactionId, now: OffsetDateTime) -> Result<Initiated, Es9Error> {
         if self.state != SessionState::Initiated {
             return Err(Es9Error::UnknownTransactionId { detail: format!("the session is {}", self.state) });
         }
+        if self.expires_at <= unix_ms(now) {
+            return Err(Es9Error::UnknownTransactionId { detail: "the session has expired".into() });
+        }
+        if self.transaction_id != transaction_id.as_hex() {
+            return Err(Es9Error::internal(format!("session {} read for {transaction_id}", self.transaction_id)));
+        }
         Ok(Initiated {
-            transaction_id: self.open_at(now)?,
+            transaction_id: transaction_id.clone(),
             server_address: self.server_address,
             curve: self.curve,
             ci_pkid: self.ci_pkid,

@@ -15,20 +15,20 @@ use super::progress::insert_progress;
 use super::schema::{download_sessions as ds, notifications as nt, orders as od, profiles as pr};
 use super::Store;
 use crate::smdp::download_repository::{
-    BindError, DownloadRepository, ExpiredSession, InstallOutcome, OrderOutcome, ProfilePackageRecord,
-    StoredNotification,
+    AuthenticationFacts, AuthenticationOutcome, BindError, DownloadRepository, ExpiredSession, InstallOutcome,
+    OrderKey, OrderOutcome, ProfilePackageRecord, StoredNotification,
 };
 use crate::smdp::progress::ProgressEvent;
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
-use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError};
+use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError, TransactionId};
 
 /// An `orders` row; its state is the profile's (also read by the ES2+ store, `super::es2`).
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = od)]
 pub(super) struct OrderRow {
     id: i64,
-    operator_id: String,
-    iccid: String,
+    pub(super) operator_id: String,
+    pub(super) iccid: String,
     matching_id: String,
     eid: Option<String>,
     cc_hash: Option<Vec<u8>>,
@@ -59,7 +59,7 @@ impl OrderRow {
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = ds)]
-struct SessionRow {
+pub(super) struct SessionRow {
     transaction_id: String,
     state: String,
     server_address: String,
@@ -80,7 +80,7 @@ struct SessionRow {
 }
 
 impl SessionRow {
-    fn into_record(self) -> Result<SessionRecord, RepoError> {
+    pub(super) fn into_record(self) -> Result<SessionRecord, RepoError> {
         Ok(SessionRecord {
             state: self.state.parse().map_err(|e| RepoError::Backend(format!("download_sessions.state: {e}")))?,
             curve: self.curve.parse().map_err(|e| RepoError::Backend(format!("download_sessions.curve: {e}")))?,
@@ -103,11 +103,11 @@ impl SessionRow {
     }
 }
 
-fn parse_profile_state(stored: &str) -> Result<ProfileState, RepoError> {
+pub(super) fn parse_profile_state(stored: &str) -> Result<ProfileState, RepoError> {
     stored.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
 }
 
@@ -138,6 +138,92 @@ macro_rules! move_profile {
         .execute($c)
     };
 }
+
+/// Why [`claim_order!`] did not bind.
+pub(super) enum Lost {
+    /// The order is held by another session or its profile left Released (the profile's state).
+    Taken(String),
+    /// The session is no longer Initiated.
+    SessionGone,
+}
+
+/// AuthenticateClient's claim (§5.6.3), inside the caller's write transaction: the order claimed by the session
+/// (compare-and-set on its holder and its profile's state) and the session Initiated → Authenticated. The same
+/// eUICC starting over (its LPA lost an earlier session before the BPP) takes the order over from that session,
+/// which is cancelled; any other holder keeps it. Yields `Result<Result<(), Lost>, DieselError>`; on `Lost` the
+/// caller rolls back what was changed (a lost claim may have cancelled the old session already).
+macro_rules! claim_order {
+    ($c:expr, $transaction_id:expr, $order:expr, $u:expr, $now:expr) => {{
+        let (transaction_id, order, u, now): (&str, &OrderRecord, &AuthenticatedUpdate, i64) =
+            ($transaction_id, $order, $u, $now);
+        (|| -> Result<Result<(), Lost>, DieselError> {
+            let state = profile_state!($c, &order.operator_id, &order.iccid)?.unwrap_or_default();
+            if state != ProfileState::Released.as_str() {
+                return Ok(Err(Lost::Taken(state)));
+            }
+            let holder: Option<String> = od::table
+                .filter(od::operator_id.eq(&order.operator_id))
+                .filter(od::id.eq(order.id))
+                .select(od::session_id)
+                .first::<Option<String>>($c)
+                .optional()?
+                .flatten();
+            let mut expected = None::<String>;
+            if let Some(old) = holder.filter(|old| old != transaction_id) {
+                let abandoned = diesel::update(ds::table.find(&old).filter(ds::eid.eq(&u.eid)).filter(
+                    ds::state.eq_any([SessionState::Initiated.as_str(), SessionState::Authenticated.as_str()]),
+                ))
+                .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq(now)))
+                .execute($c)?;
+                if abandoned == 0 {
+                    return Ok(Err(Lost::Taken(state)));
+                }
+                expected = Some(old);
+            }
+            let claimed = match &expected {
+                Some(old) => diesel::update(
+                    od::table
+                        .filter(od::operator_id.eq(&order.operator_id))
+                        .filter(od::id.eq(order.id))
+                        .filter(od::session_id.eq(old)),
+                )
+                .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
+                .execute($c)?,
+                None => diesel::update(
+                    od::table
+                        .filter(od::operator_id.eq(&order.operator_id))
+                        .filter(od::id.eq(order.id))
+                        .filter(od::session_id.is_null().or(od::session_id.eq(transaction_id))),
+                )
+                .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
+                .execute($c)?,
+            };
+            if claimed == 0 {
+                return Ok(Err(Lost::Taken(state)));
+            }
+            let moved =
+                diesel::update(ds::table.find(transaction_id).filter(ds::state.eq(SessionState::Initiated.as_str())))
+                    .set((
+                        ds::state.eq(SessionState::Authenticated.as_str()),
+                        ds::eid.eq(&u.eid),
+                        ds::order_id.eq(u.order_id),
+                        ds::operator_id.eq(&u.operator_id),
+                        ds::iccid.eq(&u.iccid),
+                        ds::euicc_public_key.eq(&u.euicc_public_key),
+                        ds::smdp_signature2.eq(&u.smdp_signature2),
+                        ds::cc_required.eq(u.cc_required),
+                        ds::updated_at.eq(now),
+                    ))
+                    .execute($c)?;
+            if moved == 0 {
+                return Ok(Err(Lost::SessionGone));
+            }
+            Ok(Ok(()))
+        })()
+    }};
+}
+
+pub(super) use {claim_order, profile_state};
 
 impl Store {
     fn order_with_state(&self, row: Option<OrderRow>) -> Result<Option<OrderRecord>, RepoError> {
@@ -345,6 +431,22 @@ impl DownloadRepository for Store {
         row.map(SessionRow::into_record).transpose()
     }
 
+    fn authentication_facts(
+        &self,
+        transaction_id: &TransactionId,
+        order_key: Option<OrderKey<'_>>,
+    ) -> Result<AuthenticationFacts, RepoError> {
+        self.load_authentication_facts(transaction_id, order_key)
+    }
+
+    fn record_authentication(
+        &self,
+        transaction_id: &TransactionId,
+        outcome: AuthenticationOutcome<'_>,
+    ) -> Result<Result<(), BindError>, RepoError> {
+        self.record_authentication_outcome(transaction_id, outcome)
+    }
+
     fn bind_session_to_order_reporting(
         &self,
         transaction_id: &str,
@@ -355,79 +457,17 @@ impl DownloadRepository for Store {
         let now = now_ms();
         let outcome = self.write(|conn| {
             write_transaction!(conn, c => {
-                // Claim the order: compare-and-set on its session and its profile's state.
-                let state = profile_state!(c, &order.operator_id, &order.iccid)?.unwrap_or_default();
-                if state != ProfileState::Released.as_str() {
-                    return Ok::<_, DieselError>(Err(state));
-                }
-                // The same eUICC starting over (its LPA lost an earlier session before the BPP) takes the
-                // order over from that session; any other holder keeps it.
-                let holder: Option<String> = od::table
-                    .filter(od::operator_id.eq(&order.operator_id))
-                    .filter(od::id.eq(order.id))
-                    .select(od::session_id)
-                    .first::<Option<String>>(c)
-                    .optional()?
-                    .flatten();
-                let mut expected = None::<String>;
-                if let Some(old) = holder.filter(|old| old != transaction_id) {
-                    let abandoned = diesel::update(
-                        ds::table
-                            .find(&old)
-                            .filter(ds::eid.eq(&u.eid))
-                            .filter(ds::state.eq_any([SessionState::Initiated.as_str(), SessionState::Authenticated.as_str()])),
-                    )
-                    .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq(now)))
-                    .execute(c)?;
-                    if abandoned == 0 {
-                        return Ok::<_, DieselError>(Err(state));
-                    }
-                    expected = Some(old);
-                }
-                let claimed = match &expected {
-                    Some(old) => diesel::update(
-                        od::table
-                            .filter(od::operator_id.eq(&order.operator_id))
-                            .filter(od::id.eq(order.id))
-                            .filter(od::session_id.eq(old)),
-                    )
-                    .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
-                    .execute(c)?,
-                    None => diesel::update(
-                        od::table
-                            .filter(od::operator_id.eq(&order.operator_id))
-                            .filter(od::id.eq(order.id))
-                            .filter(od::session_id.is_null().or(od::session_id.eq(transaction_id))),
-                    )
-                    .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
-                    .execute(c)?,
-                };
-                if claimed == 0 {
-                    return Ok::<_, DieselError>(Err(state));
-                }
-                let moved = diesel::update(
-                    ds::table.find(transaction_id).filter(ds::state.eq(SessionState::Initiated.as_str())),
-                )
-                .set((
-                    ds::state.eq(SessionState::Authenticated.as_str()),
-                    ds::eid.eq(&u.eid),
-                    ds::order_id.eq(u.order_id),
-                    ds::operator_id.eq(&u.operator_id),
-                    ds::iccid.eq(&u.iccid),
-                    ds::euicc_public_key.eq(&u.euicc_public_key),
-                    ds::smdp_signature2.eq(&u.smdp_signature2),
-                    ds::cc_required.eq(u.cc_required),
-                    ds::updated_at.eq(now),
-                ))
-                .execute(c)?;
-                if moved == 0 {
+                match claim_order!(c, transaction_id, order, u, now)? {
+                    Err(Lost::Taken(state)) => Ok::<_, DieselError>(Err(state)),
                     // Undo the claim: the session was used or ended meanwhile.
-                    return Err(DieselError::RollbackTransaction);
+                    Err(Lost::SessionGone) => Err(DieselError::RollbackTransaction),
+                    Ok(()) => {
+                        if let Some(event) = progress {
+                            insert_progress!(c, event)?;
+                        }
+                        Ok(Ok(()))
+                    }
                 }
-                if let Some(event) = progress {
-                    insert_progress!(c, event)?;
-                }
-                Ok::<_, DieselError>(Ok(()))
             })
         });
         match outcome {

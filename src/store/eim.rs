@@ -6,6 +6,8 @@
 //!   consumed.
 //! - Dispatch claims the lowest live Queued counterValue of the EID, on PostgreSQL with `FOR UPDATE SKIP LOCKED`,
 //!   then moves it by compare-and-set (`WHERE state = 'queued'`).
+//! - A poll reads once ([`EimRepository::poll_facts`]: contact facts and whether a package waits, one statement)
+//!   and writes, when it must, in one transaction ([`EimRepository::record_poll`]: contact and claim together).
 //! - Every other transition is a compare-and-set on the state.
 
 use diesel::prelude::*;
@@ -20,7 +22,7 @@ use crate::eim::order::Transition;
 use crate::eim::registry::eid_value;
 use crate::eim::{
     DeviceContact, EimError, EimRepository, EuiccRecord, FailureReason, KnownProfile, NewEuicc, OrderState,
-    PackageOrder, QueueSlot,
+    PackageOrder, PollFacts, QueueSlot,
 };
 
 impl From<StoreError> for EimError {
@@ -132,6 +134,15 @@ macro_rules! next_queued {
     };
 }
 
+/// Records a poll's contact facts (last seen, rPLMN and stateChangeCause as sent); the rows changed (0: unknown EID).
+macro_rules! record_contact {
+    ($c:expr, $eid:expr, $r_plmn:expr, $cause:expr, $now:expr) => {
+        diesel::update(ee::table.find($eid))
+            .set((ee::last_seen.eq($now), ee::r_plmn.eq($r_plmn), ee::state_change_cause.eq($cause)))
+            .execute($c)
+    };
+}
+
 /// Sets `$column` for one profile of the eUICC, inserting the row (disabled, no fallback) when it is new.
 macro_rules! upsert_profile {
     ($c:expr, $eid:expr, $iccid:expr, $set:expr, $now:expr) => {{
@@ -233,16 +244,60 @@ impl EimRepository for Store {
     fn record_contact(&self, eid: &str, contact: &DeviceContact, now: i64) -> Result<(), EimError> {
         let r_plmn = contact.r_plmn.map(|p| p.to_vec());
         let cause = contact.state_change_cause;
-        self.write(|conn| {
-            write_transaction!(conn, c => diesel::update(ee::table.find(eid))
-                .set((
-                    ee::last_seen.eq(now),
-                    ee::r_plmn.eq(r_plmn.clone()),
-                    ee::state_change_cause.eq(cause),
-                ))
-                .execute(c))
-        })?;
+        self.write(|conn| write_transaction!(conn, c => record_contact!(c, eid, &r_plmn, cause, now)))?;
         Ok(())
+    }
+
+    fn poll_facts(&self, eid: &str, now: i64) -> Result<Option<PollFacts>, EimError> {
+        let mut conn = self.conn()?;
+        let row = dispatch!(&mut *conn, c => ee::table
+            .find(eid)
+            .select((ee::last_seen, ee::r_plmn, ee::state_change_cause, diesel::dsl::exists(next_queued!(eid, now))))
+            .first::<(Option<i64>, Option<Vec<u8>>, Option<i64>, bool)>(c)
+            .optional())?;
+        Ok(row.map(|(last_seen, r_plmn, state_change_cause, package_waiting)| {
+            let r_plmn = r_plmn.map(|p| <[u8; 3]>::try_from(p.as_slice()));
+            PollFacts {
+                // A stored rPLMN that is not 3 bytes equals nothing received: the next poll records over it.
+                last_seen: last_seen.filter(|_| !matches!(r_plmn, Some(Err(_)))),
+                contact: DeviceContact { r_plmn: r_plmn.and_then(Result::ok), state_change_cause },
+                package_waiting,
+            }
+        }))
+    }
+
+    fn record_poll(
+        &self,
+        eid: &str,
+        contact: &DeviceContact,
+        now: i64,
+        claim: Option<i64>,
+    ) -> Result<Option<PackageOrder>, EimError> {
+        let r_plmn = contact.r_plmn.map(|p| p.to_vec());
+        let cause = contact.state_change_cause;
+        let claimed = self.write(|conn| {
+            match conn {
+                DbConnection::Pg(pg) => pg.build_transaction().read_write().run(|c| {
+                    record_contact!(c, eid, &r_plmn, cause, now)?;
+                    let Some(deadline) = claim else { return Ok(None) };
+                    // Another node dispatching to the same EID skips the row this one holds.
+                    let Some(id) = next_queued!(eid, now).for_update().skip_locked().first::<i64>(c).optional()? else {
+                        return Ok(None);
+                    };
+                    dispatch_by_id!(c, id, now, deadline)
+                }),
+                DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
+                    record_contact!(c, eid, &r_plmn, cause, now)?;
+                    let Some(deadline) = claim else { return Ok(None) };
+                    let Some(id) = next_queued!(eid, now).first::<i64>(c).optional()? else {
+                        return Ok(None);
+                    };
+                    dispatch_by_id!(c, id, now, deadline)
+                }),
+            }
+            .map_err(StoreError::from)
+        })?;
+        claimed.map(PackageRow::into_order).transpose()
     }
 
     fn set_association_token(&self, eid: &str, association_token: Option<i64>) -> Result<(), EimError> {

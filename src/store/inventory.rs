@@ -56,7 +56,7 @@ pub(super) struct PackageRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = ty)]
-struct TypeRow {
+pub(super) struct TypeRow {
     operator_id: String,
     name: String,
     service_provider_name: String,
@@ -70,7 +70,7 @@ struct TypeRow {
 }
 
 impl TypeRow {
-    fn into_type(self) -> Result<ProfileType, RepoError> {
+    pub(super) fn into_type(self) -> Result<ProfileType, RepoError> {
         let nci: Vec<NotificationConfig> = match &self.notification_configuration_info {
             Some(json) => serde_json::from_str(json)
                 .map_err(|e| RepoError::Backend(format!("profile_types.notification_configuration_info: {e}")))?,

@@ -5,6 +5,8 @@
 //! - [`connection`]: the two-backend connection type, pool manager and SQLite pragmas.
 //! - [`migrations`]: embedded migrations per backend.
 //! - [`schema`]: diesel tables.
+//! - `downloads`, `authentication`: [`DownloadRepository`](crate::smdp::DownloadRepository) for [`Store`]
+//!   (ES9+ sessions and orders; AuthenticateClient's one read phase and one write transaction).
 //! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
 //! - `inventory`, `package_lookup`: [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) (types,
 //!   bulk packages, templates, batches, stock) and the package a download binds; `key_rotation`: `rspd keys rotate`.
@@ -27,6 +29,7 @@
 //! All calls are blocking: from actix handlers run them in `web::block`.
 
 mod audit;
+mod authentication;
 pub mod connection;
 mod downloads;
 mod eim;
@@ -83,6 +86,35 @@ pub struct Store {
     keyring: Option<Arc<KeyringCell>>,
     /// Server keys read so far (`server_keys`: they never change once made).
     server_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, [u8; server_keys::SERVER_KEY_LEN]>>>,
+    /// Round trips to the database made through this store (shared by clones).
+    round_trips: Arc<RoundTripCounters>,
+}
+
+/// Counts of what a [`Store`] asked of the database, since it was opened: what a step costs, for tests and
+/// metrics (issue 11: "one read phase and one write transaction").
+#[derive(Debug, Default)]
+struct RoundTripCounters {
+    read_phases: std::sync::atomic::AtomicU64,
+    write_transactions: std::sync::atomic::AtomicU64,
+}
+
+/// A snapshot of a [`Store`]'s round-trip counters ([`Store::round_trips`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundTrips {
+    /// Connections taken from the pool to read (each one read phase, however many statements it runs).
+    pub read_phases: u64,
+    /// Write transactions attempted (a PostgreSQL serialization retry counts again).
+    pub write_transactions: u64,
+}
+
+impl std::ops::Sub for RoundTrips {
+    type Output = RoundTrips;
+    fn sub(self, earlier: RoundTrips) -> RoundTrips {
+        RoundTrips {
+            read_phases: self.read_phases.saturating_sub(earlier.read_phases),
+            write_transactions: self.write_transactions.saturating_sub(earlier.write_transactions),
+        }
+    }
 }
 
 /// The keyring in use and, when it came from a key file, that file: re-read when a row names a key id the
@@ -152,7 +184,13 @@ impl Store {
             .build(manager)
             .map_err(|e| StoreError::Pool { url: url.clone(), message: one_line(&e.to_string()) })?;
         tracing::debug!(url = %settings.url, pool_size = settings.pool_size, "database pool open");
-        Ok(Store { pool, url: Arc::new(settings.url.clone()), keyring: None, server_keys: Arc::default() })
+        Ok(Store {
+            pool,
+            url: Arc::new(settings.url.clone()),
+            keyring: None,
+            server_keys: Arc::default(),
+            round_trips: Arc::default(),
+        })
     }
 
     /// This store, sealing and opening secrets with `keyring`.
@@ -241,8 +279,22 @@ impl Store {
         PoolState { connections: state.connections, idle: state.idle_connections, max: self.pool.max_size() }
     }
 
-    /// A pooled connection, or [`StoreError::Pool`] after the connect timeout.
+    /// The round trips made through this store (and its clones) so far.
+    pub fn round_trips(&self) -> RoundTrips {
+        use std::sync::atomic::Ordering::Relaxed;
+        RoundTrips {
+            read_phases: self.round_trips.read_phases.load(Relaxed),
+            write_transactions: self.round_trips.write_transactions.load(Relaxed),
+        }
+    }
+
+    /// A pooled connection to read with (one read phase), or [`StoreError::Pool`] after the connect timeout.
     pub(crate) fn conn(&self) -> Result<PooledConnection<DbManager>, StoreError> {
+        self.round_trips.read_phases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.pooled()
+    }
+
+    fn pooled(&self) -> Result<PooledConnection<DbManager>, StoreError> {
         self.pool.get().map_err(|e| StoreError::Pool { url: self.url.to_string(), message: one_line(&e.to_string()) })
     }
 
@@ -254,7 +306,8 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut tries = 1;
         loop {
-            let mut conn = self.conn()?;
+            let mut conn = self.pooled()?;
+            self.round_trips.write_transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match attempt(&mut conn) {
                 Err(e) if e.is_serialization_failure() && tries < SERIALIZATION_ATTEMPTS => {
                     tracing::debug!(tries, "serialization failure, retrying the transaction");

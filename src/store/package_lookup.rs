@@ -10,7 +10,7 @@ use super::inventory::{PackageRow, PersonalizationRow, PACKAGES, PERSONALIZATION
 use super::schema::{profile_packages as pp, profile_personalizations as ppz, profile_types as ty, profiles as pr};
 use super::Store;
 use crate::secrets::RowBinding;
-use crate::smdp::download_repository::ProfilePackageRecord;
+use crate::smdp::download_repository::{ProfileNames, ProfilePackageRecord};
 use crate::smdp::inventory::{generate_package, BatchRow, InventoryRepository, ProfileMetadata, ProfileType};
 use crate::smdp::RepoError;
 
@@ -34,24 +34,15 @@ impl Store {
 
     /// Fills StoreMetadata fields the package leaves open from the profile type (§5.5.3).
     fn resolve_metadata(&self, mut record: ProfilePackageRecord) -> Result<ProfilePackageRecord, RepoError> {
-        if record.service_provider_name.is_empty() || record.profile_name.is_empty() || record.profile_class < 0 {
-            let defined = self.type_of_profile(&record.operator_id, &record.iccid)?;
-            // Without a type definition a class left open is operational (the ASN.1 default).
-            let class = defined.as_ref().map_or(2, |t| t.metadata.profile_class);
-            let t = defined.map(|t| t.metadata).unwrap_or_default();
-            if record.service_provider_name.is_empty() {
-                record.service_provider_name = t.service_provider_name;
-            }
-            if record.profile_name.is_empty() {
-                record.profile_name = t.profile_name;
-            }
-            if record.profile_class < 0 {
-                record.profile_class = class;
-            }
-        }
-        if record.profile_name.is_empty() {
-            record.profile_name = format!("Profile {}", record.iccid);
-        }
+        let defined = if names_open(&ProfileNames::from(&record)) {
+            self.type_of_profile(&record.operator_id, &record.iccid)?
+        } else {
+            None
+        };
+        let names = resolve_names((&record).into(), defined.as_ref());
+        record.service_provider_name = names.service_provider_name;
+        record.profile_name = names.profile_name;
+        record.profile_class = names.profile_class;
         Ok(record)
     }
 
@@ -140,6 +131,34 @@ impl Store {
     ) -> Result<Option<ProfileMetadata>, RepoError> {
         Ok(self.type_of_profile(operator_id, iccid)?.map(|t| t.metadata))
     }
+}
+
+/// Whether the package leaves a StoreMetadata name open (its profile type then fills it).
+pub(super) fn names_open(names: &ProfileNames) -> bool {
+    names.service_provider_name.is_empty() || names.profile_name.is_empty() || names.profile_class < 0
+}
+
+/// The StoreMetadata names of a package (§5.5.3): its own, else its profile type's (`profile_type`, read when
+/// [`names_open`]), else `Profile <ICCID>` and operational(2) (the ASN.1 default).
+pub(super) fn resolve_names(mut names: ProfileNames, profile_type: Option<&ProfileType>) -> ProfileNames {
+    if names_open(&names) {
+        // Without a type definition a class left open is operational (the ASN.1 default).
+        let class = profile_type.map_or(2, |t| t.metadata.profile_class);
+        let t = profile_type.map(|t| t.metadata.clone()).unwrap_or_default();
+        if names.service_provider_name.is_empty() {
+            names.service_provider_name = t.service_provider_name;
+        }
+        if names.profile_name.is_empty() {
+            names.profile_name = t.profile_name;
+        }
+        if names.profile_class < 0 {
+            names.profile_class = class;
+        }
+    }
+    if names.profile_name.is_empty() {
+        names.profile_name = format!("Profile {}", names.iccid);
+    }
+    names
 }
 
 /// A serde_json error's category only (its message could quote the data, i.e. a key).

@@ -25,6 +25,7 @@ mod es2_progress_outbox;
 mod es9_crash;
 mod es9_download;
 mod es9_negative;
+mod es9_round_trips;
 mod es9_sgp26_interop;
 mod fleet_api;
 mod fleet_es9_history;

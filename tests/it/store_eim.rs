@@ -65,6 +65,7 @@ on_both_backends!(
     each_package_is_dispatched_once_in_counter_order,
     a_package_is_never_dispatched_again_after_its_success,
     timeouts_expire_queued_and_dispatched_orders,
+    esipa_an_empty_poll_reads_once_and_writes_only_what_changed,
 );
 
 fn now() -> i64 {
@@ -122,7 +123,7 @@ fn register_find_and_duplicate(store: &Store) {
     store.set_association_token(EID, Some(7)).unwrap();
     assert_eq!(store.find_euicc(EID).unwrap().unwrap().association_token, Some(7));
     assert!(matches!(
-        store.set_association_token("89049032123451234512345678901243", None),
+        store.set_association_token("89049032123451234512345678909965", None),
         Err(EimError::UnknownEuicc(_))
     ));
 }
@@ -168,7 +169,7 @@ fn a_signing_failure_consumes_no_counter_value(store: &Store) {
     assert!(matches!(failed, Err(EimError::Encode { .. })), "{failed:?}");
     assert_eq!(store.find_euicc(EID).unwrap().unwrap().counter_value, 5);
     assert_eq!(queue(store, 2, now() + 60_000).counter_value, 6);
-    let unknown = store.queue_package("89049032123451234512345678901243", [3; 16], now(), &mut |_| Ok(vec![]));
+    let unknown = store.queue_package("89049032123451234512345678909965", [3; 16], now(), &mut |_| Ok(vec![]));
     assert!(matches!(unknown, Err(EimError::UnknownEuicc(_))), "{unknown:?}");
 }
 
@@ -243,4 +244,76 @@ fn timeouts_expire_queued_and_dispatched_orders(store: &Store) {
     let outcome = PackageOutcome::Executed { seq_number: 1, euicc_result: vec![] };
     let late = store.apply(&Dispatched { order_id: fresh.id }.complete(&outcome, vec![1]), t);
     assert!(matches!(late, Err(EimError::StateConflict { .. })), "{late:?}");
+}
+
+/// ESipa.GetEimPackage (SGP.32 v1.2 §5.14.x) through the eIM service, with the store round trips it made.
+fn poll(
+    store: &Store,
+    eid: &str,
+    contact: &rspd::eim::DeviceContact,
+    at: i64,
+) -> (Result<Option<PackageOrder>, EimError>, rspd::store::RoundTrips) {
+    let ctx = rspd::eim::EimContext {
+        eim_id: EIM_ID.into(),
+        eim_fqdn: "eim.example".into(),
+        keys: Arc::new(rspd::pki::PemKeyStore::load::<std::path::PathBuf>(&[]).unwrap()),
+        curves: vec![Curve::NistP256],
+        dispatch_timeout: Duration::from_secs(600),
+        no_show_timeout: Duration::from_secs(600),
+    };
+    let before = store.round_trips();
+    let answer = rspd::eim::service::get_eim_package(store, &ctx, &hex::decode(eid).unwrap(), contact, at);
+    (answer, store.round_trips() - before)
+}
+
+/// Issue 11 item 2: a poll that finds nothing reads once and writes nothing unless the contact must be recorded
+/// (first contact, rPLMN or stateChangeCause changed, last seen `CONTACT_RECORD_INTERVAL_MS` old); a poll that
+/// hands out a package writes once (contact and claim together).
+fn esipa_an_empty_poll_reads_once_and_writes_only_what_changed(store: &Store) {
+    use rspd::eim::service::CONTACT_RECORD_INTERVAL_MS as INTERVAL;
+    use rspd::eim::DeviceContact;
+    use rspd::store::RoundTrips;
+    let read_only = RoundTrips { read_phases: 1, write_transactions: 0 };
+    let read_write = RoundTrips { read_phases: 1, write_transactions: 1 };
+    register(store, 0);
+    let quiet = DeviceContact::default();
+    let roaming = DeviceContact { r_plmn: Some([0x13, 0x00, 0x14]), state_change_cause: None };
+    let fell_back = DeviceContact { r_plmn: Some([0x13, 0x00, 0x14]), state_change_cause: Some(1) };
+    let t0 = now();
+    let last_seen = |at: i64| store.poll_facts(EID, at).unwrap().unwrap().last_seen;
+
+    // Unknown EID: one read, an error, nothing written.
+    let (answer, cost) = poll(store, "89049032123451234512345678909965", &quiet, t0);
+    assert!(matches!(answer, Err(EimError::UnknownEuicc(_))), "{answer:?}");
+    assert_eq!(cost, read_only);
+
+    let steps: [(&DeviceContact, i64, RoundTrips, &str); 8] = [
+        (&quiet, t0, read_write, "first contact"),
+        (&quiet, t0 + 1_000, read_only, "nothing changed"),
+        (&roaming, t0 + 2_000, read_write, "rPLMN changed"),
+        (&roaming, t0 + 3_000, read_only, "nothing changed"),
+        (&fell_back, t0 + 4_000, read_write, "stateChangeCause reported"),
+        (&roaming, t0 + 5_000, read_write, "no stateChangeCause any more (recorded as absent, as before)"),
+        (&roaming, t0 + 5_000 + INTERVAL - 1, read_only, "last seen not yet an interval old"),
+        (&roaming, t0 + 5_000 + INTERVAL, read_write, "last seen an interval old"),
+    ];
+    for (contact, at, expected, why) in steps {
+        let (answer, cost) = poll(store, EID, contact, at);
+        assert_eq!(answer.unwrap(), None, "{why}");
+        assert_eq!(cost, expected, "{why}");
+        let facts = store.poll_facts(EID, at).unwrap().unwrap();
+        assert_eq!(&facts.contact, contact, "{why}: the contact as sent is what is recorded");
+    }
+    assert_eq!(last_seen(t0), Some(t0 + 5_000 + INTERVAL));
+
+    // A package waits: one read, one write (contact recorded with the claim); then empty again: no write.
+    let queued = queue(store, 1, t0 + 3_600_000);
+    let at = t0 + 5_000 + INTERVAL + 1_000;
+    let (answer, cost) = poll(store, EID, &roaming, at);
+    assert_eq!(answer.unwrap().map(|o| (o.id, o.state)), Some((queued.id, OrderState::Dispatched)));
+    assert_eq!(cost, read_write, "a package handed out");
+    assert_eq!(last_seen(at), Some(at), "a poll that writes anyway records its contact");
+    let (answer, cost) = poll(store, EID, &roaming, at + 1_000);
+    assert_eq!(answer.unwrap(), None);
+    assert_eq!(cost, read_only, "the package is Dispatched: nothing waits");
 }

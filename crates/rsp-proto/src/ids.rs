@@ -48,15 +48,21 @@ impl fmt::Display for MatchingId {
 }
 
 /// An RSP session's transactionId (SGP.22 v2.5 §2.5.3: OCTET STRING (SIZE(1..16)); hex text in the JSON binding).
+///
+/// Both forms are kept: the bytes (ASN.1, euiccSigned1 / smdpSigned2) and the upper-case hex (JSON binding,
+/// database key), each made once when the value is built, so a step never converts back and forth.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TransactionId(Vec<u8>);
+pub struct TransactionId {
+    bytes: Vec<u8>,
+    hex: String,
+}
 
 impl TransactionId {
     /// 16 random bytes, for a new session.
     pub fn generate() -> Result<Self, String> {
         let mut random = [0u8; 16];
         openssl::rand::rand_bytes(&mut random).map_err(|e| e.to_string())?;
-        Ok(TransactionId(random.to_vec()))
+        Self::from_bytes(&random)
     }
 
     /// From the bytes of the ASN.1 value.
@@ -64,7 +70,7 @@ impl TransactionId {
         if bytes.is_empty() || bytes.len() > 16 {
             return Err(format!("transactionId must be 1 to 16 bytes (got {})", bytes.len()));
         }
-        Ok(TransactionId(bytes.to_vec()))
+        Ok(TransactionId { bytes: bytes.to_vec(), hex: hex::encode_upper(bytes) })
     }
 
     /// From hex text (either case), as the JSON binding carries it.
@@ -74,18 +80,23 @@ impl TransactionId {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
-    /// Upper-case hex: the JSON form and the database key.
+    /// Upper-case hex: the JSON form and the database key (made once, with the value).
+    pub fn as_hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// [`TransactionId::as_hex`], owned.
     pub fn to_hex(&self) -> String {
-        hex::encode_upper(&self.0)
+        self.hex.clone()
     }
 }
 
 impl fmt::Display for TransactionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        f.write_str(&self.hex)
     }
 }
 

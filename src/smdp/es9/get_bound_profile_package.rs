@@ -22,7 +22,7 @@ use crate::codec::sgp22::{
     PATH_EUICC_SIGNED2_IN_PREPARE_DOWNLOAD_RESPONSE,
 };
 use crate::codec::{decode, encode, Received};
-use crate::smdp::download_repository::{OrderOutcome, ProfilePackageRecord};
+use crate::smdp::download_repository::OrderOutcome;
 use crate::smdp::ids::TransactionId;
 use crate::smdp::order::confirmation_code_matches;
 use crate::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent};
@@ -207,7 +207,7 @@ fn bind_profile(
         .ok_or_else(|| Es9Error::ProfileNotAvailable(format!("no profile package for ICCID {}", session.iccid)))?;
     let type_metadata = repo.profile_type_metadata(&session.operator_id, &session.iccid)?;
     let store_metadata =
-        encode(&store_metadata_request(&package, type_metadata.as_ref())?).map_err(Es9Error::internal)?;
+        encode(&store_metadata_request(&(&package).into(), type_metadata.as_ref())?).map_err(Es9Error::internal)?;
     let configure_isdp = encode(&ConfigureIsdpRequest { dp_proprietary_data: None }).map_err(Es9Error::internal)?;
     let dppb_key = crate::pki::keystore::KeyRef { role: crate::pki::keystore::KeyRole::DpPb, curve: session.curve };
     let (otsk, otpk_dp) = ctx.keys.generate_one_time_key(session.curve).map_err(Es9Error::internal)?;
@@ -240,7 +240,7 @@ fn bind_profile(
 /// resolved by the store (package override, else the profile type's), profile policy rules and notification
 /// configuration from the profile type.
 pub(crate) fn store_metadata_request(
-    package: &ProfilePackageRecord,
+    package: &crate::smdp::ProfileNames,
     type_metadata: Option<&crate::smdp::inventory::ProfileMetadata>,
 ) -> Result<StoreMetadataRequest, Es9Error> {
     let iccid = crate::profile::Iccid::new(&package.iccid).map_err(Es9Error::internal)?;
