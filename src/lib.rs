@@ -1,12 +1,12 @@
 //! rspd — a remote SIM provisioning server: an SM-DP+ (GSMA SGP.22 v2.5) and an eIM
 //! (GSMA SGP.32 v1.2) for IoT fleets.
 //!
-//! Module map (see `../shared/docs/ARCHITECTURE.md`):
+//! Module map (and the direction of imports: `docs/ARCHITECTURE.md`):
 //! - [`config`]: one typed configuration (TOML file + `RSPD_…` environment), validated at start.
 //! - [`audit`]: the hash-chained audit trail of operator calls and state transitions.
 //! - [`store`]: the relational store (SQLite embedded, PostgreSQL to scale out) behind repository traits.
 //! - [`codec`], [`pki`], [`bsp`], [`profile`], [`ids`]: the wire formats, from the `rsp-proto` crate.
-//! - [`smdp`]: SM-DP+ domain (profile states; orders and download sessions follow).
+//! - [`smdp`]: SM-DP+ domain: profile states, ES2+ orders, ES9+ download sessions, inventory, progress events.
 //! - [`eim`]: eIM domain (SGP.32 v1.2): eUICC registry, signed eUICC packages, results, order life cycle.
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.

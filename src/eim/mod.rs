@@ -19,9 +19,6 @@
 //! - [`intent`], [`orders`], [`campaign`]: operator orders (composite intents expanded into packages run in
 //!   sequence) and campaigns over many eUICCs with a release rate;
 //! - [`repository`]: the storage trait; [`error`]: [`EimError`].
-//!
-//! Later slices (issue 6): orders/campaigns over REST, the event stream, relaying indirect downloads to an
-//! external SM-DP+ over ES9+.
 
 pub mod campaign;
 pub mod error;

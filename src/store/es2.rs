@@ -3,7 +3,9 @@
 //!
 //! A duplicate call racing the first: on PostgreSQL the second insert into `es2_calls` violates the primary key and
 //! rolls the whole transaction back ([`Recorded::Replayed`]); on SQLite the immediate transactions serialize, and
-//! the second copy's compare-and-set fails, after which the binding finds the first answer via `record_call`.
+//! the second copy's compare-and-set fails, after which the binding finds the first answer via `record_call`. A
+//! DownloadOrder by profile type on PostgreSQL first takes an advisory lock on the call, so a second copy does not
+//! skip the first's claimed row, find the pool empty and record that failure as the call's answer.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -68,6 +70,11 @@ fn is_duplicate_call(e: &StoreError) -> bool {
     matches!(e, StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
 }
 
+/// The advisory-lock key of one ES2+ call (operator, functionRequesterIdentifier, functionCallIdentifier).
+fn call_lock_key(call: &CallKey) -> String {
+    format!("es2-call\u{1f}{}\u{1f}{}\u{1f}{}", call.operator_id, call.requester, call.call_id)
+}
+
 fn parse_state(s: &str) -> Result<ProfileState, RepoError> {
     s.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
 }
@@ -89,20 +96,6 @@ impl Store {
             },
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Sets the device lock of an operator's profile (`rspd order create --allowed-imei/--allowed-tac`).
-    pub fn set_device_lock(&self, operator_id: &str, iccid: &str, lock: &DeviceLock) -> Result<(), RepoError> {
-        let (imeis, tacs) = (DeviceLock::stored(&lock.imeis), DeviceLock::stored(&lock.tacs));
-        let changed = self.write(|conn| {
-            write_transaction!(conn, c => diesel::update(pr::table.filter(pr::operator_id.eq(operator_id)).filter(pr::iccid.eq(iccid)))
-                .set((pr::allowed_imeis.eq(&imeis), pr::allowed_tacs.eq(&tacs)))
-                .execute(c))
-        })?;
-        if changed == 0 {
-            return Err(RepoError::NotFound);
-        }
-        Ok(())
     }
 
     /// The device lock of an operator's profile (ES9+ AuthenticateClient, §5.6.3).
@@ -211,6 +204,12 @@ impl Es2Repository for Store {
                     .build_transaction()
                     .read_write()
                     .run(|c| {
+                        // Two copies of one call at once: the second would skip the row the first holds and report
+                        // the pool empty, and its failure could be recorded before the first commits. Copies of a
+                        // call wait for each other instead (the lock ends with the transaction).
+                        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                            .bind::<diesel::sql_types::Text, _>(call_lock_key(call))
+                            .execute(c)?;
                         let id = pr::table
                             .filter(pr::operator_id.eq(operator))
                             .filter(pr::profile_type.eq(t))

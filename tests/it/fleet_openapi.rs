@@ -109,12 +109,27 @@ const REGISTRATIONS: [&str; 8] = ["route(", "resource(", "scope(", "get(", "post
 
 /// Path literals registered as routes (or scopes) in the operator listener's sources.
 fn route_literals() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let mut files = Vec::new();
+    let mut dirs = vec![http.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut found = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if path.extension().is_none_or(|e| e != "rs") || DEVICE_LISTENER_FILES.iter().any(|d| name.starts_with(d)) {
+    for path in files {
+        // A file (or folder) of the device listener, at any depth below src/http.
+        let device = path.strip_prefix(&http).unwrap().components().any(|c| {
+            let name = c.as_os_str().to_string_lossy();
+            DEVICE_LISTENER_FILES.iter().any(|d| name.starts_with(d))
+        });
+        if path.extension().is_none_or(|e| e != "rs") || device {
             continue;
         }
         let text: String = std::fs::read_to_string(&path)
