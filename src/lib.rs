@@ -14,6 +14,7 @@
 //! - [`http`]: the actix-web listeners (device: ES9+/ESipa; operator: ES2+/fleet API over mutual TLS).
 //! - [`rate_limit`]: the keyed token bucket behind the per-address and per-EID limits (bounded memory).
 //! - [`cli`]: the `rspd` command line, one file per command group.
+//! - [`clock`]: time as rspd stores it (Unix milliseconds).
 //! - [`logging`]: the process log (text lines escape control characters).
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,7 @@ pub use rsp_proto::{bsp, codec, ids, pki, profile};
 
 pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod eim;
 pub mod http;

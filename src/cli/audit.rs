@@ -53,7 +53,7 @@ pub fn run(config: &Config, command: AuditCommand) -> Result<(), StartError> {
         AuditCommand::Erase(args) => {
             // The output names each value by the digest the logs use, never in clear.
             crate::logging::set_identifier_key(store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?);
-            let now = crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc());
+            let now = crate::clock::unix_ms(time::OffsetDateTime::now_utc());
             for value in &args.values {
                 let erased = store.erase_audit_identifier(args.operator.as_deref(), value.trim(), now)?;
                 println!("{}: identifiers erased from {erased} audit row(s)", crate::logging::pii(value.trim()));

@@ -183,7 +183,7 @@ pub fn run(config: &Config, command: EimCommand) -> Result<(), StartError> {
         EimCommand::Queue(args) => {
             let euicc = registered(&store, &args.eid)?;
             let ctx = crate::server::eim_context(config)?;
-            let now = service::now_ms();
+            let now = crate::clock::now_ms();
             let order = if let Some(code) = &args.download {
                 service::queue_download_trigger(&store, &ctx, &args.eid, code.trim(), now)
             } else if let Some(tags) = &args.ipa_data {

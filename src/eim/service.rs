@@ -32,11 +32,6 @@ use super::repository::{DeviceContact, EimRepository, PollFacts};
 use super::result::{verify_euicc_package_result, PackageOutcome};
 use crate::codec::sgp32::{EuiccPackage, EuiccPackageResult};
 
-/// Unix ms now.
-pub fn now_ms() -> i64 {
-    crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
-}
-
 /// How stale a polling device's recorded "last seen" may get before a poll that changes nothing else records it
 /// again (Unix ms): a fleet operator's "last seen" is accurate to within this.
 pub const CONTACT_RECORD_INTERVAL_MS: i64 = 60_000;

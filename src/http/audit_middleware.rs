@@ -9,6 +9,7 @@
 //! The hash chain keeps the route pattern and keyed digests of those identifiers; their clear values and the path
 //! as received live outside it (`audit_identifiers`, erasable).
 
+use crate::clock::now_ms;
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -52,10 +53,6 @@ impl Targets {
 fn function_execution_status(body: &[u8]) -> Option<String> {
     let v: Value = serde_json::from_slice(body).ok()?;
     v.pointer("/header/functionExecutionStatus/status").and_then(Value::as_str).map(str::to_owned)
-}
-
-fn now_ms() -> i64 {
-    crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
 }
 
 /// Middleware for the whole operator listener: records the call in the audit trail once it is answered.

@@ -19,6 +19,15 @@ pub enum AdminProtocolError {
     Unsupported(String),
 }
 
+impl std::fmt::Display for AdminProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminProtocolError::Missing => f.write_str("X-Admin-Protocol header missing (SGP.32 v1.2 §6.3)"),
+            AdminProtocolError::Unsupported(value) => write!(f, "unsupported X-Admin-Protocol {value:?}"),
+        }
+    }
+}
+
 /// Accepts any `gsma/rsp/v2.x.y` or `v3.x.y` (INTEROP.md: LPAs and IPAs send either); a missing header is an
 /// error only when `required`.
 pub fn check_admin_protocol(req: &HttpRequest, required: bool) -> Result<(), AdminProtocolError> {

@@ -23,12 +23,12 @@ use super::esipa::EimService;
 use super::idempotency::keyed;
 use super::identity::OperatorIdentity;
 use super::opaque_ids::{IdKind, OpaqueIds};
+use crate::clock::now_ms;
 use crate::eim::campaign::{
     CampaignRecord, CampaignRepository, EuiccFilter, ImportOutcome, OperatorEuiccs, OrderError, OrderRecord,
     OrderRepository, OwnedEuicc,
 };
 use crate::eim::orders::{self, CampaignAction, CampaignRequest, DeviceSelection};
-use crate::eim::service::now_ms;
 use crate::eim::{EimError, EimRepository, NewEuicc, OrderState as PackageState};
 use crate::pki::Certificate;
 

@@ -24,12 +24,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
 use crate::smdp::es9::{self, Es9Error, SmdpContext};
 use crate::smdp::{DownloadRepository, TransactionId};
 use crate::store::Store;
 
-/// The protocol version rspd answers with.
-pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
 /// Largest accepted request body (an AuthenticateClient with two certificates is a few KiB).
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
@@ -204,33 +203,24 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&SmdpContext, &dyn DownloadRepository) -> Result<T, Es9Error> + Send + 'static,
 ) -> Result<T, Es9Error> {
     let (ctx, store) = (svc.ctx.clone(), svc.store.clone());
-    web::block(move || f(&ctx, &store)).await.map_err(Es9Error::internal)?
+    binding::blocking(move || f(&ctx, &store), Es9Error::internal).await
 }
 
 /// Any `gsma/rsp/v2.x.y` or `v3.x.y` (INTEROP.md); absent is tolerated.
 fn check_admin_protocol(req: &HttpRequest) -> Result<(), Es9Error> {
-    let Some(value) = req.headers().get("x-admin-protocol") else {
-        return Ok(());
-    };
-    let value = value.to_str().unwrap_or_default().trim();
-    let supported = value
-        .strip_prefix("gsma/rsp/v")
-        .and_then(|v| v.split('.').next())
-        .is_some_and(|major| major == "2" || major == "3");
-    if supported {
-        Ok(())
-    } else {
-        Err(Es9Error::UnsupportedProtocol(value.to_owned()))
-    }
+    binding::check_admin_protocol(req, false).map_err(|e| match e {
+        AdminProtocolError::Unsupported(value) => Es9Error::UnsupportedProtocol(value),
+        AdminProtocolError::Missing => Es9Error::UnsupportedProtocol(String::new()),
+    })
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Es9Error> {
-    serde_json::from_slice(body).map_err(|e| Es9Error::InvalidField { field: "JSON body", detail: e.to_string() })
+    binding::parse_json(body).map_err(|e| Es9Error::InvalidField { field: "JSON body", detail: e.error.to_string() })
 }
 
 fn base64_field(field: &'static str, value: Option<String>) -> Result<Vec<u8>, Es9Error> {
     let value = value.ok_or(Es9Error::MissingField { field })?;
-    BASE64.decode(value.trim()).map_err(|e| Es9Error::InvalidField { field, detail: format!("not base64: {e}") })
+    binding::base64_bytes(&value).map_err(|detail| Es9Error::InvalidField { field, detail })
 }
 
 fn transaction_id_field(value: Option<String>) -> Result<TransactionId, Es9Error> {

@@ -8,7 +8,7 @@
 //! relays the next step. Learning (`eim.learn_operator`) and the forwarding of notifications also live here.
 
 use crate::logging::pii;
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 
 use crate::eim::indirect::{self, RelayError, RelaySessions, Route};
 use crate::eim::notification_outbox::{self, NotificationOutbox};
@@ -58,8 +58,10 @@ impl EimService {
     ) -> Result<Option<PackageOrder>, EimError> {
         let svc = self.clone();
         flatten(
-            web::block(move || service::get_eim_package(&svc.store, &svc.ctx, &eid_value, &contact, service::now_ms()))
-                .await,
+            web::block(move || {
+                service::get_eim_package(&svc.store, &svc.ctx, &eid_value, &contact, crate::clock::now_ms())
+            })
+            .await,
         )
     }
 
@@ -77,7 +79,7 @@ impl EimService {
                     &svc.ctx,
                     eid_value.as_deref(),
                     &received,
-                    service::now_ms(),
+                    crate::clock::now_ms(),
                 )?;
                 if !recorded.repeated {
                     // The next step of an operator order is queued before the IPA polls again.
@@ -85,7 +87,7 @@ impl EimService {
                         &svc.store,
                         &svc.ctx,
                         recorded.order.id,
-                        service::now_ms(),
+                        crate::clock::now_ms(),
                     );
                 }
                 Ok(recorded)
@@ -158,7 +160,8 @@ impl EimService {
                     client.initiate_authentication(&address, &euicc_challenge, &info1).await,
                 )?;
                 let (store, tx) = (self.store.clone(), ok.transaction_id.to_hex());
-                let recorded = web::block(move || store.record_relay_session(&tx, &address, service::now_ms())).await;
+                let recorded =
+                    web::block(move || store.record_relay_session(&tx, &address, crate::clock::now_ms())).await;
                 match recorded {
                     Ok(Ok(())) => Ok(ok),
                     Ok(Err(e)) => Err(RelayError::Es9(Es9Error::internal(e))),
@@ -277,7 +280,7 @@ impl EimService {
         }
         self.external_client(&address)?;
         let store = self.store.clone();
-        web::block(move || store.enqueue_notification(&address, &pending_notification, service::now_ms()))
+        web::block(move || store.enqueue_notification(&address, &pending_notification, crate::clock::now_ms()))
             .await
             .map_err(|e| RelayError::Es9(Es9Error::internal(e)))?
             .map_err(|e| RelayError::Es9(Es9Error::internal(e)))
@@ -290,7 +293,7 @@ impl EimService {
     pub async fn forward_due_notifications(&self) -> Result<usize, EimError> {
         let store = self.store.clone();
         let due = web::block(move || {
-            let now = service::now_ms();
+            let now = crate::clock::now_ms();
             store.purge_relay_sessions(now - indirect::RELAY_SESSION_RETENTION_MS)?;
             store.claim_due_notifications(now, 50)
         })
@@ -322,7 +325,7 @@ impl EimService {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, attempts = n.attempts + 1, "notification forwarding failed; will retry");
-                    let next = service::now_ms() + notification_outbox::retry_delay_ms(n.attempts + 1);
+                    let next = crate::clock::now_ms() + notification_outbox::retry_delay_ms(n.attempts + 1);
                     let error = e.to_string();
                     web::block(move || store.notification_attempt_failed(n.id, &error, next)).await
                 }
@@ -434,23 +437,5 @@ pub fn log_eim_error(function: &str, e: &EimError) {
     } else {
         tracing::warn!(function, error = %crate::logging::variant(e), "ESipa request refused");
         tracing::debug!(function, error = %e, "ESipa request refused (detail)");
-    }
-}
-
-/// `X-Admin-Protocol`: any `gsma/rsp/v2.x.y` or `v3.x.y`; a missing header is an error only when `required`
-/// (ASN.1 binding, INTEROP.md).
-pub fn check_admin_protocol(req: &HttpRequest, required: bool) -> Result<(), String> {
-    let Some(value) = req.headers().get("x-admin-protocol") else {
-        return if required { Err("X-Admin-Protocol header missing (SGP.32 v1.2 §6.3)".into()) } else { Ok(()) };
-    };
-    let value = value.to_str().unwrap_or_default().trim();
-    let supported = value
-        .strip_prefix("gsma/rsp/v")
-        .and_then(|v| v.split('.').next())
-        .is_some_and(|major| major == "2" || major == "3");
-    if supported {
-        Ok(())
-    } else {
-        Err(format!("unsupported X-Admin-Protocol {value:?}"))
     }
 }

@@ -30,7 +30,8 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::esipa::{check_admin_protocol, log_eim_error, EimService};
+use super::binding::{self, ADMIN_PROTOCOL};
+use super::esipa::{log_eim_error, EimService};
 use crate::codec::encode;
 use crate::codec::sgp32::{
     AuthenticateClientResponseEsipa, EimAcknowledgements, Empty, EsipaMessageFromIpaToEim,
@@ -45,8 +46,6 @@ use crate::eim::{DeviceContact, EimError};
 
 /// The ASN.1 binding's media type.
 pub const CONTENT_TYPE_ASN1: &str = "application/x-gsma-rsp-asn1";
-/// The protocol version rspd answers with.
-pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
 /// Largest accepted request body (an EprAndNotifications with notifications is a few KiB; a BPP is not
 /// sent this way).
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
@@ -291,7 +290,7 @@ fn provide_eim_package_result_response(result: Result<RecordedResult, EimError>)
 /// `X-Admin-Protocol` present and `gsma/rsp/v2.x.y` or `v3.x.y`; `Content-Type` the ASN.1 one (parameters
 /// tolerated).
 fn check_headers(req: &HttpRequest) -> Result<(), String> {
-    check_admin_protocol(req, true)?;
+    binding::check_admin_protocol(req, true).map_err(|e| e.to_string())?;
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim();
     if !media.eq_ignore_ascii_case(CONTENT_TYPE_ASN1) {

@@ -24,8 +24,9 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::binding::{self, ADMIN_PROTOCOL};
 use super::es9::InitiateAuthenticationRequest;
-use super::esipa::{check_admin_protocol, EimService};
+use super::esipa::EimService;
 use crate::codec::encode;
 use crate::codec::sgp32::{EimAcknowledgements, SequenceNumber};
 use crate::eim::error::{
@@ -35,8 +36,6 @@ use crate::eim::indirect::RelayError;
 use crate::eim::service::ReceivedResult;
 use crate::eim::{DeviceContact, EimError, PackageKind};
 
-/// The protocol version rspd answers with.
-pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
 /// Largest accepted request body.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// `eimPackageError noEimPackageAvailable(1)`.
@@ -357,22 +356,22 @@ async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: Option<web
 // ---- helpers ----
 
 fn prelude(req: &HttpRequest, svc: Option<web::Data<EimService>>) -> Result<web::Data<EimService>, Failure> {
-    check_admin_protocol(req, false).map_err(|m| Failure::new("1.3.2", "3.1", m))?;
+    binding::check_admin_protocol(req, false).map_err(|e| Failure::new("1.3.2", "3.1", e.to_string()))?;
     svc.ok_or_else(|| Failure::new("1.2", "4.2", "the eIM is not configured"))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
-    serde_json::from_slice(body).map_err(|e| Failure::invalid("JSON body", e))
+    binding::parse_json(body).map_err(|e| Failure::invalid("JSON body", e.error))
 }
 
 fn base64_field(field: &'static str, value: Option<String>) -> Result<Vec<u8>, Failure> {
     let value = value.ok_or_else(|| Failure::missing(field))?;
-    BASE64.decode(value.trim()).map_err(|e| Failure::invalid(field, format!("not base64: {e}")))
+    binding::base64_bytes(&value).map_err(|detail| Failure::invalid(field, detail))
 }
 
 fn hex_field(field: &'static str, value: Option<String>) -> Result<Vec<u8>, Failure> {
     let value = value.ok_or_else(|| Failure::missing(field))?;
-    hex::decode(value.trim()).map_err(|e| Failure::invalid(field, format!("not hex: {e}")))
+    binding::hex_bytes(&value).map_err(|detail| Failure::invalid(field, detail))
 }
 
 /// `eidValue` "^[0-9]{32}$" → the 16 `eidValue` bytes (the EID digits read as hex).

@@ -105,7 +105,7 @@ pub async fn replay(
     req.set_payload(actix_web::dev::Payload::from(body.clone()));
     let digest = request_digest(&req, &body);
 
-    let now = crate::eim::service::now_ms();
+    let now = crate::clock::now_ms();
     let claim = {
         let (store, operator, key, digest) = (store.clone(), identity.operator_id.clone(), key.clone(), digest.clone());
         web::block(move || store.claim_idempotency_key(&operator, &key, &digest, now, LEASE_MS)).await

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix_web::web;
 
+use crate::clock::now_ms;
 use crate::eim::orders::tick;
-use crate::eim::service::now_ms;
 use crate::http::esipa::EimService;
 
 pub async fn run(svc: EimService, interval: Duration) {

@@ -23,11 +23,11 @@ use rustls::RootCertStore;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use crate::clock::unix_ms;
 use crate::config::{ConfigError, ProgressConfig, ProgressEndpointConfig};
 use crate::http::binding::ADMIN_PROTOCOL;
 use crate::http::tls::{load_cert_chain, load_private_key, provider};
 use crate::smdp::progress::{backoff_ms, OutboxEntry, PointStatus, ProgressOutbox};
-use crate::smdp::session::unix_ms;
 use crate::smdp::ProgressNotifier;
 use crate::store::Store;
 

@@ -24,8 +24,7 @@ pub async fn run(store: Store, config: RetentionConfig) {
         ticker.tick().await;
         let store = store.clone();
         let round =
-            web::block(move || store.run_retention(&ages, crate::eim::service::now_ms(), batch, MAX_BATCHES_PER_ROUND))
-                .await;
+            web::block(move || store.run_retention(&ages, crate::clock::now_ms(), batch, MAX_BATCHES_PER_ROUND)).await;
         match round {
             Ok(Ok(report)) if report.total() == 0 => {}
             Ok(Ok(r)) => tracing::info!(

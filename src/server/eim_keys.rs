@@ -119,7 +119,7 @@ pub async fn expire_orders(svc: EimService, interval: Duration) {
     loop {
         ticker.tick().await;
         let store = svc.store.clone();
-        match web::block(move || crate::eim::service::expire_orders(&store, crate::eim::service::now_ms())).await {
+        match web::block(move || crate::eim::service::expire_orders(&store, crate::clock::now_ms())).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "eIM order expiry failed"),
             Err(e) => tracing::warn!(error = %e, "eIM order expiry not run"),

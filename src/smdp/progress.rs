@@ -136,7 +136,7 @@ impl ProgressEvent {
             point,
             status,
             result_data: None,
-            timestamp_ms: super::session::unix_ms(time::OffsetDateTime::now_utc()),
+            timestamp_ms: crate::clock::unix_ms(time::OffsetDateTime::now_utc()),
             event_key,
         }
     }

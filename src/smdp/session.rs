@@ -10,6 +10,7 @@
 //! persisted as one row ([`SessionRecord`]) keyed by transactionId, so any node can serve any step; the
 //! `into_*` conversions are where a stored row becomes a typed state (or an "unknown transactionId" error).
 
+use crate::clock::unix_ms;
 use std::fmt;
 use std::str::FromStr;
 
@@ -160,11 +161,6 @@ pub struct AuthenticatedUpdate {
 struct StoredBinding {
     otpk_euicc: Option<Vec<u8>>,
     bpp: Option<Vec<u8>>,
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 impl SessionRecord {

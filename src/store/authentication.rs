@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::connection::{dispatch, write_transaction};
-use super::downloads::{claim_order, now_ms, parse_profile_state, profile_state, Lost, OrderRow, SessionRow};
+use super::downloads::{claim_order, parse_profile_state, profile_state, Lost, OrderRow, SessionRow};
 use super::error::StoreError;
 use super::inventory::TypeRow;
 use super::package_lookup::resolve_names;
@@ -27,6 +27,7 @@ use super::schema::{
     profile_templates as pt, profile_types as ty, profiles as pr,
 };
 use super::Store;
+use crate::clock::now_ms;
 use crate::smdp::device_lock::DeviceLock;
 use crate::smdp::download_repository::{
     AuthenticationFacts, AuthenticationOutcome, BindError, OrderFacts, OrderKey, ProfileNames,

@@ -6,6 +6,7 @@
 //! serving one transactionId get exactly one success. An order's state is its profile's `profiles.state`.
 //! The ES2+ progress event of a change (§5.3.5), when the caller gives one, is inserted in the same transaction.
 
+use crate::clock::now_ms;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -107,11 +108,7 @@ pub(super) fn parse_profile_state(stored: &str) -> Result<ProfileState, RepoErro
     stored.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
 }
 
-pub(super) fn now_ms() -> i64 {
-    crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
-}
-
-const OPEN_STATES: [&str; 3] = ["initiated", "authenticated", "bpp_delivered"];
+pub(super) const OPEN_STATES: [&str; 3] = ["initiated", "authenticated", "bpp_delivered"];
 
 /// The state of an operator's profile, inside any transaction.
 macro_rules! profile_state {

@@ -10,6 +10,7 @@
 //!   and writes, when it must, in one transaction ([`EimRepository::record_poll`]: contact and claim together).
 //! - Every other transition is a compare-and-set on the state.
 
+use crate::clock::now_ms;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -100,10 +101,6 @@ impl PackageRow {
             updated_at: self.updated_at,
         })
     }
-}
-
-fn now_ms() -> i64 {
-    crate::eim::service::now_ms()
 }
 
 /// Moves order `$id` from `queued` to `dispatched` (compare-and-set); the updated row, if it moved.

@@ -25,7 +25,7 @@ fn owned(row: OwnedRow) -> OwnedEuicc {
 
 impl OperatorEuiccs for Store {
     fn import_euicc(&self, new: &NewEuicc, operator_id: &str, label: Option<&str>) -> Result<ImportOutcome, EimError> {
-        let now = crate::eim::service::now_ms();
+        let now = crate::clock::now_ms();
         let attempt = self.write(|conn| {
             write_transaction!(conn, c => {
                 let existing: Option<String> =
@@ -60,7 +60,7 @@ impl OperatorEuiccs for Store {
     }
 
     fn assign_operator(&self, eid: &str, operator_id: &str, label: Option<&str>) -> Result<(), EimError> {
-        let now = crate::eim::service::now_ms();
+        let now = crate::clock::now_ms();
         let changed = self.write(|conn| {
             write_transaction!(conn, c => diesel::update(
                 ee::table.find(eid).filter(ee::operator_id.eq("").or(ee::operator_id.eq(operator_id))),

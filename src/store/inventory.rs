@@ -3,6 +3,7 @@
 //! `package_lookup`. Packages, templates and personalization rows are sealed with [`crate::secrets`]; the AAD
 //! binds each to its table and primary key.
 
+use crate::clock::now_ms;
 use std::collections::BTreeMap;
 
 use diesel::dsl::count_star;
@@ -35,10 +36,6 @@ pub(super) fn template_key(operator_id: &str, name: &str) -> String {
 
 pub(super) fn secrets_error(e: SecretsError) -> RepoError {
     RepoError::Backend(e.to_string())
-}
-
-fn now_ms() -> i64 {
-    crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc())
 }
 
 #[derive(Queryable, Selectable, Insertable)]

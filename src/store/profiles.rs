@@ -4,7 +4,7 @@
 //! with `FOR UPDATE SKIP LOCKED` on PostgreSQL and inside an immediate transaction on SQLite, so each
 //! profile is handed out at most once across threads and nodes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::clock::now_ms;
 
 use diesel::prelude::*;
 
@@ -68,11 +68,6 @@ pub(super) fn compare_and_set_outcome(outcome: Result<ProfileRow, Option<String>
 
 fn parse_state(stored: &str) -> Result<ProfileState, RepoError> {
     stored.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
-}
-
-/// Milliseconds since the Unix epoch.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl ProfileRepository for Store {

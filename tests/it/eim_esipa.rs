@@ -130,7 +130,8 @@ impl Env {
     }
 
     fn queue(&self, curve: Curve, eid: &str, package: EuiccPackage) -> PackageOrder {
-        service::queue_euicc_package(&self.store(), &self.eim_context(curve), eid, package, service::now_ms()).unwrap()
+        service::queue_euicc_package(&self.store(), &self.eim_context(curve), eid, package, rspd::clock::now_ms())
+            .unwrap()
     }
 
     fn order(&self, id: i64) -> PackageOrder {

@@ -240,7 +240,8 @@ fn package_signed_with_another_key_is_refused_and_the_order_fails() {
             no_show_timeout: Duration::from_secs(600),
         };
         let package = EuiccPackage::PsmoList(vec![Psmo::ListProfileInfo(ProfileInfoListRequest::default())]);
-        let forged = service::queue_euicc_package(&env.store(), &rogue, &eid, package, service::now_ms()).unwrap().id;
+        let forged =
+            service::queue_euicc_package(&env.store(), &rogue, &eid, package, rspd::clock::now_ms()).unwrap().id;
         let mut device = ipa(&env, euicc, Binding::Json, DownloadMode::Direct);
         device.run(3).unwrap();
         let o = order(&env, forged);

@@ -69,7 +69,7 @@ on_both_backends!(
 );
 
 fn now() -> i64 {
-    rspd::eim::service::now_ms()
+    rspd::clock::now_ms()
 }
 
 fn register(store: &Store, counter_value: i64) {

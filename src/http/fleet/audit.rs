@@ -181,7 +181,7 @@ async fn erase(
         return Err(FleetError::BadRequest("identifier must be 1 to 64 characters".into()));
     }
     let operator = identity.operator_id;
-    let now = crate::smdp::session::unix_ms(time::OffsetDateTime::now_utc());
+    let now = crate::clock::unix_ms(time::OffsetDateTime::now_utc());
     let erased = blocking(move || store.erase_audit_identifier(Some(&operator), &value, now)).await?;
     Ok(HttpResponse::Ok().json(json!({ "erased": erased })))
 }

@@ -10,11 +10,12 @@ use time::OffsetDateTime;
 
 use super::context::{DpCredentials, SmdpContext};
 use super::error::Es9Error;
+use crate::clock::unix_ms;
 use crate::codec::sgp22::{self, EuiccInfo1, ServerSigned1};
 use crate::codec::tlv::{self, Tag};
 use crate::codec::{decode, encode};
 use crate::smdp::ids::{same_smdp_address, TransactionId};
-use crate::smdp::session::{unix_ms, NewSession};
+use crate::smdp::session::NewSession;
 use crate::smdp::DownloadRepository;
 
 /// The response fields (§6.5.2.6), as bytes; the HTTP binding base64-encodes them.

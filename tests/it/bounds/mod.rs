@@ -228,7 +228,7 @@ async fn retention_deletes_only_old_finished_rows() {
     const DAY: i64 = 86_400_000;
     for pg in backends() {
         let env = start_bounded(pg.as_deref(), "");
-        let now = rspd::eim::service::now_ms();
+        let now = rspd::clock::now_ms();
         let (old, recent) = (now - 10 * DAY, now - 1000);
         let b = |hex: &str| bytes(&env, hex);
 
