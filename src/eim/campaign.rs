@@ -2,6 +2,10 @@
 //! procedures): an order runs one [`Intent`](super::intent::Intent) on one eUICC as a sequence of packages; a
 //! campaign is one intent over many eUICCs of one operator, released at a rate.
 //!
+//! Three things are called "order" in rspd, so each has its own name: an ES2+ **download order**
+//! (`smdp::OrderRecord`, SGP.22 §5.3), an **eIM order** ([`EimOrder`], here: an operator's intent on one eUICC) and
+//! an **eIM package order** (`eim::PackageOrder`: one signed package in a device's queue, SGP.32 §2.11).
+//!
 //! ```text
 //! order:    Pending ──release──▶ Running(step 0 … n-1) ──last step Succeeded──▶ Succeeded
 //!                                   │ step Failed / Expired ──▶ Failed / Expired (that step's reason)
@@ -52,7 +56,7 @@ macro_rules! named_states {
 
 named_states!(
     /// The stored state of an order (see the module diagram).
-    OrderStatus { Pending = "pending", Running = "running", Succeeded = "succeeded", Failed = "failed",
+    EimOrderStatus { Pending = "pending", Running = "running", Succeeded = "succeeded", Failed = "failed",
         Expired = "expired", Cancelled = "cancelled" }
 );
 
@@ -61,15 +65,15 @@ named_states!(
     CampaignState { Running = "running", Paused = "paused", Cancelled = "cancelled", Completed = "completed" }
 );
 
-impl OrderStatus {
+impl EimOrderStatus {
     pub fn is_final(self) -> bool {
-        !matches!(self, OrderStatus::Pending | OrderStatus::Running)
+        !matches!(self, EimOrderStatus::Pending | EimOrderStatus::Running)
     }
 }
 
 /// Why something in the orders API was refused. `Display` is the one line the API answers with.
 #[derive(Debug, thiserror::Error)]
-pub enum OrderError {
+pub enum EimOrderError {
     /// The request is not acceptable (bad JSON member, bad intent, bad limit): 400.
     #[error("{0}")]
     Invalid(String),
@@ -85,7 +89,7 @@ pub enum OrderError {
 
 /// A stored order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
+pub struct EimOrder {
     pub id: i64,
     pub operator_id: String,
     pub eid: String,
@@ -93,7 +97,7 @@ pub struct OrderRecord {
     /// The intent JSON as given.
     pub intent: String,
     pub step_count: i64,
-    pub status: OrderStatus,
+    pub status: EimOrderStatus,
     pub current_step: i64,
     /// The package of `current_step`, once queued.
     pub current_package_id: Option<i64>,
@@ -105,13 +109,13 @@ pub struct OrderRecord {
     pub finished_at: Option<i64>,
 }
 
-impl OrderRecord {
+impl EimOrder {
     /// The state an operator sees: `pending`, `queued` / `dispatched` (the current step's package),
     /// `succeeded`, `failed`, `expired`, `cancelled`.
     pub fn shown_state(&self, current_package: Option<PackageState>) -> &'static str {
         match (self.status, current_package) {
-            (OrderStatus::Running, Some(PackageState::Dispatched)) => "dispatched",
-            (OrderStatus::Running, _) => "queued",
+            (EimOrderStatus::Running, Some(PackageState::Dispatched)) => "dispatched",
+            (EimOrderStatus::Running, _) => "queued",
             (s, _) => s.as_str(),
         }
     }
@@ -127,7 +131,7 @@ pub struct StepRecord {
 
 /// A new order (one transaction; `idempotency_key` makes a retried create return the first order).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrder {
+pub struct NewEimOrder {
     pub operator_id: String,
     pub eid: String,
     pub intent: String,
@@ -210,7 +214,7 @@ pub struct ProgressCounts {
 }
 
 impl ProgressCounts {
-    /// Adds `n` orders showing `state` ([`OrderRecord::shown_state`]).
+    /// Adds `n` orders showing `state` ([`EimOrder::shown_state`]).
     pub fn add(&mut self, state: &str, n: i64) {
         self.total += n;
         match state {
@@ -259,11 +263,11 @@ pub trait OperatorEuiccs: Send + Sync {
 
 /// What storage must do for orders and campaigns. Every operator-facing call takes the operator id and
 /// treats another operator's rows as absent. All calls block.
-pub trait OrderRepository: OperatorEuiccs {
+pub trait EimOrderRepository: OperatorEuiccs {
     /// Inserts a Running order at step 0 (no package yet); with an idempotency key already used, returns that
     /// order and `false`.
-    fn create_order(&self, new: &NewOrder, now: i64) -> Result<(OrderRecord, bool), EimError>;
-    fn find_eim_order(&self, operator_id: &str, order_id: i64) -> Result<Option<OrderRecord>, EimError>;
+    fn create_order(&self, new: &NewEimOrder, now: i64) -> Result<(EimOrder, bool), EimError>;
+    fn find_eim_order(&self, operator_id: &str, order_id: i64) -> Result<Option<EimOrder>, EimError>;
     fn order_steps(&self, order_id: i64) -> Result<Vec<StepRecord>, EimError>;
     /// The operator's orders (optionally of one campaign), id order after `after`, with the state of their
     /// current package.
@@ -273,13 +277,13 @@ pub trait OrderRepository: OperatorEuiccs {
         campaign_id: Option<i64>,
         after: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<(OrderRecord, Option<PackageState>)>, EimError>;
+    ) -> Result<Vec<(EimOrder, Option<PackageState>)>, EimError>;
     /// Running orders whose current step has no package yet.
-    fn orders_to_queue(&self, limit: i64) -> Result<Vec<OrderRecord>, EimError>;
+    fn orders_to_queue(&self, limit: i64) -> Result<Vec<EimOrder>, EimError>;
     /// Running orders whose current package is final, with that package.
-    fn orders_to_advance(&self, limit: i64) -> Result<Vec<(OrderRecord, PackageOrder)>, EimError>;
+    fn orders_to_advance(&self, limit: i64) -> Result<Vec<(EimOrder, PackageOrder)>, EimError>;
     /// The Running order whose current package is `package_id`, with that package.
-    fn order_for_package(&self, package_id: i64) -> Result<Option<(OrderRecord, PackageOrder)>, EimError>;
+    fn order_for_package(&self, package_id: i64) -> Result<Option<(EimOrder, PackageOrder)>, EimError>;
     /// In one transaction, only if the order still has `order.version` (PostgreSQL: the order row claimed
     /// `FOR UPDATE SKIP LOCKED`): takes the eUICC's next counterValue, builds the package with `build`, stores
     /// it Queued (expiring at `expires_at`) as step `step_index` and makes it the order's current package.
@@ -287,7 +291,7 @@ pub trait OrderRepository: OperatorEuiccs {
     #[allow(clippy::too_many_arguments)]
     fn queue_order_step(
         &self,
-        order: &OrderRecord,
+        order: &EimOrder,
         step_index: i64,
         kind: &str,
         eim_transaction_id: [u8; 16],
@@ -300,14 +304,14 @@ pub trait OrderRepository: OperatorEuiccs {
         &self,
         order_id: i64,
         version: i64,
-        status: OrderStatus,
+        status: EimOrderStatus,
         failure_reason: Option<&str>,
         now: i64,
     ) -> Result<bool, EimError>;
 }
 
-/// What storage must do for campaigns (over [`OrderRepository`]). Scoped by operator where an operator asks.
-pub trait CampaignRepository: OrderRepository {
+/// What storage must do for campaigns (over [`EimOrderRepository`]). Scoped by operator where an operator asks.
+pub trait CampaignRepository: EimOrderRepository {
     /// Inserts the campaign and one Pending order per EID in one transaction (idempotent as above).
     fn create_campaign(&self, new: &NewCampaign, eids: &[String], now: i64)
         -> Result<(CampaignRecord, bool), EimError>;
@@ -372,8 +376,8 @@ mod tests {
 
     #[test]
     fn states_round_trip_and_counts_add_up() {
-        for s in OrderStatus::ALL {
-            assert_eq!(s.as_str().parse::<OrderStatus>().unwrap(), *s);
+        for s in EimOrderStatus::ALL {
+            assert_eq!(s.as_str().parse::<EimOrderStatus>().unwrap(), *s);
         }
         assert!("paused".parse::<CampaignState>().is_ok());
         let mut c = ProgressCounts::default();

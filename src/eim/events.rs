@@ -5,7 +5,7 @@
 //! `(updated_at, id)` position, so a client resumes with `Last-Event-ID`; the order resource stays the
 //! authority (rows changed within one millisecond out of id order may be reported late or not at all).
 
-use super::campaign::OrderRecord;
+use super::campaign::EimOrder;
 use super::error::EimError;
 use super::order::{OrderState as PackageState, PackageOrder};
 
@@ -36,7 +36,7 @@ pub trait EventSource: Send + Sync {
         operator_id: &str,
         after: (i64, i64),
         limit: i64,
-    ) -> Result<Vec<(OrderRecord, Option<PackageState>)>, EimError>;
+    ) -> Result<Vec<(EimOrder, Option<PackageState>)>, EimError>;
     /// The operator's step packages changed after `after` (`(package updated_at, package id)` order).
     fn step_events(&self, operator_id: &str, after: (i64, i64), limit: i64) -> Result<Vec<StepEvent>, EimError>;
     /// The newest positions now (a stream without `Last-Event-ID` starts here).

@@ -13,8 +13,8 @@ use crate::logging::pii;
 use std::collections::HashMap;
 
 use super::campaign::{
-    CampaignRecord, CampaignRepository, CampaignState, EuiccFilter, NewCampaign, NewOrder, OrderError, OrderRecord,
-    OrderRepository, OrderStatus,
+    CampaignRecord, CampaignRepository, CampaignState, EimOrder, EimOrderError, EimOrderRepository, EimOrderStatus,
+    EuiccFilter, NewCampaign, NewEimOrder,
 };
 use super::error::EimError;
 use super::intent::{Intent, PackageBody, Step};
@@ -31,9 +31,9 @@ pub const TICK_BATCH: i64 = 2_000;
 pub const CANCELLED: &str = "cancelled";
 
 /// Parses a stored or received intent and expands it.
-pub fn parse_intent(value: serde_json::Value) -> Result<(Intent, Vec<Step>), OrderError> {
-    let intent = Intent::from_json(value).map_err(OrderError::Invalid)?;
-    let steps = intent.steps().map_err(OrderError::Invalid)?;
+pub fn parse_intent(value: serde_json::Value) -> Result<(Intent, Vec<Step>), EimOrderError> {
+    let intent = Intent::from_json(value).map_err(EimOrderError::Invalid)?;
+    let steps = intent.steps().map_err(EimOrderError::Invalid)?;
     Ok((intent, steps))
 }
 
@@ -45,19 +45,19 @@ fn stored_steps(order_intent: &str) -> Result<Vec<Step>, String> {
 /// One order for one of the operator's eUICCs. Returns the order and whether it was created now (`false`:
 /// the idempotency key was used before).
 pub fn create_order(
-    repo: &dyn OrderRepository,
+    repo: &dyn EimOrderRepository,
     operator_id: &str,
     eid: &str,
     intent: serde_json::Value,
     idempotency_key: Option<String>,
     now: i64,
-) -> Result<(OrderRecord, bool), OrderError> {
+) -> Result<(EimOrder, bool), EimOrderError> {
     let (intent, steps) = parse_intent(intent)?;
-    check_eid(eid).map_err(|e| OrderError::Invalid(e.to_string()))?;
+    check_eid(eid).map_err(|e| EimOrderError::Invalid(e.to_string()))?;
     if repo.owned_euicc(operator_id, eid)?.is_none() {
-        return Err(OrderError::NotFound("eUICC"));
+        return Err(EimOrderError::NotFound("eUICC"));
     }
-    let new = NewOrder {
+    let new = NewEimOrder {
         operator_id: operator_id.to_owned(),
         eid: eid.to_owned(),
         intent: intent.to_json().to_string(),
@@ -93,33 +93,33 @@ pub fn create_campaign(
     operator_id: &str,
     request: CampaignRequest,
     now: i64,
-) -> Result<(CampaignRecord, bool), OrderError> {
+) -> Result<(CampaignRecord, bool), EimOrderError> {
     let (intent, steps) = parse_intent(request.intent)?;
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(OrderError::Invalid("name must be 1 to 200 characters".into()));
+        return Err(EimOrderError::Invalid("name must be 1 to 200 characters".into()));
     }
     if !(1..=1_000_000).contains(&request.rate_per_minute) {
-        return Err(OrderError::Invalid("ratePerMinute must be between 1 and 1000000".into()));
+        return Err(EimOrderError::Invalid("ratePerMinute must be between 1 and 1000000".into()));
     }
     if !(1..=100_000).contains(&request.max_in_flight) {
-        return Err(OrderError::Invalid("maxInFlight must be between 1 and 100000".into()));
+        return Err(EimOrderError::Invalid("maxInFlight must be between 1 and 100000".into()));
     }
     let eids = match request.devices {
         DeviceSelection::Eids(mut eids) => {
             eids.sort();
             eids.dedup();
             if eids.len() > MAX_CAMPAIGN_DEVICES {
-                return Err(OrderError::Invalid(format!("at most {MAX_CAMPAIGN_DEVICES} EIDs per campaign")));
+                return Err(EimOrderError::Invalid(format!("at most {MAX_CAMPAIGN_DEVICES} EIDs per campaign")));
             }
             if let Some(bad) = eids.iter().find(|e| check_eid(e).is_err()) {
-                return Err(OrderError::Invalid(format!("invalid EID {bad:?}")));
+                return Err(EimOrderError::Invalid(format!("invalid EID {bad:?}")));
             }
             let owned = repo.owned_eids(operator_id, &eids)?;
             if owned.len() != eids.len() {
                 let owned: std::collections::HashSet<&String> = owned.iter().collect();
                 let missing: Vec<&String> = eids.iter().filter(|e| !owned.contains(e)).collect();
-                return Err(OrderError::Invalid(format!(
+                return Err(EimOrderError::Invalid(format!(
                     "{} EID(s) are not registered to this operator, e.g. {}",
                     missing.len(),
                     missing[0]
@@ -130,7 +130,7 @@ pub fn create_campaign(
         DeviceSelection::Filter(filter) => {
             if let Some(p) = &filter.eid_prefix {
                 if p.is_empty() || p.len() > 32 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(OrderError::Invalid("eidPrefix must be 1 to 32 digits".into()));
+                    return Err(EimOrderError::Invalid("eidPrefix must be 1 to 32 digits".into()));
                 }
             }
             let mut eids = Vec::new();
@@ -141,14 +141,14 @@ pub fn create_campaign(
                 }
                 eids.extend(page.into_iter().map(|e| e.eid));
                 if eids.len() > MAX_CAMPAIGN_DEVICES {
-                    return Err(OrderError::Invalid(format!("the filter matches more than {MAX_CAMPAIGN_DEVICES}")));
+                    return Err(EimOrderError::Invalid(format!("the filter matches more than {MAX_CAMPAIGN_DEVICES}")));
                 }
             }
             eids
         }
     };
     if eids.is_empty() {
-        return Err(OrderError::Invalid("no eUICC of this operator matches".into()));
+        return Err(EimOrderError::Invalid("no eUICC of this operator matches".into()));
     }
     let new = NewCampaign {
         operator_id: operator_id.to_owned(),
@@ -176,8 +176,8 @@ pub fn campaign_action(
     campaign_id: i64,
     action: CampaignAction,
     now: i64,
-) -> Result<CampaignRecord, OrderError> {
-    let current = repo.find_campaign(operator_id, campaign_id)?.ok_or(OrderError::NotFound("campaign"))?;
+) -> Result<CampaignRecord, EimOrderError> {
+    let current = repo.find_campaign(operator_id, campaign_id)?.ok_or(EimOrderError::NotFound("campaign"))?;
     let changed = match action {
         CampaignAction::Pause => {
             repo.set_campaign_state(operator_id, campaign_id, &[CampaignState::Running], CampaignState::Paused, now)?
@@ -187,7 +187,7 @@ pub fn campaign_action(
         }
         CampaignAction::Cancel => repo.cancel_campaign(operator_id, campaign_id, now)?,
     };
-    changed.ok_or_else(|| OrderError::Conflict(format!("campaign {campaign_id} is {}", current.state)))
+    changed.ok_or_else(|| EimOrderError::Conflict(format!("campaign {campaign_id} is {}", current.state)))
 }
 
 /// What one [`tick`] did.
@@ -224,7 +224,7 @@ where
 }
 
 /// One order's move in the report; an error is logged and the order retried next tick (others go on).
-fn count(report: &mut TickReport, order: &OrderRecord, step: Result<Advanced, EimError>) {
+fn count(report: &mut TickReport, order: &EimOrder, step: Result<Advanced, EimError>) {
     match step {
         Ok(Advanced::Queued) => report.queued += 1,
         Ok(Advanced::Finished) => report.finished += 1,
@@ -240,10 +240,10 @@ enum Advanced {
     Lost,
 }
 
-fn finish<R: OrderRepository + ?Sized>(
+fn finish<R: EimOrderRepository + ?Sized>(
     repo: &R,
-    order: &OrderRecord,
-    status: OrderStatus,
+    order: &EimOrder,
+    status: EimOrderStatus,
     reason: Option<&str>,
     now: i64,
 ) -> Result<Advanced, EimError> {
@@ -259,7 +259,7 @@ fn finish<R: OrderRepository + ?Sized>(
 fn advance<R>(
     repo: &R,
     ctx: &EimContext,
-    order: &OrderRecord,
+    order: &EimOrder,
     package: &PackageOrder,
     campaigns: &mut HashMap<i64, CampaignState>,
     now: i64,
@@ -289,54 +289,48 @@ where
                 };
                 if state == CampaignState::Cancelled {
                     let why = format!("campaign cancelled after step {step} ({kind})");
-                    return finish(repo, order, OrderStatus::Cancelled, Some(&why), now);
+                    return finish(repo, order, EimOrderStatus::Cancelled, Some(&why), now);
                 }
             }
             queue_step(repo, ctx, order, step + 1, now)
         }
-        PackageState::Succeeded => finish(repo, order, OrderStatus::Succeeded, None, now),
+        PackageState::Succeeded => finish(repo, order, EimOrderStatus::Succeeded, None, now),
         PackageState::Expired if package.failure_reason.as_deref() == Some(CANCELLED) => {
-            finish(repo, order, OrderStatus::Cancelled, Some(&reason(CANCELLED)), now)
+            finish(repo, order, EimOrderStatus::Cancelled, Some(&reason(CANCELLED)), now)
         }
         PackageState::Expired => {
             let r = reason(package.failure_reason.as_deref().unwrap_or("expired"));
-            finish(repo, order, OrderStatus::Expired, Some(&r), now)
+            finish(repo, order, EimOrderStatus::Expired, Some(&r), now)
         }
         PackageState::Failed => {
             let r = reason(package.failure_reason.as_deref().unwrap_or("failed"));
-            finish(repo, order, OrderStatus::Failed, Some(&r), now)
+            finish(repo, order, EimOrderStatus::Failed, Some(&r), now)
         }
         PackageState::Queued | PackageState::Dispatched => Ok(Advanced::Lost),
     }
 }
 
 /// Signs (or encodes) and queues the package of step `step_index`, linked to the order in one transaction.
-fn queue_step<R>(
-    repo: &R,
-    ctx: &EimContext,
-    order: &OrderRecord,
-    step_index: i64,
-    now: i64,
-) -> Result<Advanced, EimError>
+fn queue_step<R>(repo: &R, ctx: &EimContext, order: &EimOrder, step_index: i64, now: i64) -> Result<Advanced, EimError>
 where
-    R: OrderRepository + EimRepository + ?Sized,
+    R: EimOrderRepository + EimRepository + ?Sized,
 {
     let steps = match stored_steps(&order.intent) {
         Ok(s) => s,
-        Err(e) => return finish(repo, order, OrderStatus::Failed, Some(&e), now),
+        Err(e) => return finish(repo, order, EimOrderStatus::Failed, Some(&e), now),
     };
     let Some(step) = steps.get(step_index as usize) else {
-        return finish(repo, order, OrderStatus::Failed, Some("the intent has fewer steps than stored"), now);
+        return finish(repo, order, EimOrderStatus::Failed, Some("the intent has fewer steps than stored"), now);
     };
     let Some(euicc) = repo.find_euicc(&order.eid)? else {
-        return finish(repo, order, OrderStatus::Failed, Some("the eUICC is no longer registered"), now);
+        return finish(repo, order, EimOrderStatus::Failed, Some("the eUICC is no longer registered"), now);
     };
     let mut eim_transaction_id = [0u8; 16];
     openssl::rand::rand_bytes(&mut eim_transaction_id)
         .map_err(|e| EimError::Encode { what: "eimTransactionId", reason: e.to_string() })?;
     let body = match step.body(&eim_transaction_id) {
         Ok(b) => b,
-        Err(e) => return finish(repo, order, OrderStatus::Failed, Some(&e), now),
+        Err(e) => return finish(repo, order, EimOrderStatus::Failed, Some(&e), now),
     };
     let key = EimContext::key(euicc.eim_key_curve);
     let mut build = |slot: &super::repository::QueueSlot| match &body {
@@ -357,11 +351,11 @@ where
 
 /// Queues the first step of a just-created order at once (the job would within a tick); a lost race or a
 /// failure here is left to the job.
-pub fn start_order<R>(repo: &R, ctx: &EimContext, order: &OrderRecord, now: i64)
+pub fn start_order<R>(repo: &R, ctx: &EimContext, order: &EimOrder, now: i64)
 where
-    R: OrderRepository + EimRepository + ?Sized,
+    R: EimOrderRepository + EimRepository + ?Sized,
 {
-    if order.status == OrderStatus::Running && order.current_package_id.is_none() {
+    if order.status == EimOrderStatus::Running && order.current_package_id.is_none() {
         if let Err(e) = queue_step(repo, ctx, order, order.current_step, now) {
             tracing::warn!(order = order.id, error = %e, "eIM order: first step not queued yet; the job retries");
         }

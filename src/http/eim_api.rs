@@ -25,8 +25,8 @@ use super::identity::OperatorIdentity;
 use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::clock::now_ms;
 use crate::eim::campaign::{
-    CampaignRecord, CampaignRepository, EuiccFilter, ImportOutcome, OperatorEuiccs, OrderError, OrderRecord,
-    OrderRepository, OwnedEuicc,
+    CampaignRecord, CampaignRepository, EimOrder, EimOrderError, EimOrderRepository, EuiccFilter, ImportOutcome,
+    OperatorEuiccs, OwnedEuicc,
 };
 use crate::eim::orders::{self, CampaignAction, CampaignRequest, DeviceSelection};
 use crate::eim::{EimError, EimRepository, NewEuicc, OrderState as PackageState};
@@ -56,32 +56,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The one mapping of the orders API's errors to HTTP statuses.
-fn error_response(e: OrderError) -> HttpResponse {
+fn error_response(e: EimOrderError) -> HttpResponse {
     let (status, message) = match &e {
-        OrderError::Invalid(_) => (StatusCode::BAD_REQUEST, e.to_string()),
-        OrderError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
-        OrderError::Conflict(_) => (StatusCode::CONFLICT, e.to_string()),
-        OrderError::Eim(EimError::UnknownEuicc(_)) => (StatusCode::NOT_FOUND, "eUICC not found".to_owned()),
-        OrderError::Eim(inner) if inner.is_internal() => {
+        EimOrderError::Invalid(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+        EimOrderError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
+        EimOrderError::Conflict(_) => (StatusCode::CONFLICT, e.to_string()),
+        EimOrderError::Eim(EimError::UnknownEuicc(_)) => (StatusCode::NOT_FOUND, "eUICC not found".to_owned()),
+        EimOrderError::Eim(inner) if inner.is_internal() => {
             tracing::error!(error = %inner, "eIM API request failed");
             (StatusCode::SERVICE_UNAVAILABLE, "the eIM store is unavailable; try again".to_owned())
         }
-        OrderError::Eim(inner) => (StatusCode::BAD_REQUEST, inner.to_string()),
+        EimOrderError::Eim(inner) => (StatusCode::BAD_REQUEST, inner.to_string()),
     };
     HttpResponse::build(status).json(json!({ "error": message }))
 }
 
 fn invalid(message: impl Into<String>) -> HttpResponse {
-    error_response(OrderError::Invalid(message.into()))
+    error_response(EimOrderError::Invalid(message.into()))
 }
 
 /// Runs `f` on the blocking pool with the eIM service.
 async fn blocking<T: Send + 'static>(
     svc: &web::Data<EimService>,
-    f: impl FnOnce(&EimService) -> Result<T, OrderError> + Send + 'static,
+    f: impl FnOnce(&EimService) -> Result<T, EimOrderError> + Send + 'static,
 ) -> Result<T, HttpResponse> {
     let svc = svc.clone();
-    binding::blocking(move || f(&svc), |e| OrderError::Eim(EimError::Store(e))).await.map_err(error_response)
+    binding::blocking(move || f(&svc), |e| EimOrderError::Eim(EimError::Store(e))).await.map_err(error_response)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpResponse> {
@@ -129,7 +129,7 @@ fn path_id(req: &HttpRequest, ids: &OpaqueIds, kind: IdKind, what: &'static str)
     req.match_info()
         .get("id")
         .and_then(|s| ids.decode(kind, s))
-        .ok_or_else(|| error_response(OrderError::NotFound(what)))
+        .ok_or_else(|| error_response(EimOrderError::NotFound(what)))
 }
 
 // ---- eUICCs ----
@@ -279,7 +279,7 @@ async fn list_euiccs(identity: OperatorIdentity, req: HttpRequest, svc: web::Dat
 async fn get_euicc(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
     let eid = req.match_info().get("eid").unwrap_or_default().to_owned();
     let result = blocking(&svc, move |svc| {
-        let euicc = svc.store.owned_euicc(&identity.operator_id, &eid)?.ok_or(OrderError::NotFound("eUICC"))?;
+        let euicc = svc.store.owned_euicc(&identity.operator_id, &eid)?.ok_or(EimOrderError::NotFound("eUICC"))?;
         let profiles = svc.store.known_profiles(&eid)?;
         let mut body = euicc_json(&euicc);
         body["profiles"] = profiles
@@ -300,7 +300,7 @@ async fn get_euicc(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<
 
 // ---- orders ----
 
-pub(crate) fn order_summary(o: &OrderRecord, package: Option<PackageState>, ids: &OpaqueIds) -> Value {
+pub(crate) fn order_summary(o: &EimOrder, package: Option<PackageState>, ids: &OpaqueIds) -> Value {
     json!({
         "orderId": ids.encode(IdKind::EimOrder, o.id), "eid": o.eid,
         "campaignId": o.campaign_id.map(|c| ids.encode(IdKind::Campaign, c)), "state": o.shown_state(package),
@@ -310,7 +310,7 @@ pub(crate) fn order_summary(o: &OrderRecord, package: Option<PackageState>, ids:
 }
 
 /// An order with its intent and every step (queued ones with their package's state and outcome).
-fn order_view(svc: &EimService, o: &OrderRecord, ids: &OpaqueIds) -> Result<Value, OrderError> {
+fn order_view(svc: &EimService, o: &EimOrder, ids: &OpaqueIds) -> Result<Value, EimOrderError> {
     let steps = svc.store.order_steps(o.id)?;
     let current = steps.iter().find(|s| s.step_index == o.current_step).map(|s| s.package.state);
     let kinds = orders::step_kinds(&o.intent);
@@ -402,7 +402,7 @@ async fn paged_orders(
     };
     let result = blocking(&svc, move |svc| {
         if let Some(id) = campaign_id {
-            svc.store.find_campaign(&identity.operator_id, id)?.ok_or(OrderError::NotFound("campaign"))?;
+            svc.store.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
         }
         Ok(svc.store.list_orders(&identity.operator_id, campaign_id, cursor, limit)?)
     })
@@ -431,7 +431,7 @@ async fn get_order(
         Err(resp) => return resp,
     };
     let result = blocking(&svc, move |svc| {
-        let order = svc.store.find_eim_order(&identity.operator_id, id)?.ok_or(OrderError::NotFound("order"))?;
+        let order = svc.store.find_eim_order(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("order"))?;
         order_view(svc, &order, &ids)
     })
     .await;
@@ -461,7 +461,7 @@ struct FilterBody {
     label: Option<String>,
 }
 
-fn campaign_view(svc: &EimService, c: &CampaignRecord, ids: &OpaqueIds) -> Result<Value, OrderError> {
+fn campaign_view(svc: &EimService, c: &CampaignRecord, ids: &OpaqueIds) -> Result<Value, EimOrderError> {
     let progress = svc.store.campaign_counts(c.id)?;
     Ok(json!({
         "campaignId": ids.encode(IdKind::Campaign, c.id), "name": c.name, "state": c.state.as_str(),
@@ -525,7 +525,8 @@ async fn get_campaign(
         Err(resp) => return resp,
     };
     let result = blocking(&svc, move |svc| {
-        let campaign = svc.store.find_campaign(&identity.operator_id, id)?.ok_or(OrderError::NotFound("campaign"))?;
+        let campaign =
+            svc.store.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
         campaign_view(svc, &campaign, &ids)
     })
     .await;

@@ -16,7 +16,7 @@ use super::error::StoreError;
 use super::schema::{eim_campaigns as ec, eim_orders as eo, eim_packages as ep};
 use super::Store;
 use crate::eim::campaign::{
-    release_allowance, CampaignRecord, CampaignRepository, CampaignState, NewCampaign, OrderStatus, ProgressCounts,
+    release_allowance, CampaignRecord, CampaignRepository, CampaignState, EimOrderStatus, NewCampaign, ProgressCounts,
 };
 use crate::eim::orders::CANCELLED;
 use crate::eim::{EimError, OrderState as PackageState};
@@ -84,7 +84,7 @@ macro_rules! release_one {
         };
         let in_flight: i64 = eo::table
             .filter(eo::campaign_id.eq(Some(campaign.id)))
-            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
             .count()
             .get_result($c)?;
         let (allowance, window_start, released) = release_allowance(&campaign, in_flight, $now);
@@ -92,17 +92,17 @@ macro_rules! release_one {
         if allowance > 0 {
             let ids: Vec<i64> = eo::table
                 .filter(eo::campaign_id.eq(Some(campaign.id)))
-                .filter(eo::state.eq(OrderStatus::Pending.as_str()))
+                .filter(eo::state.eq(EimOrderStatus::Pending.as_str()))
                 .order(eo::id.asc())
                 .limit(allowance.min(RELEASE_BATCH))
                 .select(eo::id)
                 .load($c)?;
             for chunk in ids.chunks(CHUNK) {
                 n += diesel::update(
-                    eo::table.filter(eo::id.eq_any(chunk)).filter(eo::state.eq(OrderStatus::Pending.as_str())),
+                    eo::table.filter(eo::id.eq_any(chunk)).filter(eo::state.eq(EimOrderStatus::Pending.as_str())),
                 )
                 .set((
-                    eo::state.eq(OrderStatus::Running.as_str()),
+                    eo::state.eq(EimOrderStatus::Running.as_str()),
                     eo::version.eq(eo::version + 1),
                     eo::updated_at.eq($now),
                 ))
@@ -156,7 +156,7 @@ impl CampaignRepository for Store {
                             campaign_id: Some(campaign.id),
                             intent: &new.intent,
                             step_count: new.step_count,
-                            state: OrderStatus::Pending.as_str(),
+                            state: EimOrderStatus::Pending.as_str(),
                             current_step: 0,
                             version: 0,
                             idempotency_key: None,
@@ -200,14 +200,14 @@ impl CampaignRepository for Store {
         let dispatched: i64 = dispatch!(&mut *conn, c => eo::table
             .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
             .filter(eo::campaign_id.eq(Some(campaign_id)))
-            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
             .filter(ep::state.eq(PackageState::Dispatched.as_str()))
             .count()
             .get_result(c))?;
         let mut counts = ProgressCounts::default();
         for (state, n) in by_state {
-            match state.parse::<OrderStatus>().map_err(EimError::Store)? {
-                OrderStatus::Running => {
+            match state.parse::<EimOrderStatus>().map_err(EimError::Store)? {
+                EimOrderStatus::Running => {
                     counts.add("dispatched", dispatched);
                     counts.add("queued", n - dispatched);
                 }
@@ -265,7 +265,7 @@ impl CampaignRepository for Store {
                     return Ok(None);
                 };
                 let cancel = (
-                    eo::state.eq(OrderStatus::Cancelled.as_str()),
+                    eo::state.eq(EimOrderStatus::Cancelled.as_str()),
                     eo::version.eq(eo::version + 1),
                     eo::updated_at.eq(now),
                     eo::finished_at.eq(Some(now)),
@@ -273,14 +273,14 @@ impl CampaignRepository for Store {
                 diesel::update(
                     eo::table
                         .filter(eo::campaign_id.eq(Some(campaign_id)))
-                        .filter(eo::state.eq(OrderStatus::Pending.as_str())),
+                        .filter(eo::state.eq(EimOrderStatus::Pending.as_str())),
                 )
                 .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before release"))))
                 .execute(c)?;
                 diesel::update(
                     eo::table
                         .filter(eo::campaign_id.eq(Some(campaign_id)))
-                        .filter(eo::state.eq(OrderStatus::Running.as_str()))
+                        .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
                         .filter(eo::current_package_id.is_null()),
                 )
                 .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before dispatch"))))
@@ -289,7 +289,7 @@ impl CampaignRepository for Store {
                 let queued: Vec<i64> = eo::table
                     .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
                     .filter(eo::campaign_id.eq(Some(campaign_id)))
-                    .filter(eo::state.eq(OrderStatus::Running.as_str()))
+                    .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
                     .filter(ep::state.eq(PackageState::Queued.as_str()))
                     .select(ep::id)
                     .load(c)?;
@@ -310,7 +310,7 @@ impl CampaignRepository for Store {
                     diesel::update(
                         eo::table
                             .filter(eo::campaign_id.eq(Some(campaign_id)))
-                            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+                            .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
                             .filter(eo::current_package_id.eq_any(&expired)),
                     )
                     .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before dispatch"))))
@@ -371,7 +371,7 @@ impl CampaignRepository for Store {
             .select(ec::id)
             .load(c))?;
         drop(conn);
-        let live = [OrderStatus::Pending.as_str(), OrderStatus::Running.as_str()];
+        let live = [EimOrderStatus::Pending.as_str(), EimOrderStatus::Running.as_str()];
         let mut completed = 0;
         for id in running {
             completed += self.write(|conn| {

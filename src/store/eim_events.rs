@@ -8,7 +8,7 @@ use super::eim::PackageRow;
 use super::eim_orders::OrderRow;
 use super::schema::{eim_order_steps as es, eim_orders as eo, eim_packages as ep};
 use super::Store;
-use crate::eim::campaign::OrderRecord;
+use crate::eim::campaign::EimOrder;
 use crate::eim::events::{EventCursor, EventSource, StepEvent};
 use crate::eim::{EimError, OrderState as PackageState};
 
@@ -18,7 +18,7 @@ impl EventSource for Store {
         operator_id: &str,
         after: (i64, i64),
         limit: i64,
-    ) -> Result<Vec<(OrderRecord, Option<PackageState>)>, EimError> {
+    ) -> Result<Vec<(EimOrder, Option<PackageState>)>, EimError> {
         let (at, id) = after;
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => eo::table

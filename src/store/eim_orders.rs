@@ -1,4 +1,4 @@
-//! [`OrderRepository`] for [`Store`]: eIM orders (`eim_orders`, `eim_order_steps`) and the packages of their
+//! [`EimOrderRepository`] for [`Store`]: eIM orders (`eim_orders`, `eim_order_steps`) and the packages of their
 //! steps.
 //!
 //! - Every operator-facing query filters on `operator_id`.
@@ -15,7 +15,7 @@ use super::eim::PackageRow;
 use super::error::StoreError;
 use super::schema::{eim_euiccs as ee, eim_order_steps as es, eim_orders as eo, eim_packages as ep};
 use super::Store;
-use crate::eim::campaign::{NewOrder, OrderRecord, OrderRepository, OrderStatus, StepRecord};
+use crate::eim::campaign::{EimOrder, EimOrderRepository, EimOrderStatus, NewEimOrder, StepRecord};
 use crate::eim::{EimError, OrderState as PackageState, PackageOrder, QueueSlot};
 
 /// Rows per multi-row INSERT / IN list (SQLite's variable limit).
@@ -41,8 +41,8 @@ pub(super) struct OrderRow {
 }
 
 impl OrderRow {
-    pub(super) fn into_record(self) -> Result<OrderRecord, EimError> {
-        Ok(OrderRecord {
+    pub(super) fn into_record(self) -> Result<EimOrder, EimError> {
+        Ok(EimOrder {
             status: self.state.parse().map_err(|e| EimError::Store(format!("eim_orders.state: {e}")))?,
             id: self.id,
             operator_id: self.operator_id,
@@ -88,7 +88,7 @@ fn package_state(s: Option<String>) -> Option<PackageState> {
 const FINAL_PACKAGE_STATES: [&str; 3] = ["succeeded", "failed", "expired"];
 
 impl Store {
-    fn order_by_key(&self, operator_id: &str, key: &str) -> Result<Option<OrderRecord>, EimError> {
+    fn order_by_key(&self, operator_id: &str, key: &str) -> Result<Option<EimOrder>, EimError> {
         let mut conn = self.conn()?;
         let row = dispatch!(&mut *conn, c => eo::table
             .filter(eo::operator_id.eq(operator_id))
@@ -100,7 +100,7 @@ impl Store {
     }
 }
 
-/// The body of [`OrderRepository::queue_order_step`] once the order is claimed.
+/// The body of [`EimOrderRepository::queue_order_step`] once the order is claimed.
 macro_rules! queue_step_body {
     ($c:expr, $o:expr, $step:expr, $kind:expr, $tid:expr, $expires:expr, $build:expr, $err:expr, $now:expr) => {{
         let eid_value = crate::eim::registry::eid_value(&$o.eid).map_err(|_| DieselError::RollbackTransaction)?;
@@ -143,7 +143,7 @@ macro_rules! queue_step_body {
             .execute($c)?;
         let moved = diesel::update(eo::table.find($o.id).filter(eo::version.eq($o.version)))
             .set((
-                eo::state.eq(OrderStatus::Running.as_str()),
+                eo::state.eq(EimOrderStatus::Running.as_str()),
                 eo::current_step.eq($step),
                 eo::current_package_id.eq(Some(package_id)),
                 eo::version.eq(eo::version + 1),
@@ -157,8 +157,8 @@ macro_rules! queue_step_body {
     }};
 }
 
-impl OrderRepository for Store {
-    fn create_order(&self, new: &NewOrder, now: i64) -> Result<(OrderRecord, bool), EimError> {
+impl EimOrderRepository for Store {
+    fn create_order(&self, new: &NewEimOrder, now: i64) -> Result<(EimOrder, bool), EimError> {
         if let Some(key) = &new.idempotency_key {
             if let Some(existing) = self.order_by_key(&new.operator_id, key)? {
                 return Ok((existing, false));
@@ -170,7 +170,7 @@ impl OrderRepository for Store {
             campaign_id: None,
             intent: &new.intent,
             step_count: new.step_count,
-            state: OrderStatus::Running.as_str(),
+            state: EimOrderStatus::Running.as_str(),
             current_step: 0,
             version: 0,
             idempotency_key: new.idempotency_key.as_deref(),
@@ -192,7 +192,7 @@ impl OrderRepository for Store {
         }
     }
 
-    fn find_eim_order(&self, operator_id: &str, order_id: i64) -> Result<Option<OrderRecord>, EimError> {
+    fn find_eim_order(&self, operator_id: &str, order_id: i64) -> Result<Option<EimOrder>, EimError> {
         let mut conn = self.conn()?;
         let row = dispatch!(&mut *conn, c => eo::table
             .find(order_id)
@@ -222,7 +222,7 @@ impl OrderRepository for Store {
         campaign_id: Option<i64>,
         after: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<(OrderRecord, Option<PackageState>)>, EimError> {
+    ) -> Result<Vec<(EimOrder, Option<PackageState>)>, EimError> {
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => {
             let mut q = eo::table
@@ -243,10 +243,10 @@ impl OrderRepository for Store {
         rows.into_iter().map(|(o, s)| Ok((o.into_record()?, package_state(s)))).collect()
     }
 
-    fn orders_to_queue(&self, limit: i64) -> Result<Vec<OrderRecord>, EimError> {
+    fn orders_to_queue(&self, limit: i64) -> Result<Vec<EimOrder>, EimError> {
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => eo::table
-            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
             .filter(eo::current_package_id.is_null())
             .order(eo::id.asc())
             .limit(limit)
@@ -255,11 +255,11 @@ impl OrderRepository for Store {
         rows.into_iter().map(OrderRow::into_record).collect()
     }
 
-    fn orders_to_advance(&self, limit: i64) -> Result<Vec<(OrderRecord, PackageOrder)>, EimError> {
+    fn orders_to_advance(&self, limit: i64) -> Result<Vec<(EimOrder, PackageOrder)>, EimError> {
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => eo::table
             .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
-            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
             .filter(ep::state.eq_any(FINAL_PACKAGE_STATES))
             .order(eo::id.asc())
             .limit(limit)
@@ -268,11 +268,11 @@ impl OrderRepository for Store {
         rows.into_iter().map(|(o, p)| Ok((o.into_record()?, p.into_order()?))).collect()
     }
 
-    fn order_for_package(&self, package_id: i64) -> Result<Option<(OrderRecord, PackageOrder)>, EimError> {
+    fn order_for_package(&self, package_id: i64) -> Result<Option<(EimOrder, PackageOrder)>, EimError> {
         let mut conn = self.conn()?;
         let row = dispatch!(&mut *conn, c => eo::table
             .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
-            .filter(eo::state.eq(OrderStatus::Running.as_str()))
+            .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
             .filter(ep::id.eq(package_id))
             .select((OrderRow::as_select(), PackageRow::as_select()))
             .first::<(OrderRow, PackageRow)>(c)
@@ -282,7 +282,7 @@ impl OrderRepository for Store {
 
     fn queue_order_step(
         &self,
-        order: &OrderRecord,
+        order: &EimOrder,
         step_index: i64,
         kind: &str,
         eim_transaction_id: [u8; 16],
@@ -290,7 +290,7 @@ impl OrderRepository for Store {
         build: &mut dyn FnMut(&QueueSlot) -> Result<Vec<u8>, EimError>,
         now: i64,
     ) -> Result<Option<i64>, EimError> {
-        let live = [OrderStatus::Pending.as_str(), OrderStatus::Running.as_str()];
+        let live = [EimOrderStatus::Pending.as_str(), EimOrderStatus::Running.as_str()];
         let mut build_error: Option<EimError> = None;
         let queued = self.write(|conn| {
             match conn {
@@ -359,7 +359,7 @@ impl OrderRepository for Store {
         &self,
         order_id: i64,
         version: i64,
-        status: OrderStatus,
+        status: EimOrderStatus,
         failure_reason: Option<&str>,
         now: i64,
     ) -> Result<bool, EimError> {

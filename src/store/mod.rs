@@ -13,7 +13,7 @@
 //! - `es2`: [`Es2Repository`](crate::smdp::es2::Es2Repository) for [`Store`] (ES2+ steps recorded with
 //!   their answers, SGP.22 §5.3).
 //! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
-//! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`OrderRepository`](crate::eim::campaign::OrderRepository), `CampaignRepository`,
+//! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`EimOrderRepository`](crate::eim::campaign::EimOrderRepository), `CampaignRepository`,
 //!   [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs), [`EventSource`](crate::eim::events::EventSource)
 //!   for [`Store`] (eIM orders, campaigns, eUICC ownership, the event stream).
 //! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).

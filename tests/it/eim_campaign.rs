@@ -20,7 +20,7 @@ use crate::eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
 use rsp_conformance::euicc::profiles::ProfileState;
 use rspd::codec::decode;
 use rspd::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
-use rspd::eim::campaign::{CampaignRepository, CampaignState, OperatorEuiccs, OrderRepository};
+use rspd::eim::campaign::{CampaignRepository, CampaignState, EimOrderRepository, OperatorEuiccs};
 use rspd::eim::orders::{create_campaign, CampaignRequest, DeviceSelection};
 use serde_json::{json, Value};
 
