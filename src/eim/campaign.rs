@@ -22,8 +22,8 @@ use std::str::FromStr;
 
 use super::error::EimError;
 use super::order::{OrderState as PackageState, PackageOrder};
+use super::package::QueueSlot;
 use super::registry::NewEuicc;
-use super::repository::QueueSlot;
 
 macro_rules! named_states {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {

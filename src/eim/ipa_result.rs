@@ -11,8 +11,9 @@
 use rasn::types::{OctetString, Utf8String};
 
 use super::error::EimError;
+use super::failure::FailureReason;
 use super::inventory::ProfileChange;
-use super::order::{FailureReason, PackageKind};
+use super::order::PackageKind;
 use crate::codec::sgp22::{FinalResult, TransactionId};
 use crate::codec::sgp32::{
     IpaEuiccDataRequest, IpaEuiccDataResponse, ProfileDownloadData, ProfileDownloadTriggerRequest,

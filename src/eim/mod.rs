@@ -10,6 +10,7 @@
 //!   §2.11.2.1) and the order failure reasons of every error result;
 //! - [`inventory`]: the per-device profile inventory from verified results (enable, disable, delete, fallback,
 //!   listProfileInfo);
+//! - [`failure`]: why a package order failed or expired;
 //! - [`order`]: the eIM order state machine Queued → Dispatched → Succeeded | Failed | Expired;
 //! - [`service`]: the ESipa functions GetEimPackage / ProvideEimPackageResult (§5.14.5, §5.14.6) as domain steps,
 //!   for every package kind; queueing of signed and unsigned packages;
@@ -23,6 +24,7 @@
 pub mod campaign;
 pub mod error;
 pub mod events;
+pub mod failure;
 pub mod indirect;
 pub mod intent;
 pub mod inventory;
@@ -38,7 +40,9 @@ pub mod result;
 pub mod service;
 
 pub use error::EimError;
-pub use order::{FailureReason, OrderState, PackageKind, PackageOrder};
+pub use failure::FailureReason;
+pub use order::{OrderState, PackageKind, PackageOrder};
+pub use package::QueueSlot;
 pub use registry::{EimContext, EuiccRecord, KnownProfile, NewEuicc};
-pub use repository::{DeviceContact, EimRepository, PollFacts, QueueSlot};
+pub use repository::{DeviceContact, EimRepository, PollFacts};
 pub use result::{PackageOutcome, VerifiedResult};

@@ -333,7 +333,7 @@ where
         Err(e) => return finish(repo, order, EimOrderStatus::Failed, Some(&e), now),
     };
     let key = EimContext::key(euicc.eim_key_curve);
-    let mut build = |slot: &super::repository::QueueSlot| match &body {
+    let mut build = |slot: &super::package::QueueSlot| match &body {
         PackageBody::Signed(package) => {
             sign_euicc_package(ctx.keys.as_ref(), &key, &euicc.eim_id, slot, package.clone())
         }

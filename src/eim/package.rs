@@ -15,9 +15,19 @@ use crate::codec::{encode, Received};
 use crate::pki::keystore::{KeyRef, KeyStore};
 
 use super::error::EimError;
-use super::repository::QueueSlot;
 
 pub use crate::codec::sgp32::{association_token_do, signed_input};
+
+/// What [`sign_euicc_package`] needs from the queueing transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSlot {
+    /// The eUICC's `eidValue`.
+    pub eid_value: [u8; 16],
+    /// The counterValue taken for this package (previous + 1).
+    pub counter_value: i64,
+    pub eim_transaction_id: [u8; 16],
+    pub association_token: Option<i64>,
+}
 
 /// Builds and signs the EuiccPackageRequest for one queue slot; returns its DER (`BF51 …`), stored and sent
 /// as is.

@@ -12,18 +12,8 @@
 
 use super::error::EimError;
 use super::order::{PackageOrder, Transition};
+use super::package::QueueSlot;
 use super::registry::{EuiccRecord, KnownProfile, NewEuicc};
-
-/// What [`super::package::sign_euicc_package`] needs from the queueing transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueSlot {
-    /// The eUICC's `eidValue`.
-    pub eid_value: [u8; 16],
-    /// The counterValue taken for this package (previous + 1).
-    pub counter_value: i64,
-    pub eim_transaction_id: [u8; 16],
-    pub association_token: Option<i64>,
-}
 
 /// Storage of the eUICC registry and the package queue. All calls block: run them off the async workers.
 pub trait EimRepository: Send + Sync {

@@ -14,8 +14,8 @@ use crate::codec::{decode, Received};
 use crate::pki::EcPublicKey;
 
 use super::error::EimError;
-use super::order::FailureReason;
-use super::package::signed_input;
+use super::failure::FailureReason;
+use crate::codec::sgp32::signed_input;
 
 /// What a verified EuiccPackageResult says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,8 +24,9 @@
 //! recorded at the poll that changed it.
 
 use super::error::EimError;
+use super::failure::FailureReason;
 use super::inventory::profile_changes;
-use super::order::{FailureReason, LiveOrder, PackageKind, PackageOrder};
+use super::order::{LiveOrder, PackageKind, PackageOrder};
 use super::package::sign_euicc_package;
 use super::registry::{eid_from_value, EimContext};
 use super::repository::{DeviceContact, EimRepository, PollFacts};

@@ -4,37 +4,12 @@
 //! racing get exactly one success.
 
 use super::ids::TransactionId;
+use super::inventory::ProfilePackageRecord;
 use super::order::{NewOrder, OrderRecord};
 use super::profile_repository::RepoError;
 use super::progress::ProgressEvent;
 use super::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use super::ProfileState;
-
-/// A SAIP profile package with the metadata the SM-DP+ sends as StoreMetadataRequest (§5.5.3). `Debug` shows
-/// the package's length only (it holds Ki, OPc and PINs).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ProfilePackageRecord {
-    pub iccid: String,
-    pub operator_id: String,
-    pub package_der: Vec<u8>,
-    pub service_provider_name: String,
-    pub profile_name: String,
-    /// `ProfileClass`: test(0), provisioning(1), operational(2).
-    pub profile_class: i64,
-}
-
-impl std::fmt::Debug for ProfilePackageRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProfilePackageRecord")
-            .field("iccid", &self.iccid)
-            .field("operator_id", &self.operator_id)
-            .field("package_der", &format_args!("<{} bytes, redacted>", self.package_der.len()))
-            .field("service_provider_name", &self.service_provider_name)
-            .field("profile_name", &self.profile_name)
-            .field("profile_class", &self.profile_class)
-            .finish()
-    }
-}
 
 /// What happens to an order when its session ends without a BPP being installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

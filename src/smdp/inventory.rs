@@ -11,11 +11,36 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::download_repository::ProfilePackageRecord;
 use super::profile_repository::RepoError;
 use super::ProfileState;
 use crate::codec::sgp22::NotificationConfigurationInformation;
 use crate::profile::{pins, Iccid, Imsi, Personalization, PinValue, ProfilePackage, PukValue, Secret};
+
+/// A SAIP profile package with the metadata the SM-DP+ sends as StoreMetadataRequest (§5.5.3). `Debug` shows
+/// the package's length only (it holds Ki, OPc and PINs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProfilePackageRecord {
+    pub iccid: String,
+    pub operator_id: String,
+    pub package_der: Vec<u8>,
+    pub service_provider_name: String,
+    pub profile_name: String,
+    /// `ProfileClass`: test(0), provisioning(1), operational(2).
+    pub profile_class: i64,
+}
+
+impl std::fmt::Debug for ProfilePackageRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfilePackageRecord")
+            .field("iccid", &self.iccid)
+            .field("operator_id", &self.operator_id)
+            .field("package_der", &format_args!("<{} bytes, redacted>", self.package_der.len()))
+            .field("service_provider_name", &self.service_provider_name)
+            .field("profile_name", &self.profile_name)
+            .field("profile_class", &self.profile_class)
+            .finish()
+    }
+}
 
 /// `ProfileClass` (§5.5.3): test(0), provisioning(1), operational(2).
 pub fn profile_class_name(class: i64) -> &'static str {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::download_repository::ProfilePackageRecord;
+use super::inventory::ProfilePackageRecord;
 use super::inventory::{
     check_type_name, prepared_package, validate_batch, BatchRow, InventoryRepository, NumberedRows, TemplateRecord,
 };

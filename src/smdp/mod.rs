@@ -27,9 +27,10 @@ pub mod session;
 
 pub use download_repository::{
     AuthenticationFacts, AuthenticationOutcome, BindError, DownloadRepository, ExpiredSession, InstallOutcome,
-    OrderFacts, OrderKey, OrderOutcome, ProfileNames, ProfilePackageRecord, StoredNotification,
+    OrderFacts, OrderKey, OrderOutcome, ProfileNames, StoredNotification,
 };
 pub use ids::{ActivationCode, Eid, MatchingId, TransactionId};
+pub use inventory::ProfilePackageRecord;
 pub use order::{NewOrder, OrderRecord};
 pub use profile_repository::{NewProfile, ProfileRecord, ProfileRepository, RepoError};
 pub use profile_state::{ProfileState, UnknownProfileState};

@@ -17,8 +17,9 @@ use super::schema::{download_sessions as ds, notifications as nt, orders as od, 
 use super::Store;
 use crate::smdp::download_repository::{
     AuthenticationFacts, AuthenticationOutcome, BindError, DownloadRepository, ExpiredSession, InstallOutcome,
-    OrderKey, OrderOutcome, ProfilePackageRecord, StoredNotification,
+    OrderKey, OrderOutcome, StoredNotification,
 };
+use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::progress::ProgressEvent;
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError, TransactionId};

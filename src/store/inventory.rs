@@ -11,14 +11,13 @@ use diesel::prelude::*;
 
 use super::connection::{dispatch, write_transaction};
 use super::error::StoreError;
-use super::package_lookup::ClassifyName;
 use super::schema::{
     personalization_batches as pb, profile_packages as pp, profile_personalizations as ppz, profile_templates as pt,
     profile_types as ty, profiles as pr,
 };
 use super::Store;
 use crate::secrets::{RowBinding, SecretsError};
-use crate::smdp::download_repository::ProfilePackageRecord;
+use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::inventory::{
     BatchRow, InventoryRepository, ItemOutcome, NotificationConfig, ProfileMetadata, ProfileType, StockLevel,
     TemplateRecord,
@@ -479,5 +478,21 @@ impl InventoryRepository for Store {
             }
         }
         Ok(levels.into_values().collect())
+    }
+}
+
+/// A serde_json error's category only (its message could quote the data, i.e. a key).
+pub(super) trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected data",
+            serde_json::error::Category::Eof => "truncated",
+        }
     }
 }

@@ -6,11 +6,13 @@ use diesel::prelude::*;
 
 use super::connection::dispatch;
 use super::error::StoreError;
+use super::inventory::ClassifyName;
 use super::inventory::{PackageRow, PersonalizationRow, PACKAGES, PERSONALIZATIONS};
 use super::schema::{profile_packages as pp, profile_personalizations as ppz, profile_types as ty, profiles as pr};
 use super::Store;
 use crate::secrets::RowBinding;
-use crate::smdp::download_repository::{ProfileNames, ProfilePackageRecord};
+use crate::smdp::download_repository::ProfileNames;
+use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::inventory::{generate_package, BatchRow, InventoryRepository, ProfileMetadata, ProfileType};
 use crate::smdp::RepoError;
 
@@ -159,20 +161,4 @@ pub(super) fn resolve_names(mut names: ProfileNames, profile_type: Option<&Profi
         names.profile_name = format!("Profile {}", names.iccid);
     }
     names
-}
-
-/// A serde_json error's category only (its message could quote the data, i.e. a key).
-pub(super) trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
-            serde_json::error::Category::Eof => "truncated",
-        }
-    }
 }
