@@ -4,7 +4,7 @@
 //! Two kinds of rows share one chain, in append order (`seq` 1, 2, …):
 //! - [`AuditKind::Call`]: one per request on the operator listener (ES2+, SGP.22 v2.5 §5.3, and the fleet API),
 //!   refusals (no certificate, unmapped certificate) included; appended by the operator listener's middleware
-//!   (`http::audit_middleware`) through [`crate::store::Store::append_call`]. Request bodies are never stored.
+//!   (`http::operator`) through [`crate::store::Store::append_call`]. Request bodies are never stored.
 //! - [`AuditKind::State`]: one per state change of a profile, order, download session (SGP.22 v2.5 §3.1) or eIM
 //!   package (SGP.32 v1.2 §2.11.2.1). The database writes these itself (triggers of migration `…_audit`) in the
 //!   transaction that changes the state, so every code path is covered without calling anything.

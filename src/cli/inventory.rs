@@ -1,5 +1,5 @@
 //! `rspd profile type`, `rspd template …`, `rspd stock` and `rspd keys rotate`: the operator inventory from the
-//! command line, over the same code as the operator API (`http::inventory`): profile types with StoreMetadata
+//! command line, over the same code as the operator API (`http::operator::inventory`): profile types with StoreMetadata
 //! (SGP.22 v2.5 §5.5.3), templates and personalization batches, stock per type (§5.3.1 pool), secrets at rest.
 
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use super::error::EimError;
 use super::order::{OrderState as PackageState, PackageOrder};
 
 /// Where a stream stands: the last order row and the last step package reported, each as
-/// `(updated_at, id)`. Its text form (the SSE event id, ids opaque) is the HTTP layer's (`http::eim_events`).
+/// `(updated_at, id)`. Its text form (the SSE event id, ids opaque) is the HTTP layer's (`http::operator::eim_events`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventCursor {
     pub order: (i64, i64),

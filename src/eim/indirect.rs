@@ -6,7 +6,7 @@
 //! - one of rspd's own addresses: relayed **in process** (the ES9+ domain steps of [`crate::smdp::es9`], not a
 //!   copy of them);
 //! - any other address: relayed over ES9+ (SGP.22 v2.5 §5.6, JSON binding §6.5) by the eIM as a client
-//!   (`http::es9_client`), TLS verified against `eim.smdp_tls_trust`. The transactionId the external SM-DP+ gives
+//!   (`http::clients::es9`), TLS verified against `eim.smdp_tls_trust`. The transactionId the external SM-DP+ gives
 //!   is recorded with its address ([`RelaySessions`]) so that every later step (AuthenticateClient,
 //!   GetBoundProfilePackage, CancelSession) reaches the same SM-DP+ from any rspd node.
 //!

@@ -9,7 +9,7 @@ use actix_web::web;
 
 use crate::clock::now_ms;
 use crate::eim::orders::tick;
-use crate::http::esipa::EimService;
+use crate::http::device::esipa::EimService;
 
 pub async fn run(svc: EimService, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);

@@ -10,7 +10,7 @@ use actix_web::web;
 use time::OffsetDateTime;
 
 use crate::clock::unix_ms;
-use crate::http::es9::Es9Service;
+use crate::http::device::es9::Es9Service;
 use crate::smdp::es9::{process_notification, Es9Error};
 use crate::smdp::progress::expired_session_event;
 use crate::smdp::DownloadRepository;

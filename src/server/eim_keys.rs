@@ -14,8 +14,8 @@ use openssl::pkey::PKey;
 
 use crate::config::{Config, ConfigError};
 use crate::eim::EimContext;
-use crate::http::es9_client::Es9Client;
-use crate::http::esipa::EimService;
+use crate::http::clients::es9::Es9Client;
+use crate::http::device::esipa::EimService;
 use crate::pki::keystore::KeyRef;
 use crate::pki::test_pki::TestPkiPaths;
 use crate::pki::{Curve, PemKeyStore};

@@ -17,7 +17,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, ConfigError};
-use crate::http::es9::Es9Service;
+use crate::http::device::es9::Es9Service;
 use crate::http::identity::{capture_peer_certificate, require_operator, OperatorDirectory};
 use crate::http::limits::{self, ConnectionTracker, ListenerLimits, Refusal};
 use crate::http::metrics::{self, ListenerName, Metrics};
@@ -160,7 +160,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .with_metrics(metrics.registry())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities)?);
-    let opaque_ids = web::Data::new(crate::http::opaque_ids::OpaqueIds::from_store(&store)?);
+    let opaque_ids = web::Data::new(crate::http::operator::opaque_ids::OpaqueIds::from_store(&store)?);
     crate::logging::set_identifier_key(store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?);
     let es9 = Es9Service {
         ctx: smdp_context,
@@ -168,7 +168,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         notifications: std::sync::Arc::new(tokio::sync::Notify::new()),
     };
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
-    let eim = crate::http::esipa::EimService {
+    let eim = crate::http::device::esipa::EimService {
         ctx: eim_context,
         store: store.clone(),
         smdp: Some(es9.clone()),
@@ -297,7 +297,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             .app_data(web::PayloadConfig::new(operator_max_body))
             .wrap(from_fn(require_operator))
             .wrap(from_fn(limits::enforce))
-            .wrap(from_fn(crate::http::audit_middleware::record_call))
+            .wrap(from_fn(crate::http::operator::audit_middleware::record_call))
             .wrap(from_fn(metrics::record))
             .configure(operator::configure)
     })

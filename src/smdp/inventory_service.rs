@@ -1,4 +1,4 @@
-//! Inventory operations shared by the operator API (`http::inventory`) and the CLI: bulk upload of prepared
+//! Inventory operations shared by the operator API (`http::operator::inventory`) and the CLI: bulk upload of prepared
 //! packages, template upload, personalization batches — each with a per-item report where one bad item does not
 //! sink the good ones unless the caller asks for all-or-nothing (then nothing is written).
 

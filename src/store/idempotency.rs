@@ -1,4 +1,4 @@
-//! `Idempotency-Key`s of the operator API (issue 10 item 7; the mechanism is [`crate::http::idempotency`]): per
+//! `Idempotency-Key`s of the operator API (issue 10 item 7; the mechanism is [`crate::http::operator::idempotency`]): per
 //! operator and key, the SHA-256 of the first request and, once it finished, its answer byte for byte
 //! (`operator_idempotency`).
 //!

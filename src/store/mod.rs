@@ -21,7 +21,7 @@
 //! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
 //! - `fleet`: the fleet API's operator-scoped profile and order listings.
 //! - `server_keys`: secrets the server makes for itself and shares between nodes (opaque ids).
-//! - `idempotency`: the operator API's `Idempotency-Key`s and their first answers (`crate::http::idempotency`).
+//! - `idempotency`: the operator API's `Idempotency-Key`s and their first answers (`crate::http::operator::idempotency`).
 //! - `retention`: batched deletion of finished rows past their configured age (`crate::server` retention job).
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a

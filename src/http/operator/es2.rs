@@ -18,9 +18,9 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
-use super::es9::Es9Service;
-use super::identity::OperatorIdentity;
+use crate::http::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
+use crate::http::device::es9::Es9Service;
+use crate::http::identity::OperatorIdentity;
 use crate::smdp::device_lock::DeviceLock;
 use crate::smdp::es2::{
     self, CallKey, CancelOrderInput, ConfirmOrderInput, DownloadOrderInput, Es2Repository, OrderError, Recorded,
@@ -33,7 +33,7 @@ use crate::store::Store;
 /// Largest accepted request body.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// Routes of ES2+ (registered by [`super::operator::configure`]).
+/// Routes of ES2+ (registered by [`crate::http::operator::configure`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/gsma/rsp2/es2plus")

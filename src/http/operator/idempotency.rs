@@ -22,7 +22,7 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, Resource, Route};
 use serde_json::json;
 
-use super::identity::OperatorIdentity;
+use crate::http::identity::OperatorIdentity;
 use crate::store::{Claim, Store, StoredAnswer};
 
 /// The request header.

@@ -8,7 +8,7 @@ use super::audit::history;
 use super::query::{blocking, next_cursor, FleetError, Params};
 use super::OPENAPI_JSON;
 use crate::http::identity::OperatorIdentity;
-use crate::http::opaque_ids::{IdKind, OpaqueIds};
+use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::store::{FleetOrder, OrderFilter, ProfileFilter, Store};
 
 /// An ES2+ order as the fleet API shows it: its id opaque.

@@ -7,7 +7,7 @@
 //! at the present. A comment line is sent every [`KEEPALIVE`] so proxies keep the connection open.
 //!
 //! `seq` and the numeric target ids (ES2+ and eIM orders, campaigns, packages) are global sequences: they are
-//! shown as opaque tokens ([`crate::http::opaque_ids`]), so one operator cannot count another's activity.
+//! shown as opaque tokens ([`crate::http::operator::opaque_ids`]), so one operator cannot count another's activity.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use serde_json::json;
 use super::query::{blocking, next_cursor, FleetError, Params};
 use crate::audit::{AuditKind, AuditRecord};
 use crate::http::identity::OperatorIdentity;
-use crate::http::opaque_ids::{IdKind, OpaqueIds};
+use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::store::{AuditQuery, Store, StoreError};
 
 /// How often the events stream looks for new state rows.

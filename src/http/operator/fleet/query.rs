@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::binding;
-use crate::http::opaque_ids::{IdKind, OpaqueIds};
+use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::smdp::ProfileState;
 use crate::store::StoreError;
 

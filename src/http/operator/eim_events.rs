@@ -11,11 +11,11 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::esipa::EimService;
-use super::identity::OperatorIdentity;
-use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::eim::events::{EventCursor, EventSource};
 use crate::eim::EimError;
+use crate::http::device::esipa::EimService;
+use crate::http::identity::OperatorIdentity;
+use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 
 /// How often the tables are read for changes.
 const POLL: Duration = Duration::from_millis(250);

@@ -1,6 +1,6 @@
 //! ESipa, ASN.1 binding (SGP.32 v1.2 §6.3, functions §5.14): `POST /gsma/rsp2/asn1` on the device listener,
 //! `Content-Type: application/x-gsma-rsp-asn1`, one DER `EsipaMessageFromIpaToEim` per request body and one
-//! `EsipaMessageFromEimToIpa` per response. Translates bytes ↔ the calls of [`super::esipa::EimService`]
+//! `EsipaMessageFromEimToIpa` per response. Translates bytes ↔ the calls of [`crate::http::device::esipa::EimService`]
 //! (shared with the JSON binding); no business rule lives here.
 //!
 //! - `X-Admin-Protocol` is required (INTEROP.md, ESipa): missing → HTTP 400; any `gsma/rsp/v2.x.y` or
@@ -22,7 +22,7 @@
 //!   function's error integer); HandleNotification `BF3D` → the SM-DP+ notification inbox (or, with a
 //!   provideEimPackageResult, the eIM), answered HTTP 204.
 //! - All database and crypto work runs on the blocking pool.
-//! - rspd's abuse limits (issue 10 item 4, [`super::limits`]): HTTP 429 with `Retry-After` (text body) for the
+//! - rspd's abuse limits (issue 10 item 4, [`crate::http::limits`]): HTTP 429 with `Retry-After` (text body) for the
 //!   per-EID rate (GetEimPackage, relayed AuthenticateClient), 503 for the open-session cap — not ESipa errors.
 
 use crate::logging::pii;
@@ -30,8 +30,6 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::binding::{self, ADMIN_PROTOCOL};
-use super::esipa::{log_eim_error, EimService};
 use crate::codec::encode;
 use crate::codec::sgp32::{
     AuthenticateClientResponseEsipa, EimAcknowledgements, Empty, EsipaMessageFromIpaToEim,
@@ -43,6 +41,8 @@ use crate::eim::error::EIM_PACKAGE_ERROR_UNDEFINED;
 use crate::eim::indirect::RelayError;
 use crate::eim::service::{ReceivedResult, RecordedResult};
 use crate::eim::{DeviceContact, EimError};
+use crate::http::binding::{self, ADMIN_PROTOCOL};
+use crate::http::device::esipa::{log_eim_error, EimService};
 
 /// The ASN.1 binding's media type.
 pub const CONTENT_TYPE_ASN1: &str = "application/x-gsma-rsp-asn1";
@@ -50,7 +50,7 @@ pub const CONTENT_TYPE_ASN1: &str = "application/x-gsma-rsp-asn1";
 /// sent this way).
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
-/// Routes of the ASN.1 binding (registered by [`super::device::configure`]).
+/// Routes of the ASN.1 binding (registered by [`crate::http::device::configure`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/gsma/rsp2/asn1")
@@ -87,7 +87,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
                 state_change_cause: request.state_change_cause,
             };
             if let Err(wait) = svc.check_eid_rate(request.eid_value.as_ref()) {
-                return super::limits::rate_limited(wait, true);
+                return crate::http::limits::rate_limited(wait, true);
             }
             get_eim_package_response(svc.get_eim_package(request.eid_value.to_vec(), contact).await)
         }
@@ -219,7 +219,7 @@ async fn esipa_asn1(req: HttpRequest, body: web::Bytes, svc: Option<web::Data<Ei
 /// rspd's abuse limits refusing a relayed step (per-EID rate, open-session cap): HTTP 429/503, not an ESipa error.
 fn overload<T>(result: &Result<T, RelayError>) -> Option<HttpResponse> {
     match result {
-        Err(RelayError::Es9(e)) => super::limits::overload_response(e, true),
+        Err(RelayError::Es9(e)) => crate::http::limits::overload_response(e, true),
         _ => None,
     }
 }

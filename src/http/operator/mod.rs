@@ -1,12 +1,22 @@
 //! The operator listener's app (mutual TLS): ES2+ (SGP.22 §5.3), the fleet API and admin.
-//! Every route sits behind [`super::identity::require_operator`].
+//! Every route sits behind [`crate::http::identity::require_operator`].
+
+pub mod audit_middleware;
+pub mod eim_api;
+pub mod eim_events;
+pub mod es2;
+pub mod fleet;
+pub mod idempotency;
+pub mod inventory;
+pub mod opaque_ids;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::identity::OperatorIdentity;
-use super::metrics::{self, Metrics};
-use super::{health, not_found};
+use crate::http::health;
+use crate::http::identity::OperatorIdentity;
+use crate::http::metrics::{self, Metrics};
+use crate::http::not_found;
 use crate::store::Store;
 
 /// Routes of the operator listener.
@@ -15,10 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(admin_metrics))
         .route("/api/v1/whoami", web::get().to(whoami))
-        .configure(super::inventory::configure)
-        .configure(super::es2::configure)
-        .configure(super::eim_api::configure)
-        .configure(super::fleet::configure)
+        .configure(crate::http::operator::inventory::configure)
+        .configure(crate::http::operator::es2::configure)
+        .configure(crate::http::operator::eim_api::configure)
+        .configure(crate::http::operator::fleet::configure)
         .default_service(web::to(not_found));
 }
 

@@ -16,7 +16,7 @@
 //! Answers never carry package bytes, keys or PINs. A report is `200` when anything was written or nothing
 //! failed, `422` when items failed and nothing was written.
 //!
-//! Every `PUT`/`POST` here takes an `Idempotency-Key` ([`super::idempotency`]): an all-or-nothing upload retried
+//! Every `PUT`/`POST` here takes an `Idempotency-Key` ([`crate::http::operator::idempotency`]): an all-or-nothing upload retried
 //! after a lost answer gets its first report again instead of "already exists" for each row. Uploads are capped
 //! by `[content]` (`max_upload_items` per request, `max_package_bytes` per SAIP package).
 
@@ -28,11 +28,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::binding;
-use super::idempotency::keyed;
-use super::identity::OperatorIdentity;
-use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::config::ContentConfig;
+use crate::http::binding;
+use crate::http::identity::OperatorIdentity;
+use crate::http::operator::idempotency::keyed;
+use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::smdp::inventory::{
     batch_rows_from_json, check_profile_type, parse_batch_csv, parse_profile_class, profile_class_name, BatchRow,
     InventoryRepository, NotificationConfig, ProfileMetadata, ProfileType, StockLevel, TemplateRecord,

@@ -7,22 +7,17 @@
 //! Routes: `POST|GET /api/v1/eim/euiccs`, `GET /api/v1/eim/euiccs/{eid}`, `POST|GET /api/v1/eim/orders`,
 //! `GET /api/v1/eim/orders/{id}`, `POST /api/v1/eim/campaigns`, `GET /api/v1/eim/campaigns/{id}`,
 //! `GET /api/v1/eim/campaigns/{id}/devices`, `POST /api/v1/eim/campaigns/{id}/{pause|resume|cancel}`,
-//! `GET /api/v1/eim/events` (Server-Sent Events, [`super::eim_events`]).
+//! `GET /api/v1/eim/events` (Server-Sent Events, [`crate::http::operator::eim_events`]).
 //! Creates accept an `Idempotency-Key` header: a retry answers 200 with the first result (the key is kept with the
 //! order or campaign it created). The other state-changing calls (eUICC import, campaign actions) take it through
 //! the operator API's general mechanism, [`super::idempotency`]: a retry gets the first answer byte for byte.
-//! Order and campaign ids (and cursors) are opaque tokens ([`super::opaque_ids`]), not the global sequence numbers.
+//! Order and campaign ids (and cursors) are opaque tokens ([`crate::http::operator::opaque_ids`]), not the global sequence numbers.
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::binding;
-use super::esipa::EimService;
-use super::idempotency::keyed;
-use super::identity::OperatorIdentity;
-use super::opaque_ids::{IdKind, OpaqueIds};
 use crate::clock::now_ms;
 use crate::eim::campaign::{
     CampaignRecord, CampaignRepository, EimOrder, EimOrderError, EimOrderRepository, EuiccFilter, ImportOutcome,
@@ -30,6 +25,11 @@ use crate::eim::campaign::{
 };
 use crate::eim::orders::{self, CampaignAction, CampaignRequest, DeviceSelection};
 use crate::eim::{EimError, EimRepository, NewEuicc, OrderState as PackageState};
+use crate::http::binding;
+use crate::http::device::esipa::EimService;
+use crate::http::identity::OperatorIdentity;
+use crate::http::operator::idempotency::keyed;
+use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::pki::Certificate;
 
 /// The refusal of an EID this operator cannot register (global uniqueness; names no holder).
@@ -37,7 +37,7 @@ const EID_UNAVAILABLE: &str = "this EID cannot be registered by this operator";
 /// Most eUICCs per import request.
 const MAX_IMPORT: usize = 20_000;
 
-/// Registers the routes (one line in [`super::operator::configure`]).
+/// Registers the routes (one line in [`crate::http::operator::configure`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/eim")
@@ -51,7 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/campaigns/{id}", web::get().to(get_campaign))
             .route("/campaigns/{id}/devices", web::get().to(campaign_devices))
             .service(keyed(Method::POST, "/campaigns/{id}/{action}", web::post().to(campaign_action)))
-            .route("/events", web::get().to(super::eim_events::events)),
+            .route("/events", web::get().to(crate::http::operator::eim_events::events)),
     );
 }
 
@@ -89,7 +89,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpResp
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, HttpResponse> {
-    super::idempotency::key_of(req).map_err(invalid)
+    crate::http::operator::idempotency::key_of(req).map_err(invalid)
 }
 
 #[derive(Debug, Deserialize)]

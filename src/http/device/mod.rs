@@ -1,10 +1,15 @@
 //! The device listener's app: what LPAs (ES9+, SGP.22 §5.6) and IPAs (ESipa, SGP.32 §6) reach:
-//! the probes, the ES9+ JSON binding ([`super::es9`]) and the ESipa ASN.1 and JSON bindings ([`super::esipa_asn1`],
-//! [`super::esipa_json`]).
+//! the probes, the ES9+ JSON binding ([`es9`]) and the ESipa ASN.1 and JSON bindings ([`esipa_asn1`],
+//! [`esipa_json`]), which share [`esipa`].
+
+pub mod es9;
+pub mod esipa;
+pub mod esipa_asn1;
+pub mod esipa_json;
 
 use actix_web::web;
 
-use super::{es9, esipa_asn1, esipa_json, health, not_found};
+use crate::http::{health, not_found};
 
 /// Routes of the device listener.
 pub fn configure(cfg: &mut web::ServiceConfig) {

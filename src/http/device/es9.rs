@@ -11,7 +11,7 @@
 //!   background worker ([`Es9Service::notifications`]).
 //! - Database and crypto work runs in `web::block`, never on an actix worker thread.
 //! - rspd's abuse limits answer HTTP 429 (per-EID rate, checked in AuthenticateClient once the EID is proven) or 503
-//!   (too many sessions without an order, InitiateAuthentication) with `Retry-After` ([`super::limits`]).
+//!   (too many sessions without an order, InitiateAuthentication) with `Retry-After` ([`crate::http::limits`]).
 
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
+use crate::http::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
 use crate::smdp::es9::{self, Es9Error, SmdpContext};
 use crate::smdp::{DownloadRepository, TransactionId};
 use crate::store::Store;
@@ -41,7 +41,7 @@ pub struct Es9Service {
     pub notifications: Arc<tokio::sync::Notify>,
 }
 
-/// Routes of ES9+ (registered by [`super::device::configure`] when an [`Es9Service`] is configured).
+/// Routes of ES9+ (registered by [`crate::http::device::configure`] when an [`Es9Service`] is configured).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/gsma/rsp2/es9plus")
@@ -243,7 +243,7 @@ async fn respond(f: impl std::future::Future<Output = Result<Value, Es9Error>>) 
 
 fn failed(e: &Es9Error) -> HttpResponse {
     // Per-EID rate and open-session cap: HTTP 429/503 with Retry-After, not a function failure (issue 10 item 4).
-    if let Some(response) = super::limits::overload_response(e, false) {
+    if let Some(response) = crate::http::limits::overload_response(e, false) {
         return response;
     }
     let (subject, reason) = e.status_code();

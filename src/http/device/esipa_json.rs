@@ -13,7 +13,7 @@
 //! invalidEid 8.1.1/2.1, missingEid 8.1.1/2.2, noEimPackageAvailable 8.1.1/3.7 (getEimPackage also carries the
 //! `eimPackageError` integer of its `oneOf` body); relayed SM-DP+ errors keep their SGP.22 code.
 //!
-//! rspd's abuse limits (issue 10 item 4, [`super::limits`]) answer outside the function status: HTTP 429 with
+//! rspd's abuse limits (issue 10 item 4, [`crate::http::limits`]) answer outside the function status: HTTP 429 with
 //! `Retry-After` for the per-EID rate (GetEimPackage, relayed AuthenticateClient), 503 for the open-session cap.
 
 use crate::logging::pii;
@@ -24,9 +24,6 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::binding::{self, ADMIN_PROTOCOL};
-use super::es9::InitiateAuthenticationRequest;
-use super::esipa::EimService;
 use crate::codec::encode;
 use crate::codec::sgp32::{EimAcknowledgements, SequenceNumber};
 use crate::eim::error::{
@@ -35,13 +32,16 @@ use crate::eim::error::{
 use crate::eim::indirect::RelayError;
 use crate::eim::service::ReceivedResult;
 use crate::eim::{DeviceContact, EimError, PackageKind};
+use crate::http::binding::{self, ADMIN_PROTOCOL};
+use crate::http::device::es9::InitiateAuthenticationRequest;
+use crate::http::device::esipa::EimService;
 
 /// Largest accepted request body.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// `eimPackageError noEimPackageAvailable(1)`.
 const NO_EIM_PACKAGE_AVAILABLE: i64 = 1;
 
-/// Routes of the JSON binding (registered by [`super::device::configure`]).
+/// Routes of the JSON binding (registered by [`crate::http::device::configure`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/gsma/rsp2/esipa")
@@ -90,7 +90,7 @@ impl From<RelayError> for Failure {
         let (subject, reason) = e.status_code();
         let mut failure = Failure::new(subject, reason, e.to_string());
         if let RelayError::Es9(e) = &e {
-            failure.refused = super::limits::overload_response(e, false).map(Box::new);
+            failure.refused = crate::http::limits::overload_response(e, false).map(Box::new);
         }
         failure
     }
@@ -98,7 +98,7 @@ impl From<RelayError> for Failure {
 
 /// Status codes of GetEimPackage / ProvideEimPackageResult (SGP.32 v1.2 Tables 18 and 21).
 fn eim_failure(e: &EimError) -> Failure {
-    super::esipa::log_eim_error("ESipa JSON", e);
+    crate::http::device::esipa::log_eim_error("ESipa JSON", e);
     match e.esipa_error_code() {
         EIM_PACKAGE_ERROR_EID_NOT_FOUND => Failure::new("8.1.1", "3.9", e.to_string()),
         EIM_PACKAGE_ERROR_INVALID_EID => Failure::new("8.1.1", "2.1", e.to_string()),
@@ -167,7 +167,7 @@ async fn get_eim_package(req: HttpRequest, body: web::Bytes, svc: Option<web::Da
         let eid_value = eid_field(r.eid_value)?.ok_or_else(|| Failure::new("8.1.1", "2.2", "missing eidValue"))?;
         if let Err(wait) = svc.check_eid_rate(&eid_value) {
             let mut f = Failure::new("1.2", "4.2", "too many requests for this eUICC");
-            f.refused = Some(Box::new(super::limits::rate_limited(wait, false)));
+            f.refused = Some(Box::new(crate::http::limits::rate_limited(wait, false)));
             return Err(f);
         }
         let contact = DeviceContact { r_plmn: r_plmn_field(r.r_plmn)?, state_change_cause: r.state_change_cause };

@@ -25,7 +25,7 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 
 /// The OpenAPI 3.0 document of the operator listener.
-pub const OPENAPI_JSON: &str = include_str!("../../../schemas/openapi.json");
+pub const OPENAPI_JSON: &str = include_str!("../../../../schemas/openapi.json");
 
 /// Fleet API routes (registered by [`super::operator::configure`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {

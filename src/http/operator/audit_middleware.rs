@@ -3,7 +3,7 @@
 //! when, from where (peer address) and the outcome (HTTP status; for ES2+ JSON answers, SGP.22 v2.5 §6.5.2,
 //! the `header.functionExecutionStatus.status`).
 //!
-//! It wraps the whole operator app outside [`super::identity::require_operator`], so every route — including
+//! It wraps the whole operator app outside [`crate::http::identity::require_operator`], so every route — including
 //! routes added later — and every 401/403 refusal is recorded with no code in the handlers. Request bodies are
 //! never stored: for ES2+ JSON requests only the top-level `iccid`, `eid` and `matchingId` strings are read.
 //! The hash chain keeps the route pattern and keyed digests of those identifiers; their clear values and the path
@@ -17,8 +17,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use serde_json::Value;
 
-use super::identity::{OperatorIdentity, PeerCertificate};
 use crate::audit::NewCall;
+use crate::http::identity::{OperatorIdentity, PeerCertificate};
 use crate::pki::distinguished_name::render_subject;
 use crate::store::Store;
 
