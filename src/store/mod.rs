@@ -1,56 +1,30 @@
 //! The relational store: SQLite (embedded default) and PostgreSQL (scale-out) behind the domain's
-//! repository traits (see ARCHITECTURE.md, "Scale-out").
+//! repository traits (docs/ARCHITECTURE.md), one folder per role.
 //!
-//! - [`settings`]: which backend and how the pool behaves (built by the config code).
-//! - [`connection`]: the two-backend connection type, pool manager and SQLite pragmas.
-//! - [`migrations`]: embedded migrations per backend.
-//! - [`schema`]: diesel tables.
-//! - `downloads`, `authentication`: [`DownloadRepository`](crate::smdp::DownloadRepository) for [`Store`]
-//!   (ES9+ sessions and orders; AuthenticateClient's one read phase and one write transaction).
-//! - `profiles`: [`ProfileRepository`](crate::smdp::ProfileRepository) for [`Store`].
-//! - `inventory`, `package_lookup`: [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) (types,
-//!   bulk packages, templates, batches, stock) and the package a download binds; `key_rotation`: `rspd keys rotate`.
-//! - `es2`: [`Es2Repository`](crate::smdp::es2::Es2Repository) for [`Store`] (ES2+ steps recorded with
-//!   their answers, SGP.22 §5.3).
-//! - `eim`: [`EimRepository`](crate::eim::EimRepository) for [`Store`] (SGP.32 eUICC registry, package queue).
-//! - `eim_orders`, `eim_campaigns`, `eim_ownership`, `eim_events`: [`EimOrderRepository`](crate::eim::campaign::EimOrderRepository), `CampaignRepository`,
-//!   [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs), [`EventSource`](crate::eim::events::EventSource)
-//!   for [`Store`] (eIM orders, campaigns, eUICC ownership, the event stream).
-//! - `progress`: [`ProgressOutbox`](crate::smdp::ProgressOutbox) for [`Store`] (ES2+ HandleDownloadProgressInfo outbox).
-//! - [`error`]: [`StoreError`] and its mapping to the domain's `RepoError`.
-//! - `audit`: the hash-chained audit trail (append a call, operator-scoped queries, `verify_audit_chain`).
-//! - `fleet`: the fleet API's operator-scoped profile and order listings.
-//! - `server_keys`: secrets the server makes for itself and shares between nodes (opaque ids).
-//! - `idempotency`: the operator API's `Idempotency-Key`s and their first answers (`crate::http::operator::idempotency`).
-//! - `retention`: batched deletion of finished rows past their configured age (`crate::server` retention job).
+//! - [`connection`]: the two-backend connection type, pool manager and SQLite pragmas — the one place that
+//!   switches between PostgreSQL and SQLite (`dispatch!`, `write_transaction!`; a statement only one backend has,
+//!   such as `FOR UPDATE SKIP LOCKED`, matches on [`DbConnection`] next to its portable twin).
+//! - [`migrations`]: embedded migrations per backend; [`schema`]: diesel tables; [`error`]: [`StoreError`] and its
+//!   mapping to the domain's `RepoError`.
+//! - `smdp/`: profiles, packages and templates, ES2+ calls, download sessions, notification inbox, progress outbox.
+//! - `eim/`: eUICC registry and package queue, eIM orders and campaigns, ownership, events, relay sessions.
+//! - `operator/`: the audit trail, the fleet API's listings, `Idempotency-Key`s.
+//! - `server_keys`: secrets the server makes for itself and shares between nodes (opaque ids); `retention`: batched
+//!   deletion of finished rows past their configured age (`jobs::retention`).
 //!
 //! Adding a table: a migration directory under both `migrations/sqlite` and `migrations/postgres`, a
-//! `table!` in `schema.rs`, and one file here implementing the domain's repository trait for [`Store`].
+//! `table!` in `schema.rs`, and one file in the role's folder implementing the domain's repository trait for [`Store`].
 //! All calls are blocking: from actix handlers run them in `web::block`.
 
-mod audit;
-mod authentication;
 pub mod connection;
-mod downloads;
 mod eim;
-mod eim_campaigns;
-mod eim_events;
-mod eim_orders;
-mod eim_ownership;
-mod eim_relay;
 pub mod error;
-mod es2;
-mod fleet;
-mod idempotency;
-mod inventory;
-mod key_rotation;
 pub mod migrations;
-mod package_lookup;
-mod profiles;
-pub(crate) mod progress;
+mod operator;
 mod retention;
 pub mod schema;
 mod server_keys;
+mod smdp;
 
 use std::sync::Arc;
 use std::thread;
@@ -65,13 +39,13 @@ use error::one_line;
 
 use crate::config::{DatabaseSettings, DatabaseUrl};
 
-pub use audit::{AuditQuery, AuditVerifyError};
 pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
-pub use fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
-pub use idempotency::{Claim, StoredAnswer};
-pub use key_rotation::RotationReport;
+pub use operator::audit::{AuditQuery, AuditVerifyError};
+pub use operator::fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
+pub use operator::idempotency::{Claim, StoredAnswer};
 pub use retention::RetentionReport;
+pub use smdp::key_rotation::RotationReport;
 
 /// How many times a whole write transaction is tried when PostgreSQL reports a serialization failure.
 const SERIALIZATION_ATTEMPTS: u32 = 4;

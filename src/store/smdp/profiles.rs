@@ -8,16 +8,16 @@ use crate::clock::now_ms;
 
 use diesel::prelude::*;
 
-use super::connection::{dispatch, write_transaction, DbConnection};
-use super::error::StoreError;
-use super::schema::profiles;
-use super::Store;
 use crate::smdp::{NewProfile, ProfileRecord, ProfileRepository, ProfileState, RepoError};
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
+use crate::store::error::StoreError;
+use crate::store::schema::profiles;
+use crate::store::Store;
 
 /// A `profiles` row as stored.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = profiles)]
-pub(super) struct ProfileRow {
+pub(in crate::store) struct ProfileRow {
     id: i64,
     operator_id: String,
     iccid: String,
@@ -29,7 +29,7 @@ pub(super) struct ProfileRow {
 }
 
 impl ProfileRow {
-    pub(super) fn into_record(self) -> Result<ProfileRecord, RepoError> {
+    pub(in crate::store) fn into_record(self) -> Result<ProfileRecord, RepoError> {
         Ok(ProfileRecord {
             state: parse_state(&self.state)?,
             id: self.id,
@@ -58,7 +58,9 @@ struct NewProfileRow<'a> {
 
 /// The result of a compare-and-set update: the changed row, or — when no row changed — the state the
 /// profile is actually in (`StateConflict`), or nothing at all for this operator (`NotFound`).
-pub(super) fn compare_and_set_outcome(outcome: Result<ProfileRow, Option<String>>) -> Result<ProfileRecord, RepoError> {
+pub(in crate::store) fn compare_and_set_outcome(
+    outcome: Result<ProfileRow, Option<String>>,
+) -> Result<ProfileRecord, RepoError> {
     match outcome {
         Ok(row) => row.into_record(),
         Err(Some(actual)) => Err(RepoError::StateConflict { actual: parse_state(&actual)? }),

@@ -4,10 +4,10 @@
 
 use diesel::prelude::*;
 
-use super::connection::dispatch;
-use super::error::StoreError;
-use super::schema::{orders as od, profiles as pr};
-use super::Store;
+use crate::store::connection::dispatch;
+use crate::store::error::StoreError;
+use crate::store::schema::{orders as od, profiles as pr};
+use crate::store::Store;
 
 /// A profile as the fleet API shows it (no package, no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]

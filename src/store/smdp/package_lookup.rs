@@ -4,17 +4,19 @@
 
 use diesel::prelude::*;
 
-use super::connection::dispatch;
-use super::error::StoreError;
-use super::inventory::ClassifyName;
-use super::inventory::{PackageRow, PersonalizationRow, PACKAGES, PERSONALIZATIONS};
-use super::schema::{profile_packages as pp, profile_personalizations as ppz, profile_types as ty, profiles as pr};
-use super::Store;
 use crate::secrets::RowBinding;
 use crate::smdp::download_repository::ProfileNames;
 use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::inventory::{generate_package, BatchRow, InventoryRepository, ProfileMetadata, ProfileType};
 use crate::smdp::RepoError;
+use crate::store::connection::dispatch;
+use crate::store::error::StoreError;
+use crate::store::schema::{
+    profile_packages as pp, profile_personalizations as ppz, profile_types as ty, profiles as pr,
+};
+use crate::store::smdp::inventory::ClassifyName;
+use crate::store::smdp::inventory::{PackageRow, PersonalizationRow, PACKAGES, PERSONALIZATIONS};
+use crate::store::Store;
 
 impl Store {
     /// The profile's type definition, if any.
@@ -49,7 +51,7 @@ impl Store {
     }
 
     /// [`crate::smdp::DownloadRepository::find_profile_package`]: prepared (unsealed) or generated.
-    pub(super) fn load_profile_package(
+    pub(in crate::store) fn load_profile_package(
         &self,
         operator_id: &str,
         iccid: &str,
@@ -126,7 +128,7 @@ impl Store {
     }
 
     /// [`crate::smdp::DownloadRepository::profile_type_metadata`].
-    pub(super) fn load_profile_type_metadata(
+    pub(in crate::store) fn load_profile_type_metadata(
         &self,
         operator_id: &str,
         iccid: &str,
@@ -136,13 +138,13 @@ impl Store {
 }
 
 /// Whether the package leaves a StoreMetadata name open (its profile type then fills it).
-pub(super) fn names_open(names: &ProfileNames) -> bool {
+pub(in crate::store) fn names_open(names: &ProfileNames) -> bool {
     names.service_provider_name.is_empty() || names.profile_name.is_empty() || names.profile_class < 0
 }
 
 /// The StoreMetadata names of a package (§5.5.3): its own, else its profile type's (`profile_type`, read when
 /// [`names_open`]), else `Profile <ICCID>` and operational(2) (the ASN.1 default).
-pub(super) fn resolve_names(mut names: ProfileNames, profile_type: Option<&ProfileType>) -> ProfileNames {
+pub(in crate::store) fn resolve_names(mut names: ProfileNames, profile_type: Option<&ProfileType>) -> ProfileNames {
     if names_open(&names) {
         // Without a type definition a class left open is operational (the ASN.1 default).
         let class = profile_type.map_or(2, |t| t.metadata.profile_class);

@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 
-use super::connection::{dispatch, write_transaction};
-use super::error::StoreError;
-use super::inventory::{secrets_error, template_key, PACKAGES, PERSONALIZATIONS, TEMPLATES};
-use super::schema::{profile_packages as pp, profile_personalizations as ppz, profile_templates as pt};
-use super::Store;
 use crate::secrets::RowBinding;
 use crate::smdp::RepoError;
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::error::StoreError;
+use crate::store::schema::{profile_packages as pp, profile_personalizations as ppz, profile_templates as pt};
+use crate::store::smdp::inventory::{secrets_error, template_key, PACKAGES, PERSONALIZATIONS, TEMPLATES};
+use crate::store::Store;
 
 /// What a rotation pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,12 +9,12 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::BigInt;
 
-use super::connection::{dispatch, write_transaction, DbConnection};
-use super::error::StoreError;
-use super::schema::{download_sessions as ds, es2_progress_outbox as ob};
-use super::Store;
 use crate::smdp::progress::{OutboxEntry, ProgressBacklog, ProgressEvent, ProgressOutbox};
 use crate::smdp::RepoError;
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
+use crate::store::error::StoreError;
+use crate::store::schema::{download_sessions as ds, es2_progress_outbox as ob};
+use crate::store::Store;
 
 /// Due rows at the head of their (operator, ICCID) queue, oldest first.
 const CLAIM_WHERE: &str = "FROM es2_progress_outbox o \
@@ -49,7 +49,7 @@ struct OutboxRow {
 }
 
 /// The stored form of an event (its JSON), as a diesel error when it cannot be made (inside a transaction).
-pub(super) fn event_json(event: &ProgressEvent) -> Result<String, DieselError> {
+pub(in crate::store) fn event_json(event: &ProgressEvent) -> Result<String, DieselError> {
     serde_json::to_string(event).map_err(|e| DieselError::SerializationError(Box::new(e)))
 }
 
@@ -58,7 +58,7 @@ pub(super) fn event_json(event: &ProgressEvent) -> Result<String, DieselError> {
 macro_rules! insert_progress {
     ($c:expr, $event:expr) => {{
         let event: &$crate::smdp::progress::ProgressEvent = $event;
-        let json = $crate::store::progress::event_json(event)?;
+        let json = $crate::store::smdp::progress::event_json(event)?;
         let profile_type: String = $crate::store::schema::profiles::table
             .filter($crate::store::schema::profiles::operator_id.eq(&event.operator_id))
             .filter($crate::store::schema::profiles::iccid.eq(&event.iccid))

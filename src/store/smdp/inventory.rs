@@ -9,13 +9,6 @@ use std::collections::BTreeMap;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use super::connection::{dispatch, write_transaction};
-use super::error::StoreError;
-use super::schema::{
-    personalization_batches as pb, profile_packages as pp, profile_personalizations as ppz, profile_templates as pt,
-    profile_types as ty, profiles as pr,
-};
-use super::Store;
 use crate::secrets::{RowBinding, SecretsError};
 use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::inventory::{
@@ -23,23 +16,30 @@ use crate::smdp::inventory::{
     TemplateRecord,
 };
 use crate::smdp::{ProfileState, RepoError};
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::error::StoreError;
+use crate::store::schema::{
+    personalization_batches as pb, profile_packages as pp, profile_personalizations as ppz, profile_templates as pt,
+    profile_types as ty, profiles as pr,
+};
+use crate::store::Store;
 
-pub(super) const PACKAGES: &str = "profile_packages";
-pub(super) const TEMPLATES: &str = "profile_templates";
-pub(super) const PERSONALIZATIONS: &str = "profile_personalizations";
+pub(in crate::store) const PACKAGES: &str = "profile_packages";
+pub(in crate::store) const TEMPLATES: &str = "profile_templates";
+pub(in crate::store) const PERSONALIZATIONS: &str = "profile_personalizations";
 
 /// The AAD primary key of a template row.
-pub(super) fn template_key(operator_id: &str, name: &str) -> String {
+pub(in crate::store) fn template_key(operator_id: &str, name: &str) -> String {
     format!("{operator_id}/{name}")
 }
 
-pub(super) fn secrets_error(e: SecretsError) -> RepoError {
+pub(in crate::store) fn secrets_error(e: SecretsError) -> RepoError {
     RepoError::Backend(e.to_string())
 }
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = pp)]
-pub(super) struct PackageRow {
+pub(in crate::store) struct PackageRow {
     pub iccid: String,
     pub operator_id: String,
     pub package_der: Vec<u8>,
@@ -52,7 +52,7 @@ pub(super) struct PackageRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = ty)]
-pub(super) struct TypeRow {
+pub(in crate::store) struct TypeRow {
     operator_id: String,
     name: String,
     service_provider_name: String,
@@ -66,7 +66,7 @@ pub(super) struct TypeRow {
 }
 
 impl TypeRow {
-    pub(super) fn into_type(self) -> Result<ProfileType, RepoError> {
+    pub(in crate::store) fn into_type(self) -> Result<ProfileType, RepoError> {
         let nci: Vec<NotificationConfig> = match &self.notification_configuration_info {
             Some(json) => serde_json::from_str(json)
                 .map_err(|e| RepoError::Backend(format!("profile_types.notification_configuration_info: {e}")))?,
@@ -103,14 +103,14 @@ struct TemplateRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = ppz)]
-pub(super) struct PersonalizationRow {
-    pub(super) iccid: String,
-    pub(super) operator_id: String,
-    pub(super) template: String,
-    pub(super) batch_id: Option<i64>,
-    pub(super) key_id: String,
-    pub(super) data_sealed: Vec<u8>,
-    pub(super) created_at: i64,
+pub(in crate::store) struct PersonalizationRow {
+    pub(in crate::store) iccid: String,
+    pub(in crate::store) operator_id: String,
+    pub(in crate::store) template: String,
+    pub(in crate::store) batch_id: Option<i64>,
+    pub(in crate::store) key_id: String,
+    pub(in crate::store) data_sealed: Vec<u8>,
+    pub(in crate::store) created_at: i64,
 }
 
 /// The one refusal of an ICCID that is taken (ICCIDs are unique across the server): the same words whether the
@@ -482,7 +482,7 @@ impl InventoryRepository for Store {
 }
 
 /// A serde_json error's category only (its message could quote the data, i.e. a key).
-pub(super) trait ClassifyName {
+pub(in crate::store) trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
 

@@ -14,10 +14,6 @@ use crate::clock::now_ms;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
-use super::connection::{dispatch, write_transaction, DbConnection};
-use super::error::{one_line, StoreError};
-use super::schema::{eim_euiccs as ee, eim_packages as ep, eim_profiles as pf};
-use super::Store;
 use crate::eim::inventory::{ProfileChange, DISABLED, ENABLED};
 use crate::eim::order::Transition;
 use crate::eim::registry::eid_value;
@@ -25,6 +21,10 @@ use crate::eim::{
     DeviceContact, EimError, EimRepository, EuiccRecord, FailureReason, KnownProfile, NewEuicc, OrderState,
     PackageOrder, PollFacts, QueueSlot,
 };
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
+use crate::store::error::{one_line, StoreError};
+use crate::store::schema::{eim_euiccs as ee, eim_packages as ep, eim_profiles as pf};
+use crate::store::Store;
 
 impl From<StoreError> for EimError {
     fn from(e: StoreError) -> EimError {
@@ -71,7 +71,7 @@ impl EuiccRow {
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = ep)]
-pub(super) struct PackageRow {
+pub(in crate::store) struct PackageRow {
     id: i64,
     eid: String,
     state: String,
@@ -86,7 +86,7 @@ pub(super) struct PackageRow {
 }
 
 impl PackageRow {
-    pub(super) fn into_order(self) -> Result<PackageOrder, EimError> {
+    pub(in crate::store) fn into_order(self) -> Result<PackageOrder, EimError> {
         Ok(PackageOrder {
             state: self.state.parse().map_err(|e| EimError::Store(format!("eim_packages.state: {e}")))?,
             id: self.id,

@@ -10,11 +10,6 @@ use crate::clock::now_ms;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
-use super::connection::{dispatch, write_transaction};
-use super::error::StoreError;
-use super::progress::insert_progress;
-use super::schema::{download_sessions as ds, notifications as nt, orders as od, profiles as pr};
-use super::Store;
 use crate::smdp::download_repository::{
     AuthenticationFacts, AuthenticationOutcome, BindError, DownloadRepository, ExpiredSession, InstallOutcome,
     OrderKey, OrderOutcome, StoredNotification,
@@ -23,14 +18,19 @@ use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::progress::ProgressEvent;
 use crate::smdp::session::{AuthenticatedUpdate, NewSession, SessionRecord, SessionState};
 use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError, TransactionId};
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::error::StoreError;
+use crate::store::schema::{download_sessions as ds, notifications as nt, orders as od, profiles as pr};
+use crate::store::smdp::progress::insert_progress;
+use crate::store::Store;
 
-/// An `orders` row; its state is the profile's (also read by the ES2+ store, `super::es2`).
+/// An `orders` row; its state is the profile's (also read by the ES2+ store, `crate::store::smdp::es2`).
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = od)]
-pub(super) struct OrderRow {
+pub(in crate::store) struct OrderRow {
     id: i64,
-    pub(super) operator_id: String,
-    pub(super) iccid: String,
+    pub(in crate::store) operator_id: String,
+    pub(in crate::store) iccid: String,
     matching_id: String,
     eid: Option<String>,
     cc_hash: Option<Vec<u8>>,
@@ -40,7 +40,7 @@ pub(super) struct OrderRow {
 
 impl OrderRow {
     /// The order with its profile's `state`.
-    pub(super) fn with_state(self, state: ProfileState) -> OrderRecord {
+    pub(in crate::store) fn with_state(self, state: ProfileState) -> OrderRecord {
         OrderRecord {
             id: self.id,
             operator_id: self.operator_id,
@@ -61,7 +61,7 @@ impl OrderRow {
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = ds)]
-pub(super) struct SessionRow {
+pub(in crate::store) struct SessionRow {
     transaction_id: String,
     state: String,
     server_address: String,
@@ -82,7 +82,7 @@ pub(super) struct SessionRow {
 }
 
 impl SessionRow {
-    pub(super) fn into_record(self) -> Result<SessionRecord, RepoError> {
+    pub(in crate::store) fn into_record(self) -> Result<SessionRecord, RepoError> {
         Ok(SessionRecord {
             state: self.state.parse().map_err(|e| RepoError::Backend(format!("download_sessions.state: {e}")))?,
             curve: self.curve.parse().map_err(|e| RepoError::Backend(format!("download_sessions.curve: {e}")))?,
@@ -105,11 +105,11 @@ impl SessionRow {
     }
 }
 
-pub(super) fn parse_profile_state(stored: &str) -> Result<ProfileState, RepoError> {
+pub(in crate::store) fn parse_profile_state(stored: &str) -> Result<ProfileState, RepoError> {
     stored.parse().map_err(|e| RepoError::Backend(format!("profiles.state: {e}")))
 }
 
-pub(super) const OPEN_STATES: [&str; 3] = ["initiated", "authenticated", "bpp_delivered"];
+pub(in crate::store) const OPEN_STATES: [&str; 3] = ["initiated", "authenticated", "bpp_delivered"];
 
 /// The state of an operator's profile, inside any transaction.
 macro_rules! profile_state {
@@ -138,7 +138,7 @@ macro_rules! move_profile {
 }
 
 /// Why [`claim_order!`] did not bind.
-pub(super) enum Lost {
+pub(in crate::store) enum Lost {
     /// The order is held by another session or its profile left Released (the profile's state).
     Taken(String),
     /// The session is no longer Initiated.
@@ -221,7 +221,7 @@ macro_rules! claim_order {
     }};
 }
 
-pub(super) use {claim_order, profile_state};
+pub(in crate::store) use {claim_order, profile_state};
 
 impl Store {
     fn order_with_state(&self, row: Option<OrderRow>) -> Result<Option<OrderRecord>, RepoError> {

@@ -7,13 +7,13 @@
 
 use diesel::prelude::*;
 
-use super::connection::{dispatch, write_transaction};
-use super::error::StoreError;
-use super::schema::{audit_head as ah, audit_identifiers as ai, audit_log as al};
-use super::Store;
 use crate::audit::{
     identifier_digest, AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall, IDENTIFIER_KEY_NAME,
 };
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::error::StoreError;
+use crate::store::schema::{audit_head as ah, audit_identifiers as ai, audit_log as al};
+use crate::store::Store;
 
 /// A row of `audit_identifiers`: the clear identifiers of one audit row (NULL once erased).
 type IdentifierRow = (i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);

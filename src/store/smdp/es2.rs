@@ -10,17 +10,17 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::connection::{dispatch, write_transaction, DbConnection};
-use super::downloads::OrderRow;
-use super::error::StoreError;
-use super::profiles::{compare_and_set_outcome, ProfileRow};
-use super::schema::{download_sessions as ds, es2_calls as ec, orders as od, profiles as pr};
-use super::Store;
 use crate::clock::now_ms;
 use crate::smdp::device_lock::DeviceLock;
 use crate::smdp::es2::{Answer, CallKey, Es2Repository, ProfileSelector, Recorded, StoredCall};
 use crate::smdp::session::SessionState;
 use crate::smdp::{NewOrder, OrderRecord, ProfileRecord, ProfileState, RepoError};
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
+use crate::store::error::StoreError;
+use crate::store::schema::{download_sessions as ds, es2_calls as ec, orders as od, profiles as pr};
+use crate::store::smdp::downloads::OrderRow;
+use crate::store::smdp::profiles::{compare_and_set_outcome, ProfileRow};
+use crate::store::Store;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = ec)]

@@ -3,14 +3,14 @@
 
 use diesel::prelude::*;
 
-use super::connection::dispatch;
-use super::eim::PackageRow;
-use super::eim_orders::OrderRow;
-use super::schema::{eim_order_steps as es, eim_orders as eo, eim_packages as ep};
-use super::Store;
 use crate::eim::campaign::EimOrder;
 use crate::eim::events::{EventCursor, EventSource, StepEvent};
 use crate::eim::{EimError, OrderState as PackageState};
+use crate::store::connection::dispatch;
+use crate::store::eim::orders::OrderRow;
+use crate::store::eim::queue::PackageRow;
+use crate::store::schema::{eim_order_steps as es, eim_orders as eo, eim_packages as ep};
+use crate::store::Store;
 
 impl EventSource for Store {
     fn order_events(

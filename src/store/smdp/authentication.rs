@@ -16,17 +16,6 @@
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
-use super::connection::{dispatch, write_transaction};
-use super::downloads::{claim_order, parse_profile_state, profile_state, Lost, OrderRow, SessionRow};
-use super::error::StoreError;
-use super::inventory::TypeRow;
-use super::package_lookup::resolve_names;
-use super::progress::insert_progress;
-use super::schema::{
-    download_sessions as ds, orders as od, profile_packages as pp, profile_personalizations as ppz,
-    profile_templates as pt, profile_types as ty, profiles as pr,
-};
-use super::Store;
 use crate::clock::now_ms;
 use crate::smdp::device_lock::DeviceLock;
 use crate::smdp::download_repository::{
@@ -34,6 +23,17 @@ use crate::smdp::download_repository::{
 };
 use crate::smdp::session::{AuthenticatedUpdate, SessionState};
 use crate::smdp::{OrderRecord, ProfileState, RepoError, TransactionId};
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::error::StoreError;
+use crate::store::schema::{
+    download_sessions as ds, orders as od, profile_packages as pp, profile_personalizations as ppz,
+    profile_templates as pt, profile_types as ty, profiles as pr,
+};
+use crate::store::smdp::downloads::{claim_order, parse_profile_state, profile_state, Lost, OrderRow, SessionRow};
+use crate::store::smdp::inventory::TypeRow;
+use crate::store::smdp::package_lookup::resolve_names;
+use crate::store::smdp::progress::insert_progress;
+use crate::store::Store;
 
 /// The profile row of a candidate order: state, device lock, type.
 type ProfileRow = (String, Option<String>, Option<String>, String);
@@ -82,7 +82,7 @@ macro_rules! cancel_initiated {
 
 impl Store {
     /// [`crate::smdp::DownloadRepository::authentication_facts`].
-    pub(super) fn load_authentication_facts(
+    pub(in crate::store) fn load_authentication_facts(
         &self,
         transaction_id: &TransactionId,
         order_key: Option<OrderKey<'_>>,
@@ -203,7 +203,7 @@ impl Store {
     }
 
     /// [`crate::smdp::DownloadRepository::record_authentication`].
-    pub(super) fn record_authentication_outcome(
+    pub(in crate::store) fn record_authentication_outcome(
         &self,
         transaction_id: &TransactionId,
         outcome: AuthenticationOutcome<'_>,

@@ -4,16 +4,16 @@
 //!
 //! Claiming inserts the row first (the primary key decides between racing copies on both backends); a row still
 //! without an answer after `lease_ms` belongs to a request whose node died, and the next copy takes it over with a
-//! compare-and-set on `created_at`. Old rows go with the retention job ([`super::retention`]).
+//! compare-and-set on `created_at`. Old rows go with the retention job ([`crate::store::retention`]).
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::connection::{dispatch, write_transaction};
-use super::error::StoreError;
-use super::schema::operator_idempotency as oi;
-use super::Store;
 use crate::smdp::RepoError;
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::error::StoreError;
+use crate::store::schema::operator_idempotency as oi;
+use crate::store::Store;
 
 /// A stored answer, as first sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

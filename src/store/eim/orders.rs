@@ -10,20 +10,20 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::connection::{dispatch, write_transaction, DbConnection};
-use super::eim::PackageRow;
-use super::error::StoreError;
-use super::schema::{eim_euiccs as ee, eim_order_steps as es, eim_orders as eo, eim_packages as ep};
-use super::Store;
 use crate::eim::campaign::{EimOrder, EimOrderRepository, EimOrderStatus, NewEimOrder, StepRecord};
 use crate::eim::{EimError, OrderState as PackageState, PackageOrder, QueueSlot};
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
+use crate::store::eim::queue::PackageRow;
+use crate::store::error::StoreError;
+use crate::store::schema::{eim_euiccs as ee, eim_order_steps as es, eim_orders as eo, eim_packages as ep};
+use crate::store::Store;
 
 /// Rows per multi-row INSERT / IN list (SQLite's variable limit).
-pub(super) const CHUNK: usize = 500;
+pub(in crate::store) const CHUNK: usize = 500;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = eo)]
-pub(super) struct OrderRow {
+pub(in crate::store) struct OrderRow {
     id: i64,
     operator_id: String,
     eid: String,
@@ -41,7 +41,7 @@ pub(super) struct OrderRow {
 }
 
 impl OrderRow {
-    pub(super) fn into_record(self) -> Result<EimOrder, EimError> {
+    pub(in crate::store) fn into_record(self) -> Result<EimOrder, EimError> {
         Ok(EimOrder {
             status: self.state.parse().map_err(|e| EimError::Store(format!("eim_orders.state: {e}")))?,
             id: self.id,
@@ -63,7 +63,7 @@ impl OrderRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = eo)]
-pub(super) struct NewOrderRow<'a> {
+pub(in crate::store) struct NewOrderRow<'a> {
     pub operator_id: &'a str,
     pub eid: &'a str,
     pub campaign_id: Option<i64>,
@@ -77,7 +77,7 @@ pub(super) struct NewOrderRow<'a> {
     pub updated_at: i64,
 }
 
-pub(super) fn is_unique_violation(e: &StoreError) -> bool {
+pub(in crate::store) fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
 }
 

@@ -4,12 +4,12 @@
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
-use super::connection::{dispatch, write_transaction};
-use super::eim_orders::is_unique_violation;
-use super::schema::eim_euiccs as ee;
-use super::Store;
 use crate::eim::campaign::{EuiccFilter, ImportOutcome, OperatorEuiccs, OwnedEuicc};
 use crate::eim::{DeviceContact, EimError, NewEuicc};
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::eim::orders::is_unique_violation;
+use crate::store::schema::eim_euiccs as ee;
+use crate::store::Store;
 
 /// Rows per IN list (SQLite's variable limit).
 const CHUNK: usize = 500;

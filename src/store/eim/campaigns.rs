@@ -10,16 +10,16 @@
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
-use super::connection::{dispatch, write_transaction, DbConnection};
-use super::eim_orders::{is_unique_violation, NewOrderRow, CHUNK};
-use super::error::StoreError;
-use super::schema::{eim_campaigns as ec, eim_orders as eo, eim_packages as ep};
-use super::Store;
 use crate::eim::campaign::{
     release_allowance, CampaignRecord, CampaignRepository, CampaignState, EimOrderStatus, NewCampaign, ProgressCounts,
 };
 use crate::eim::orders::CANCELLED;
 use crate::eim::{EimError, OrderState as PackageState};
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
+use crate::store::eim::orders::{is_unique_violation, NewOrderRow, CHUNK};
+use crate::store::error::StoreError;
+use crate::store::schema::{eim_campaigns as ec, eim_orders as eo, eim_packages as ep};
+use crate::store::Store;
 
 /// At most this many orders leave Pending per campaign and tick.
 const RELEASE_BATCH: i64 = 5_000;

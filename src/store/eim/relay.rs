@@ -4,14 +4,14 @@
 
 use diesel::prelude::*;
 
-use super::connection::{dispatch, write_transaction};
-use super::eim_orders::is_unique_violation;
-use super::schema::eim_notification_outbox as no;
-use super::schema::eim_relay_sessions as rs;
-use super::Store;
 use crate::eim::indirect::RelaySessions;
 use crate::eim::notification_outbox::{NotificationOutbox, OutboxNotification, CLAIM_LEASE_MS};
 use crate::eim::EimError;
+use crate::store::connection::{dispatch, write_transaction};
+use crate::store::eim::orders::is_unique_violation;
+use crate::store::schema::eim_notification_outbox as no;
+use crate::store::schema::eim_relay_sessions as rs;
+use crate::store::Store;
 
 impl RelaySessions for Store {
     fn record_relay_session(&self, transaction_id: &str, smdp_address: &str, now: i64) -> Result<(), EimError> {
