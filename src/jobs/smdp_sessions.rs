@@ -4,26 +4,28 @@
 //! the notification is verified and applied here; unprocessed rows from before a restart are picked up at
 //! start). Both run their database work on the blocking pool.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use actix_web::web;
 use time::OffsetDateTime;
 
 use crate::clock::unix_ms;
-use crate::http::device::es9::Es9Service;
 use crate::smdp::es9::{process_notification, Es9Error};
 use crate::smdp::progress::expired_session_event;
-use crate::smdp::DownloadRepository;
+use crate::smdp::service::{SmdpRepository, SmdpService};
 
 /// Notifications handled per database round.
 const BATCH: i64 = 100;
 
 /// Expires sessions every `interval`.
-pub async fn expire_sessions(svc: Es9Service, interval: Duration) {
+pub async fn expire_sessions(svc: SmdpService, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
-        let (store, progress) = (svc.store.clone(), svc.ctx.progress.clone());
+        let (store, progress) = (svc.repo.clone(), svc.ctx.progress.clone());
         let expire = move || {
             let now = unix_ms(OffsetDateTime::now_utc());
             let deleted = store.delete_unbound_sessions(now)?;
@@ -33,7 +35,7 @@ pub async fn expire_sessions(svc: Es9Service, interval: Duration) {
             let expired = store.expire_sessions_reporting(now)?;
             // Tell the operators whose downloads timed out (ES2+ HandleDownloadProgressInfo, status Expired).
             for event in expired.iter().filter_map(expired_session_event) {
-                progress.emit_logged(&store, event);
+                progress.emit_logged(&*store, event);
             }
             Ok::<_, crate::smdp::RepoError>(expired.len())
         };
@@ -47,21 +49,21 @@ pub async fn expire_sessions(svc: Es9Service, interval: Duration) {
 }
 
 /// Processes stored notifications when woken, and every `interval` (retries after a database failure).
-pub async fn process_notifications(svc: Es9Service, interval: Duration) {
+pub async fn process_notifications(svc: SmdpService, woken: Arc<Notify>, interval: Duration) {
     loop {
-        let (ctx, store) = (svc.ctx.clone(), svc.store.clone());
-        match web::block(move || drain(&ctx, &store)).await {
+        let (ctx, store) = (svc.ctx.clone(), svc.repo.clone());
+        match web::block(move || drain(&ctx, &*store)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "notification processing interrupted"),
             Err(e) => tracing::warn!(error = %e, "notification processing not run"),
         }
-        let _ = tokio::time::timeout(interval, svc.notifications.notified()).await;
+        let _ = tokio::time::timeout(interval, woken.notified()).await;
     }
 }
 
 /// Handles every unprocessed notification. A rejected notification (bad signature, unknown transaction) is
 /// recorded as processed with its reason; an internal error leaves it for the next round.
-fn drain(ctx: &crate::smdp::es9::SmdpContext, store: &crate::store::Store) -> Result<(), crate::smdp::RepoError> {
+fn drain(ctx: &crate::smdp::es9::SmdpContext, store: &dyn SmdpRepository) -> Result<(), crate::smdp::RepoError> {
     loop {
         let batch = store.unprocessed_notifications(BATCH)?;
         if batch.is_empty() {

@@ -17,13 +17,13 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, ConfigError};
-use crate::http::device::es9::Es9Service;
 use crate::http::identity::{capture_peer_certificate, require_operator, OperatorDirectory};
 use crate::http::limits::{self, ConnectionTracker, ListenerLimits, Refusal};
 use crate::http::metrics::{self, ListenerName, Metrics};
 use crate::http::{device, health, not_found, operator};
 use crate::pki::test_pki::TestPkiError;
 use crate::rate_limit::{KeyedLimiter, Rate};
+use crate::smdp::service::SmdpService;
 use crate::store::{Store, StoreError};
 
 pub use banner::Banner;
@@ -162,11 +162,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities)?);
     let opaque_ids = web::Data::new(crate::http::operator::opaque_ids::OpaqueIds::from_store(&store)?);
     crate::logging::set_identifier_key(store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?);
-    let es9 = Es9Service {
-        ctx: smdp_context,
-        store: store.clone(),
-        notifications: std::sync::Arc::new(tokio::sync::Notify::new()),
-    };
+    let notification_worker = Arc::new(tokio::sync::Notify::new());
+    let es9 = SmdpService::new(smdp_context, Arc::new(store.clone())).waking({
+        let worker = notification_worker.clone();
+        move || worker.notify_one()
+    });
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
     let eim = crate::http::device::esipa::EimService {
         ctx: eim_context,
@@ -179,7 +179,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let mut jobs = vec![
         actix_web::rt::spawn(crate::jobs::smdp_sessions::expire_sessions(es9.clone(), interval)),
-        actix_web::rt::spawn(crate::jobs::smdp_sessions::process_notifications(es9.clone(), interval)),
+        actix_web::rt::spawn(crate::jobs::smdp_sessions::process_notifications(
+            es9.clone(),
+            notification_worker.clone(),
+            interval,
+        )),
         actix_web::rt::spawn(eim_keys::expire_orders(
             eim.clone(),
             std::time::Duration::from_secs(config.eim.expiry_interval_secs),

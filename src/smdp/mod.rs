@@ -9,6 +9,7 @@
 //! - [`session`]: the download session state machine (§3.1.2–§3.1.4).
 //! - [`download_repository`]: the storage port for packages, orders, sessions, notifications.
 //! - [`progress`]: ES2+.HandleDownloadProgressInfo events at the notification points and their outbox port (§5.3.5).
+//! - [`service`]: [`service::SmdpService`], the context and the storage ports every caller holds.
 //! - [`es9`]: ES9+ InitiateAuthentication, AuthenticateClient, GetBoundProfilePackage, HandleNotification,
 //!   CancelSession (§5.6) and [`es9::Es9Error`] with its status codes.
 
@@ -23,6 +24,7 @@ pub mod order;
 pub mod profile_repository;
 pub mod profile_state;
 pub mod progress;
+pub mod service;
 pub mod session;
 
 pub use download_repository::{

@@ -8,12 +8,10 @@
 //!   values → Failed 1.3.2/3.1. Responses carry `X-Admin-Protocol: gsma/rsp/v2.5.0` and
 //!   `Content-Type: application/json;charset=UTF-8`.
 //! - handleNotification stores the received bytes durably, answers 204 at once and is processed by the
-//!   background worker ([`Es9Service::notifications`]).
+//!   background worker ([`SmdpService::wake_notification_worker`]).
 //! - Database and crypto work runs in `web::block`, never on an actix worker thread.
 //! - rspd's abuse limits answer HTTP 429 (per-EID rate, checked in AuthenticateClient once the EID is proven) or 503
 //!   (too many sessions without an order, InitiateAuthentication) with `Retry-After` ([`crate::http::limits`]).
-
-use std::sync::Arc;
 
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -26,22 +24,13 @@ use time::OffsetDateTime;
 
 use crate::http::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
 use crate::smdp::es9::{self, Es9Error, SmdpContext};
+use crate::smdp::service::SmdpService;
 use crate::smdp::{DownloadRepository, TransactionId};
-use crate::store::Store;
 
 /// Largest accepted request body (an AuthenticateClient with two certificates is a few KiB).
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// What the ES9+ handlers share.
-#[derive(Clone)]
-pub struct Es9Service {
-    pub ctx: SmdpContext,
-    pub store: Store,
-    /// Woken after a notification is stored, so the worker processes it without waiting for its interval.
-    pub notifications: Arc<tokio::sync::Notify>,
-}
-
-/// Routes of ES9+ (registered by [`crate::http::device::configure`] when an [`Es9Service`] is configured).
+/// Routes of ES9+ (registered by [`crate::http::device::configure`] when an [`SmdpService`] is configured).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/gsma/rsp2/es9plus")
@@ -94,7 +83,7 @@ struct CancelSessionRequest {
 
 // ---- handlers ----
 
-async fn initiate_authentication(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+async fn initiate_authentication(req: HttpRequest, body: web::Bytes, svc: web::Data<SmdpService>) -> HttpResponse {
     respond(async {
         check_admin_protocol(&req)?;
         let r: InitiateAuthenticationRequest = parse_json(&body)?;
@@ -116,7 +105,7 @@ async fn initiate_authentication(req: HttpRequest, body: web::Bytes, svc: web::D
     .await
 }
 
-async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: web::Data<SmdpService>) -> HttpResponse {
     respond(async {
         check_admin_protocol(&req)?;
         let r: AuthenticateClientRequest = parse_json(&body)?;
@@ -136,7 +125,7 @@ async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: web::Data<
     .await
 }
 
-async fn get_bound_profile_package(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+async fn get_bound_profile_package(req: HttpRequest, body: web::Bytes, svc: web::Data<SmdpService>) -> HttpResponse {
     respond(async {
         check_admin_protocol(&req)?;
         let r: GetBoundProfilePackageRequest = parse_json(&body)?;
@@ -154,7 +143,7 @@ async fn get_bound_profile_package(req: HttpRequest, body: web::Bytes, svc: web:
 
 /// §5.6.4 / §6.5.2.4: 204 for every notification that arrives (the LPA then deletes it; an error would only make it
 /// send the same bytes again). One that is not a DER PendingNotification is answered 204 too but not stored.
-async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: web::Data<SmdpService>) -> HttpResponse {
     let stored = async {
         check_admin_protocol(&req)?;
         let r: HandleNotificationRequest = parse_json(&body)?;
@@ -170,7 +159,7 @@ async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: web::Data<
         Ok(id) => {
             if let Some(id) = id {
                 tracing::debug!(notification = id, "ES9+ HandleNotification stored");
-                svc.notifications.notify_one();
+                (svc.wake_notification_worker)();
             }
             let mut response = HttpResponse::NoContent().finish();
             response.headers_mut().insert(
@@ -183,7 +172,7 @@ async fn handle_notification(req: HttpRequest, body: web::Bytes, svc: web::Data<
     }
 }
 
-async fn cancel_session(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Service>) -> HttpResponse {
+async fn cancel_session(req: HttpRequest, body: web::Bytes, svc: web::Data<SmdpService>) -> HttpResponse {
     respond(async {
         check_admin_protocol(&req)?;
         let r: CancelSessionRequest = parse_json(&body)?;
@@ -199,11 +188,11 @@ async fn cancel_session(req: HttpRequest, body: web::Bytes, svc: web::Data<Es9Se
 
 /// Runs a domain call on the blocking pool.
 async fn blocking<T: Send + 'static>(
-    svc: &Es9Service,
+    svc: &SmdpService,
     f: impl FnOnce(&SmdpContext, &dyn DownloadRepository) -> Result<T, Es9Error> + Send + 'static,
 ) -> Result<T, Es9Error> {
-    let (ctx, store) = (svc.ctx.clone(), svc.store.clone());
-    binding::blocking(move || f(&ctx, &store), Es9Error::internal).await
+    let (ctx, repo) = (svc.ctx.clone(), svc.repo.clone());
+    binding::blocking(move || f(&ctx, repo.downloads()), Es9Error::internal).await
 }
 
 /// Any `gsma/rsp/v2.x.y` or `v3.x.y` (INTEROP.md); absent is tolerated.

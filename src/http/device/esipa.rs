@@ -15,9 +15,9 @@ use crate::eim::notification_outbox::{self, NotificationOutbox};
 use crate::eim::service::{self, ReceivedResult, RecordedResult};
 use crate::eim::{DeviceContact, EimContext, EimError, PackageOrder};
 use crate::http::clients::es9::Es9Client;
-use crate::http::device::es9::Es9Service;
 use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
 use crate::smdp::es9::{AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
+use crate::smdp::service::SmdpService;
 use crate::smdp::{DownloadRepository, TransactionId};
 use crate::store::Store;
 
@@ -28,7 +28,7 @@ pub struct EimService {
     pub store: Store,
     /// rspd's own SM-DP+, for the indirect download relay (§3.2.3); `None`: the relay answers
     /// [`RelayError::NoSmdp`].
-    pub smdp: Option<Es9Service>,
+    pub smdp: Option<SmdpService>,
     /// ES9+ client for external SM-DP+s (`eim.smdp_tls_trust`); `None`: external addresses are refused.
     pub es9_client: Option<Es9Client>,
     /// `eim.smdp_allowed_addresses`: the external SM-DP+s the relay may call (`*`: any); empty: none.
@@ -115,7 +115,7 @@ impl EimService {
         f: impl FnOnce(&SmdpContext, &dyn DownloadRepository) -> Result<T, RelayError> + Send + 'static,
     ) -> Result<T, RelayError> {
         let Some(smdp) = self.smdp.clone() else { return Err(RelayError::NoSmdp) };
-        let result = web::block(move || f(&smdp.ctx, &smdp.store))
+        let result = web::block(move || f(&smdp.ctx, smdp.repo.downloads()))
             .await
             .map_err(|e| RelayError::Es9(crate::smdp::es9::Es9Error::internal(e)))
             .and_then(|r| r);
@@ -274,7 +274,7 @@ impl EimService {
             self.relay("HandleNotification", move |_, repo| indirect::handle_notification(repo, &pending_notification))
                 .await?;
             if let Some(smdp) = &self.smdp {
-                smdp.notifications.notify_one();
+                (smdp.wake_notification_worker)();
             }
             return Ok(());
         }

@@ -19,16 +19,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use crate::http::binding::{self, AdminProtocolError, ADMIN_PROTOCOL};
-use crate::http::device::es9::Es9Service;
 use crate::http::identity::OperatorIdentity;
 use crate::smdp::device_lock::DeviceLock;
 use crate::smdp::es2::{
-    self, CallKey, CancelOrderInput, ConfirmOrderInput, DownloadOrderInput, Es2Repository, OrderError, Recorded,
-    StoredCall,
+    self, CallKey, CancelOrderInput, ConfirmOrderInput, DownloadOrderInput, OrderError, Recorded, StoredCall,
 };
 use crate::smdp::order::confirmation_code_digest;
+use crate::smdp::service::{SmdpRepository, SmdpService};
 use crate::smdp::{Eid, MatchingId, ProfileState};
-use crate::store::Store;
 
 /// Largest accepted request body.
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -54,7 +52,7 @@ struct Request {
 async fn download_order(
     req: HttpRequest,
     body: web::Bytes,
-    svc: web::Data<Es9Service>,
+    svc: web::Data<SmdpService>,
     who: OperatorIdentity,
 ) -> HttpResponse {
     run(&req, &body, &svc, who, "downloadOrder", |r| {
@@ -64,7 +62,7 @@ async fn download_order(
             profile_type: str_field(&r.fields, "profileType")?,
             lock: lock_fields(&r.fields)?.unwrap_or_default(),
         };
-        Ok(Box::new(move |store: &Store, call: &CallKey| {
+        Ok(Box::new(move |store: &dyn SmdpRepository, call: &CallKey| {
             let answer = |p: &crate::smdp::ProfileRecord| success(json!({ "iccid": p.iccid }));
             es2::download_order(store, call, &input, &answer).map(drop_value)
         }))
@@ -75,7 +73,7 @@ async fn download_order(
 async fn confirm_order(
     req: HttpRequest,
     body: web::Bytes,
-    svc: web::Data<Es9Service>,
+    svc: web::Data<SmdpService>,
     who: OperatorIdentity,
 ) -> HttpResponse {
     let smdp_address = svc.ctx.addresses.first().cloned().unwrap_or_default();
@@ -101,7 +99,7 @@ async fn confirm_order(
             release,
             lock: lock_fields(&r.fields)?,
         };
-        Ok(Box::new(move |store: &Store, call: &CallKey| {
+        Ok(Box::new(move |store: &dyn SmdpRepository, call: &CallKey| {
             let answer = |o: &crate::smdp::OrderRecord| {
                 let mut fields = json!({ "matchingId": o.matching_id, "smdpAddress": smdp_address });
                 if let Some(eid) = &o.eid {
@@ -118,7 +116,7 @@ async fn confirm_order(
 async fn cancel_order(
     req: HttpRequest,
     body: web::Bytes,
-    svc: web::Data<Es9Service>,
+    svc: web::Data<SmdpService>,
     who: OperatorIdentity,
 ) -> HttpResponse {
     run(&req, &body, &svc, who, "cancelOrder", |r| {
@@ -139,7 +137,7 @@ async fn cancel_order(
             matching_id: str_field(&r.fields, "matchingId")?,
             final_state,
         };
-        Ok(Box::new(move |store: &Store, call: &CallKey| {
+        Ok(Box::new(move |store: &dyn SmdpRepository, call: &CallKey| {
             es2::cancel_order(store, call, &input, &|_| success(json!({}))).map(drop_value)
         }))
     })
@@ -149,12 +147,12 @@ async fn cancel_order(
 async fn release_profile(
     req: HttpRequest,
     body: web::Bytes,
-    svc: web::Data<Es9Service>,
+    svc: web::Data<SmdpService>,
     who: OperatorIdentity,
 ) -> HttpResponse {
     run(&req, &body, &svc, who, "releaseProfile", |r| {
         let iccid = iccid_field(&r.fields, true)?.unwrap_or_default();
-        Ok(Box::new(move |store: &Store, call: &CallKey| {
+        Ok(Box::new(move |store: &dyn SmdpRepository, call: &CallKey| {
             es2::release_profile(store, call, &iccid, &|_| success(json!({}))).map(drop_value)
         }))
     })
@@ -164,7 +162,7 @@ async fn release_profile(
 // ---- the one call path ----
 
 /// The domain step, ready to run on the blocking pool.
-type Step = Box<dyn FnOnce(&Store, &CallKey) -> Result<Recorded<()>, OrderError> + Send>;
+type Step = Box<dyn FnOnce(&dyn SmdpRepository, &CallKey) -> Result<Recorded<()>, OrderError> + Send>;
 
 fn drop_value<T>(r: Recorded<T>) -> Recorded<()> {
     match r {
@@ -177,7 +175,7 @@ fn drop_value<T>(r: Recorded<T>) -> Recorded<()> {
 async fn run(
     req: &HttpRequest,
     body: &[u8],
-    svc: &Es9Service,
+    svc: &SmdpService,
     who: OperatorIdentity,
     function: &'static str,
     prepare: impl FnOnce(&Request) -> Result<Step, OrderError>,
@@ -191,10 +189,10 @@ async fn run(
             return respond(failed(&e));
         }
     };
-    let store = svc.store.clone();
+    let store = svc.repo.clone();
     let call = request.call;
     let operator = who.operator_id.clone();
-    let text = web::block(move || execute(&store, &call, step)).await;
+    let text = web::block(move || execute(&*store, &call, step)).await;
     match text {
         Ok(text) => {
             tracing::info!(operator = %operator, function, "ES2+ call answered");
@@ -207,7 +205,7 @@ async fn run(
     }
 }
 
-fn execute(store: &Store, call: &CallKey, step: Step) -> String {
+fn execute(store: &dyn SmdpRepository, call: &CallKey, step: Step) -> String {
     match store.find_call(call) {
         Ok(Some(stored)) => return replay(call, stored),
         Ok(None) => {}
