@@ -19,7 +19,7 @@
 //! - [`indirect`]: the indirect download relay (§3.2.3, §5.14.1–§5.14.3, §5.14.7, §5.14.8) to rspd's SM-DP+;
 //! - [`intent`], [`orders`], [`campaign`]: operator orders (composite intents expanded into packages run in
 //!   sequence) and campaigns over many eUICCs with a release rate;
-//! - [`repository`]: the storage trait; [`error`]: [`EimError`].
+//! - [`repository`]: the storage trait; [`ports`]: every eIM port at once; [`error`]: [`EimError`].
 
 pub mod campaign;
 pub mod error;
@@ -34,6 +34,7 @@ pub mod notification_outbox;
 pub mod order;
 pub mod orders;
 pub mod package;
+pub mod ports;
 pub mod registry;
 pub mod repository;
 pub mod result;

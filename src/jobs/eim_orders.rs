@@ -17,7 +17,7 @@ pub async fn run(svc: EimService, interval: Duration) {
     loop {
         ticker.tick().await;
         let svc = svc.clone();
-        match web::block(move || tick(&svc.store, &svc.ctx, now_ms())).await {
+        match web::block(move || tick(&*svc.repo, &svc.ctx, now_ms())).await {
             Ok(Ok(report)) => {
                 if !report.released.is_empty() || report.queued > 0 || report.finished > 0 {
                     tracing::debug!(?report, "eIM orders job");

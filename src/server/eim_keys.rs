@@ -118,8 +118,8 @@ pub async fn expire_orders(svc: EimService, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
-        let store = svc.store.clone();
-        match web::block(move || crate::eim::service::expire_orders(&store, crate::clock::now_ms())).await {
+        let store = svc.repo.clone();
+        match web::block(move || crate::eim::service::expire_orders(store.registry(), crate::clock::now_ms())).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "eIM order expiry failed"),
             Err(e) => tracing::warn!(error = %e, "eIM order expiry not run"),

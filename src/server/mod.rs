@@ -170,7 +170,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
     let eim = crate::http::device::esipa::EimService {
         ctx: eim_context,
-        store: store.clone(),
+        repo: Arc::new(store.clone()),
         smdp: Some(es9.clone()),
         es9_client: eim_keys::es9_client(&config, test_pki_paths.as_ref())?,
         smdp_allowed_addresses: config.eim.smdp_allowed_addresses.clone(),

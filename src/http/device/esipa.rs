@@ -10,8 +10,9 @@
 use crate::logging::pii;
 use actix_web::web;
 
-use crate::eim::indirect::{self, RelayError, RelaySessions, Route};
-use crate::eim::notification_outbox::{self, NotificationOutbox};
+use crate::eim::indirect::{self, RelayError, Route};
+use crate::eim::notification_outbox;
+use crate::eim::ports::EimPorts;
 use crate::eim::service::{self, ReceivedResult, RecordedResult};
 use crate::eim::{DeviceContact, EimContext, EimError, PackageOrder};
 use crate::http::clients::es9::Es9Client;
@@ -19,13 +20,12 @@ use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
 use crate::smdp::es9::{AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
 use crate::smdp::service::SmdpService;
 use crate::smdp::{DownloadRepository, TransactionId};
-use crate::store::Store;
 
 /// What the ESipa handlers share.
 #[derive(Clone)]
 pub struct EimService {
     pub ctx: EimContext,
-    pub store: Store,
+    pub repo: std::sync::Arc<dyn EimPorts>,
     /// rspd's own SM-DP+, for the indirect download relay (§3.2.3); `None`: the relay answers
     /// [`RelayError::NoSmdp`].
     pub smdp: Option<SmdpService>,
@@ -59,7 +59,7 @@ impl EimService {
         let svc = self.clone();
         flatten(
             web::block(move || {
-                service::get_eim_package(&svc.store, &svc.ctx, &eid_value, &contact, crate::clock::now_ms())
+                service::get_eim_package(svc.repo.registry(), &svc.ctx, &eid_value, &contact, crate::clock::now_ms())
             })
             .await,
         )
@@ -75,7 +75,7 @@ impl EimService {
         let result = flatten(
             web::block(move || {
                 let recorded = service::record_eim_package_result(
-                    &svc.store,
+                    svc.repo.registry(),
                     &svc.ctx,
                     eid_value.as_deref(),
                     &received,
@@ -84,7 +84,7 @@ impl EimService {
                 if !recorded.repeated {
                     // The next step of an operator order is queued before the IPA polls again.
                     crate::eim::orders::advance_after_result(
-                        &svc.store,
+                        &*svc.repo,
                         &svc.ctx,
                         recorded.order.id,
                         crate::clock::now_ms(),
@@ -159,7 +159,7 @@ impl EimService {
                     "InitiateAuthentication",
                     client.initiate_authentication(&address, &euicc_challenge, &info1).await,
                 )?;
-                let (store, tx) = (self.store.clone(), ok.transaction_id.to_hex());
+                let (store, tx) = (self.repo.clone(), ok.transaction_id.to_hex());
                 let recorded =
                     web::block(move || store.record_relay_session(&tx, &address, crate::clock::now_ms())).await;
                 match recorded {
@@ -279,7 +279,7 @@ impl EimService {
             return Ok(());
         }
         self.external_client(&address)?;
-        let store = self.store.clone();
+        let store = self.repo.clone();
         web::block(move || store.enqueue_notification(&address, &pending_notification, crate::clock::now_ms()))
             .await
             .map_err(|e| RelayError::Es9(Es9Error::internal(e)))?
@@ -291,7 +291,7 @@ impl EimService {
     /// ES9+ handleNotification; a failure is retried with backoff, dropped (logged) after
     /// [`notification_outbox::MAX_ATTEMPTS`].
     pub async fn forward_due_notifications(&self) -> Result<usize, EimError> {
-        let store = self.store.clone();
+        let store = self.repo.clone();
         let due = web::block(move || {
             let now = crate::clock::now_ms();
             store.purge_relay_sessions(now - indirect::RELAY_SESSION_RETENTION_MS)?;
@@ -308,7 +308,7 @@ impl EimService {
                     detail: "no ES9+ client (eim.smdp_tls_trust)".into(),
                 }),
             };
-            let store = self.store.clone();
+            let store = self.repo.clone();
             let outcome = match sent {
                 // A refusal is the SM-DP+'s final word on this notification: do not send it again.
                 Ok(()) | Err(RelayError::SmdpRefused { .. }) => {
@@ -371,7 +371,7 @@ impl EimService {
     async fn external_session(&self, transaction_id: &[u8]) -> Result<Option<(String, TransactionId)>, RelayError> {
         let tx = TransactionId::from_bytes(transaction_id)
             .map_err(|detail| RelayError::Es9(Es9Error::InvalidField { field: "transactionId", detail }))?;
-        let (store, hex) = (self.store.clone(), tx.to_hex());
+        let (store, hex) = (self.repo.clone(), tx.to_hex());
         let address = web::block(move || store.relay_session(&hex))
             .await
             .map_err(|e| RelayError::Es9(Es9Error::internal(e)))?
@@ -385,10 +385,10 @@ impl EimService {
         let svc = self.clone();
         let learned = web::block(move || match what {
             Learn::Verified(euicc) => {
-                crate::eim::learn::learn_authenticated(&svc.store, &svc.ctx.eim_id, &operator, &euicc)
+                crate::eim::learn::learn_authenticated(&*svc.repo, &svc.ctx.eim_id, &operator, &euicc)
             }
             Learn::Verify(authenticate_server_response) => crate::eim::learn::learn_from_authenticate_server_response(
-                &svc.store,
+                &*svc.repo,
                 &smdp.ctx.trusted_cis,
                 &svc.ctx.eim_id,
                 &operator,

@@ -19,12 +19,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clock::now_ms;
-use crate::eim::campaign::{
-    CampaignRecord, CampaignRepository, EimOrder, EimOrderError, EimOrderRepository, EuiccFilter, ImportOutcome,
-    OperatorEuiccs, OwnedEuicc,
-};
+use crate::eim::campaign::{CampaignRecord, EimOrder, EimOrderError, EuiccFilter, ImportOutcome, OwnedEuicc};
 use crate::eim::orders::{self, CampaignAction, CampaignRequest, DeviceSelection};
-use crate::eim::{EimError, EimRepository, NewEuicc, OrderState as PackageState};
+use crate::eim::{EimError, NewEuicc, OrderState as PackageState};
 use crate::http::binding;
 use crate::http::device::esipa::EimService;
 use crate::http::identity::OperatorIdentity;
@@ -199,7 +196,7 @@ async fn import_euiccs(identity: OperatorIdentity, body: web::Bytes, svc: web::D
                     continue;
                 }
             };
-            let outcome = svc.store.import_euicc(&new, &identity.operator_id, item.label.as_deref())?;
+            let outcome = svc.repo.import_euicc(&new, &identity.operator_id, item.label.as_deref())?;
             let (status, slot) = match outcome {
                 ImportOutcome::Registered => ("registered", 0),
                 ImportOutcome::AlreadyRegistered => ("alreadyRegistered", 1),
@@ -262,7 +259,7 @@ async fn list_euiccs(identity: OperatorIdentity, req: HttpRequest, svc: web::Dat
     let filter = EuiccFilter { eid_prefix: page.eid_prefix, label: page.label };
     let cursor = page.cursor;
     let result = blocking(&svc, move |svc| {
-        Ok(svc.store.list_euiccs(&identity.operator_id, &filter, cursor.as_deref(), limit)?)
+        Ok(svc.repo.list_euiccs(&identity.operator_id, &filter, cursor.as_deref(), limit)?)
     })
     .await;
     match result {
@@ -279,8 +276,8 @@ async fn list_euiccs(identity: OperatorIdentity, req: HttpRequest, svc: web::Dat
 async fn get_euicc(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
     let eid = req.match_info().get("eid").unwrap_or_default().to_owned();
     let result = blocking(&svc, move |svc| {
-        let euicc = svc.store.owned_euicc(&identity.operator_id, &eid)?.ok_or(EimOrderError::NotFound("eUICC"))?;
-        let profiles = svc.store.known_profiles(&eid)?;
+        let euicc = svc.repo.owned_euicc(&identity.operator_id, &eid)?.ok_or(EimOrderError::NotFound("eUICC"))?;
+        let profiles = svc.repo.known_profiles(&eid)?;
         let mut body = euicc_json(&euicc);
         body["profiles"] = profiles
             .iter()
@@ -311,7 +308,7 @@ pub(crate) fn order_summary(o: &EimOrder, package: Option<PackageState>, ids: &O
 
 /// An order with its intent and every step (queued ones with their package's state and outcome).
 fn order_view(svc: &EimService, o: &EimOrder, ids: &OpaqueIds) -> Result<Value, EimOrderError> {
-    let steps = svc.store.order_steps(o.id)?;
+    let steps = svc.repo.order_steps(o.id)?;
     let current = steps.iter().find(|s| s.step_index == o.current_step).map(|s| s.package.state);
     let kinds = orders::step_kinds(&o.intent);
     let step_json: Vec<Value> = kinds
@@ -360,11 +357,11 @@ async fn create_order(
     let result = blocking(&svc, move |svc| {
         let now = now_ms();
         let (order, created) =
-            orders::create_order(&svc.store, &identity.operator_id, &eid, Value::Object(intent), key, now)?;
+            orders::create_order(svc.repo.orders(), &identity.operator_id, &eid, Value::Object(intent), key, now)?;
         if created {
-            orders::start_order(&svc.store, &svc.ctx, &order, now);
+            orders::start_order(&*svc.repo, &svc.ctx, &order, now);
         }
-        let order = svc.store.find_eim_order(&identity.operator_id, order.id)?.unwrap_or(order);
+        let order = svc.repo.find_eim_order(&identity.operator_id, order.id)?.unwrap_or(order);
         Ok((order_view(svc, &order, &ids)?, created))
     })
     .await;
@@ -402,9 +399,9 @@ async fn paged_orders(
     };
     let result = blocking(&svc, move |svc| {
         if let Some(id) = campaign_id {
-            svc.store.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
+            svc.repo.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
         }
-        Ok(svc.store.list_orders(&identity.operator_id, campaign_id, cursor, limit)?)
+        Ok(svc.repo.list_orders(&identity.operator_id, campaign_id, cursor, limit)?)
     })
     .await;
     match result {
@@ -431,7 +428,7 @@ async fn get_order(
         Err(resp) => return resp,
     };
     let result = blocking(&svc, move |svc| {
-        let order = svc.store.find_eim_order(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("order"))?;
+        let order = svc.repo.find_eim_order(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("order"))?;
         order_view(svc, &order, &ids)
     })
     .await;
@@ -462,7 +459,7 @@ struct FilterBody {
 }
 
 fn campaign_view(svc: &EimService, c: &CampaignRecord, ids: &OpaqueIds) -> Result<Value, EimOrderError> {
-    let progress = svc.store.campaign_counts(c.id)?;
+    let progress = svc.repo.campaign_counts(c.id)?;
     Ok(json!({
         "campaignId": ids.encode(IdKind::Campaign, c.id), "name": c.name, "state": c.state.as_str(),
         "intent": serde_json::from_str::<Value>(&c.intent).unwrap_or(Value::Null),
@@ -502,7 +499,8 @@ async fn create_campaign(
         idempotency_key: key,
     };
     let result = blocking(&svc, move |svc| {
-        let (campaign, created) = orders::create_campaign(&svc.store, &identity.operator_id, request, now_ms())?;
+        let (campaign, created) =
+            orders::create_campaign(svc.repo.campaigns(), &identity.operator_id, request, now_ms())?;
         Ok((campaign_view(svc, &campaign, &ids)?, created))
     })
     .await;
@@ -525,8 +523,7 @@ async fn get_campaign(
         Err(resp) => return resp,
     };
     let result = blocking(&svc, move |svc| {
-        let campaign =
-            svc.store.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
+        let campaign = svc.repo.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
         campaign_view(svc, &campaign, &ids)
     })
     .await;
@@ -567,7 +564,7 @@ async fn campaign_action(
         _ => return HttpResponse::NotFound().json(json!({ "error": "no such endpoint" })),
     };
     let result = blocking(&svc, move |svc| {
-        let campaign = orders::campaign_action(&svc.store, &identity.operator_id, id, action, now_ms())?;
+        let campaign = orders::campaign_action(svc.repo.campaigns(), &identity.operator_id, id, action, now_ms())?;
         campaign_view(svc, &campaign, &ids)
     })
     .await;

@@ -11,7 +11,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::eim::events::{EventCursor, EventSource};
+use crate::eim::events::EventCursor;
 use crate::eim::EimError;
 use crate::http::device::esipa::EimService;
 use crate::http::identity::OperatorIdentity;
@@ -68,7 +68,7 @@ fn poll(
 ) -> Result<(Vec<Bytes>, EventCursor), EimError> {
     let campaign = |c: Option<i64>| c.map(|c| ids.encode(IdKind::Campaign, c));
     let mut frames = Vec::new();
-    for s in svc.store.step_events(operator_id, cursor.step, BATCH)? {
+    for s in svc.repo.step_events(operator_id, cursor.step, BATCH)? {
         cursor.step = (s.package.updated_at, s.package.id);
         let data = json!({
             "orderId": ids.encode(IdKind::EimOrder, s.order_id), "campaignId": campaign(s.campaign_id),
@@ -78,7 +78,7 @@ fn poll(
         });
         frames.push(frame(ids, &cursor, "step", &data));
     }
-    for (o, package) in svc.store.order_events(operator_id, cursor.order, BATCH)? {
+    for (o, package) in svc.repo.order_events(operator_id, cursor.order, BATCH)? {
         cursor.order = (o.updated_at, o.id);
         let data = json!({
             "orderId": ids.encode(IdKind::EimOrder, o.id), "campaignId": campaign(o.campaign_id), "eid": o.eid,
@@ -110,7 +110,7 @@ pub async fn events(
         Some(c) => c,
         None => {
             let (svc, op) = (svc.clone(), identity.operator_id.clone());
-            match web::block(move || svc.store.event_head(&op)).await {
+            match web::block(move || svc.repo.event_head(&op)).await {
                 Ok(Ok(c)) => c,
                 _ => {
                     return HttpResponse::ServiceUnavailable()
