@@ -160,7 +160,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .with_metrics(metrics.registry())
         .map_err(|e| StartError::Io { what: "metrics".into(), reason: e.to_string() })?;
     let directory = web::Data::new(OperatorDirectory::new(&tls.identities)?);
-    let opaque_ids = web::Data::new(crate::http::operator::opaque_ids::OpaqueIds::from_store(&store)?);
+    let opaque_ids = {
+        use crate::http::operator::opaque_ids::{OpaqueIds, KEY_NAME};
+        web::Data::new(OpaqueIds::new(store.server_key(KEY_NAME)?))
+    };
     crate::logging::set_identifier_key(store.server_key(crate::logging::IDENTIFIER_KEY_NAME)?);
     let notification_worker = Arc::new(tokio::sync::Notify::new());
     let es9 = SmdpService::new(smdp_context, Arc::new(store.clone())).waking({
@@ -204,6 +207,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let eim_data = web::Data::new(eim);
     let es9_data = web::Data::new(es9);
+    let readiness = web::Data::new(health::Readiness::new({
+        let store = store.clone();
+        move || store.ping().map_err(|e| e.to_string())
+    }));
     let store_data = web::Data::new(store);
     // Issue 10 items 4–5: the listeners' limits, and every refusal series present (at 0) from the start.
     for listener in ["device", "operator"] {
@@ -247,10 +254,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         move |e: std::io::Error| StartError::Io { what, reason: e.to_string() }
     };
 
-    let (s, m, e, i) = (store_data.clone(), metrics_data.clone(), es9_data.clone(), eim_data.clone());
+    let (s, m, e, i, r) =
+        (store_data.clone(), metrics_data.clone(), es9_data.clone(), eim_data.clone(), readiness.clone());
     let device_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
+            .app_data(r.clone())
             .app_data(m.clone())
             .app_data(e.clone())
             .app_data(i.clone())
@@ -273,7 +282,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d, e, i, o, c) = (
+    let (s, m, d, e, i, o, c, r) = (
         store_data.clone(),
         metrics_data.clone(),
         directory.clone(),
@@ -281,10 +290,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         eim_data.clone(),
         opaque_ids.clone(),
         content_data.clone(),
+        readiness.clone(),
     );
     let operator_server = HttpServer::new(move || {
         App::new()
             .app_data(s.clone())
+            .app_data(r.clone())
             // Upload caps (http::inventory).
             .app_data(c.clone())
             // ES2+ (http::es2) uses the store and the SM-DP+ address of the ES9+ service.
@@ -321,10 +332,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
 
     let mut servers = vec![device_server, operator_server];
     if let Some(listener) = metrics_listener {
-        let (s, m) = (store_data.clone(), metrics_data.clone());
+        let (s, m, r) = (store_data.clone(), metrics_data.clone(), readiness.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(s.clone())
+                .app_data(r.clone())
                 .app_data(m.clone())
                 .route("/metrics", web::get().to(metrics::metrics_endpoint))
                 .route("/healthz", web::get().to(health::healthz))

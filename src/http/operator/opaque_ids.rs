@@ -12,10 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use openssl::symm::{Cipher, Crypter, Mode};
 
-use crate::store::{Store, StoreError};
-
-/// Name of the key in `server_keys`.
-const KEY_NAME: &str = "opaque_ids";
+/// Name of the key in `server_keys` (the server reads it there and hands it to [`OpaqueIds::new`]).
+pub const KEY_NAME: &str = "opaque_ids";
 const MAGIC: &[u8; 7] = b"rspd.id";
 
 /// What a token stands for; part of the encrypted block, so kinds never mix.
@@ -53,11 +51,6 @@ impl std::fmt::Debug for OpaqueIds {
 impl OpaqueIds {
     pub fn new(key: [u8; 32]) -> Self {
         OpaqueIds { key }
-    }
-
-    /// With the database's key (created on first use, shared by every node).
-    pub fn from_store(store: &Store) -> Result<Self, StoreError> {
-        store.server_key(KEY_NAME).map(Self::new)
     }
 
     fn block(&self, mode: Mode, input: &[u8; 16]) -> Option<[u8; 16]> {
