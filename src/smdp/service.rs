@@ -7,21 +7,27 @@ use std::sync::Arc;
 
 use super::es2::Es2Repository;
 use super::es9::SmdpContext;
+use super::inventory::InventoryRepository;
 use super::{DownloadRepository, ProfileRepository, ProgressOutbox};
 
 /// Every storage port of the SM-DP+ at once.
 pub trait SmdpRepository:
-    DownloadRepository + ProfileRepository + Es2Repository + ProgressOutbox + Send + Sync
+    DownloadRepository + ProfileRepository + Es2Repository + InventoryRepository + ProgressOutbox + Send + Sync
 {
     /// The same store as the download port (ES9+ steps take `&dyn DownloadRepository`).
     fn downloads(&self) -> &dyn DownloadRepository;
+    /// The same store as the inventory port (the inventory operations take `&dyn InventoryRepository`).
+    fn inventory(&self) -> &dyn InventoryRepository;
 }
 
 impl<T> SmdpRepository for T
 where
-    T: DownloadRepository + ProfileRepository + Es2Repository + ProgressOutbox + Send + Sync,
+    T: DownloadRepository + ProfileRepository + Es2Repository + InventoryRepository + ProgressOutbox + Send + Sync,
 {
     fn downloads(&self) -> &dyn DownloadRepository {
+        self
+    }
+    fn inventory(&self) -> &dyn InventoryRepository {
         self
     }
 }

@@ -35,11 +35,11 @@ use crate::http::operator::idempotency::keyed;
 use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::smdp::inventory::{
     batch_rows_from_json, check_profile_type, parse_batch_csv, parse_profile_class, profile_class_name, BatchRow,
-    InventoryRepository, NotificationConfig, ProfileMetadata, ProfileType, StockLevel, TemplateRecord,
+    NotificationConfig, ProfileMetadata, ProfileType, StockLevel, TemplateRecord,
 };
 use crate::smdp::inventory_service::{self as service, BulkReport, InventoryError, UploadItem};
+use crate::smdp::service::SmdpService;
 use crate::smdp::RepoError;
-use crate::store::Store;
 
 /// Inventory routes; registered by `operator::configure`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -140,10 +140,11 @@ fn type_json(t: &ProfileType) -> Value {
 
 async fn put_type(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    svc: web::Data<SmdpService>,
     name: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let store = svc.repo.clone();
     let body: TypeBody = match parse_json(&body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -181,7 +182,8 @@ async fn put_type(
     }
 }
 
-async fn get_type(identity: OperatorIdentity, store: web::Data<Store>, name: web::Path<String>) -> HttpResponse {
+async fn get_type(identity: OperatorIdentity, svc: web::Data<SmdpService>, name: web::Path<String>) -> HttpResponse {
+    let store = svc.repo.clone();
     let name = name.into_inner();
     match blocking(move || Ok(store.find_profile_type(&identity.operator_id, &name)?)).await {
         Ok(Some(t)) => HttpResponse::Ok().json(type_json(&t)),
@@ -190,7 +192,8 @@ async fn get_type(identity: OperatorIdentity, store: web::Data<Store>, name: web
     }
 }
 
-async fn list_types(identity: OperatorIdentity, store: web::Data<Store>) -> HttpResponse {
+async fn list_types(identity: OperatorIdentity, svc: web::Data<SmdpService>) -> HttpResponse {
+    let store = svc.repo.clone();
     match blocking(move || Ok(store.list_profile_types(&identity.operator_id)?)).await {
         Ok(types) => {
             HttpResponse::Ok().json(json!({ "profileTypes": types.iter().map(type_json).collect::<Vec<_>>() }))
@@ -252,11 +255,12 @@ fn report_response(report: &BulkReport, index_name: &str, ids: &OpaqueIds) -> Ht
 
 async fn upload_profiles(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    svc: web::Data<SmdpService>,
     ids: web::Data<OpaqueIds>,
     content: Option<web::Data<ContentConfig>>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let store = svc.repo.clone();
     let caps = content_caps(&content);
     let body: UploadBody = match parse_json(&body) {
         Ok(b) => b,
@@ -292,8 +296,8 @@ async fn upload_profiles(
     let (profile_type, aon) = (body.profile_type, body.all_or_nothing);
     let operator_id = identity.operator_id;
     let result = blocking(move || {
-        service::require_profile_type(store.as_ref(), &operator_id, &profile_type)?;
-        let report = service::upload_packages(store.as_ref(), &operator_id, &profile_type, items, aon)?;
+        service::require_profile_type(store.inventory(), &operator_id, &profile_type)?;
+        let report = service::upload_packages(store.inventory(), &operator_id, &profile_type, items, aon)?;
         tracing::info!(operator = %operator_id, profile_type = %profile_type, written = report.written(),
             failed = report.failed(), all_or_nothing = aon, "inventory: prepared profiles uploaded");
         Ok(report)
@@ -322,10 +326,11 @@ fn template_json(t: &TemplateRecord) -> Value {
 
 async fn upload_template(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    svc: web::Data<SmdpService>,
     content: Option<web::Data<ContentConfig>>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let store = svc.repo.clone();
     let caps = content_caps(&content);
     let body: TemplateBody = match parse_json(&body) {
         Ok(b) => b,
@@ -340,8 +345,8 @@ async fn upload_template(
     };
     let operator_id = identity.operator_id;
     let result = blocking(move || {
-        service::require_profile_type(store.as_ref(), &operator_id, &body.profile_type)?;
-        let t = service::upload_template(store.as_ref(), &operator_id, body.name.as_deref(), &body.profile_type, der)?;
+        service::require_profile_type(store.inventory(), &operator_id, &body.profile_type)?;
+        let t = service::upload_template(store.inventory(), &operator_id, body.name.as_deref(), &body.profile_type, der)?;
         tracing::info!(operator = %operator_id, template = %t.name, profile_type = %t.profile_type, "inventory: template stored");
         Ok(t)
     })
@@ -352,7 +357,8 @@ async fn upload_template(
     }
 }
 
-async fn list_templates(identity: OperatorIdentity, store: web::Data<Store>) -> HttpResponse {
+async fn list_templates(identity: OperatorIdentity, svc: web::Data<SmdpService>) -> HttpResponse {
+    let store = svc.repo.clone();
     match blocking(move || Ok(store.list_templates(&identity.operator_id)?)).await {
         Ok(list) => HttpResponse::Ok().json(json!({ "templates": list.iter().map(template_json).collect::<Vec<_>>() })),
         Err(r) => r,
@@ -377,12 +383,13 @@ struct BatchQuery {
 async fn upload_batch(
     req: HttpRequest,
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    svc: web::Data<SmdpService>,
     ids: web::Data<OpaqueIds>,
     name: web::Path<String>,
     content: Option<web::Data<ContentConfig>>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let store = svc.repo.clone();
     let caps = content_caps(&content);
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let query = web::Query::<BatchQuery>::from_query(req.query_string()).map(|q| q.all_or_nothing).unwrap_or(false);
@@ -408,7 +415,7 @@ async fn upload_batch(
     let template = name.into_inner();
     let operator_id = identity.operator_id;
     let result = blocking(move || {
-        let report = service::upload_batch(store.as_ref(), &operator_id, &template, rows, aon)?;
+        let report = service::upload_batch(store.inventory(), &operator_id, &template, rows, aon)?;
         tracing::info!(operator = %operator_id, template = %template, batch_seq = ?report.batch_id, written = report.written(),
             failed = report.failed(), all_or_nothing = aon, "inventory: personalization batch");
         Ok(report)
@@ -433,7 +440,8 @@ pub fn stock_json(level: &StockLevel) -> Value {
     v
 }
 
-async fn stock(identity: OperatorIdentity, store: web::Data<Store>) -> HttpResponse {
+async fn stock(identity: OperatorIdentity, svc: web::Data<SmdpService>) -> HttpResponse {
+    let store = svc.repo.clone();
     match blocking(move || Ok(store.stock(&identity.operator_id)?)).await {
         Ok(levels) => HttpResponse::Ok().json(json!({ "stock": levels.iter().map(stock_json).collect::<Vec<_>>() })),
         Err(r) => r,
