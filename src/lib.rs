@@ -8,6 +8,7 @@
 //! - [`codec`], [`pki`], [`bsp`], [`profile`], [`ids`]: the wire formats, from the `rsp-proto` crate.
 //! - [`smdp`]: SM-DP+ domain: profile states, ES2+ orders, ES9+ download sessions, inventory, progress events.
 //! - [`eim`]: eIM domain (SGP.32 v1.2): eUICC registry, signed eUICC packages, results, order life cycle.
+//! - [`fleet`]: the fleet operator's view (profiles, orders, audit trail, `Idempotency-Key`s) behind one port.
 //! - [`secrets`]: secrets at rest — AES-256-GCM sealing of packages and personalization data, master keys.
 //! - [`server`]: `rspd serve` start-up: TLS material, store, listeners, banner.
 //! - [`jobs`]: the background jobs (session expiry, notification inbox, outboxes, eIM orders, retention).
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod eim;
+pub mod fleet;
 pub mod http;
 pub mod jobs;
 pub mod logging;

@@ -28,6 +28,25 @@ mod verify;
 
 pub use verify::{verify_chain, ChainBreak, ChainHead, ChainVerifier};
 
+/// A query on one operator's audit trail (every field optional except the operator).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub operator_id: String,
+    pub kind: Option<AuditKind>,
+    /// `at_ms` ≥ `from_ms` and < `to_ms`.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Client certificate subject or fingerprint.
+    pub actor: Option<String>,
+    /// ICCID, EID, matchingId or target id (transactionId, order id).
+    pub target: Option<String>,
+    /// Only rows of this target kind (`profile`, `order`, `download_session`).
+    pub target_kind: Option<String>,
+    /// Only rows with `seq` > this (cursor / Last-Event-ID).
+    pub after_seq: Option<i64>,
+    pub limit: i64,
+}
+
 /// `prev_hash` of the first row.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -15,7 +15,26 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::store::Store;
+/// The database pool's gauges, read at scrape time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolReading {
+    /// Open connections (idle and in use).
+    pub connections: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Pool size limit.
+    pub max: u32,
+}
+
+/// Reads [`PoolReading`] (built by `server` over the store).
+#[derive(Clone)]
+pub struct PoolGauges(std::sync::Arc<dyn Fn() -> PoolReading + Send + Sync>);
+
+impl PoolGauges {
+    pub fn new(read: impl Fn() -> PoolReading + Send + Sync + 'static) -> Self {
+        PoolGauges(std::sync::Arc::new(read))
+    }
+}
 
 /// All of rspd's metrics, in one registry (no process-global state, so tests can run servers side by side).
 #[derive(Clone)]
@@ -124,8 +143,8 @@ impl Metrics {
     }
 
     /// The text exposition, with the pool gauges read at scrape time.
-    pub fn render(&self, store: &Store) -> String {
-        let pool = store.pool_state();
+    pub fn render(&self, pool: &PoolGauges) -> String {
+        let pool = (pool.0)();
         self.pool_connections.set(i64::from(pool.connections));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_max.set(i64::from(pool.max));
@@ -157,6 +176,6 @@ pub async fn record(
 }
 
 /// `GET /metrics`.
-pub async fn metrics_endpoint(metrics: web::Data<Metrics>, store: web::Data<Store>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&store))
+pub async fn metrics_endpoint(metrics: web::Data<Metrics>, pool: web::Data<PoolGauges>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&pool))
 }

@@ -211,7 +211,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         let store = store.clone();
         move || store.ping().map_err(|e| e.to_string())
     }));
-    let store_data = web::Data::new(store);
+    let fleet_data: web::Data<dyn crate::fleet::FleetRepository> =
+        web::Data::from(Arc::new(store.clone()) as Arc<dyn crate::fleet::FleetRepository>);
+    let pool_gauges = web::Data::new(metrics::PoolGauges::new({
+        let store = store.clone();
+        move || {
+            let p = store.pool_state();
+            metrics::PoolReading { connections: p.connections, idle: p.idle, max: p.max }
+        }
+    }));
     // Issue 10 items 4–5: the listeners' limits, and every refusal series present (at 0) from the start.
     for listener in ["device", "operator"] {
         for reason in Refusal::ALL {
@@ -254,11 +262,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         move |e: std::io::Error| StartError::Io { what, reason: e.to_string() }
     };
 
-    let (s, m, e, i, r) =
-        (store_data.clone(), metrics_data.clone(), es9_data.clone(), eim_data.clone(), readiness.clone());
+    let (m, e, i, r) = (metrics_data.clone(), es9_data.clone(), eim_data.clone(), readiness.clone());
     let device_server = HttpServer::new(move || {
         App::new()
-            .app_data(s.clone())
             .app_data(r.clone())
             .app_data(m.clone())
             .app_data(e.clone())
@@ -282,8 +288,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     .map_err(io_err("device.listen"))?
     .run();
 
-    let (s, m, d, e, i, o, c, r) = (
-        store_data.clone(),
+    let (m, d, e, i, o, c, r) = (
         metrics_data.clone(),
         directory.clone(),
         es9_data.clone(),
@@ -292,10 +297,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         content_data.clone(),
         readiness.clone(),
     );
+    let (fleet, pool) = (fleet_data.clone(), pool_gauges.clone());
     let operator_server = HttpServer::new(move || {
         App::new()
-            .app_data(s.clone())
+            .app_data(pool.clone())
             .app_data(r.clone())
+            // The fleet API, the audit of every call and `Idempotency-Key`s (http::operator::{fleet, audit_middleware,
+            // idempotency}).
+            .app_data(fleet.clone())
             // Upload caps (http::inventory).
             .app_data(c.clone())
             // ES2+ (http::es2) uses the store and the SM-DP+ address of the ES9+ service.
@@ -332,10 +341,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
 
     let mut servers = vec![device_server, operator_server];
     if let Some(listener) = metrics_listener {
-        let (s, m, r) = (store_data.clone(), metrics_data.clone(), readiness.clone());
+        let (m, r, p) = (metrics_data.clone(), readiness.clone(), pool_gauges.clone());
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(s.clone())
+                .app_data(p.clone())
                 .app_data(r.clone())
                 .app_data(m.clone())
                 .route("/metrics", web::get().to(metrics::metrics_endpoint))

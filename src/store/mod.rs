@@ -41,9 +41,7 @@ use crate::config::{DatabaseSettings, DatabaseUrl};
 
 pub use connection::{register_sqlite_functions, DbConnection};
 pub use error::StoreError;
-pub use operator::audit::{AuditQuery, AuditVerifyError};
-pub use operator::fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
-pub use operator::idempotency::{Claim, StoredAnswer};
+pub use operator::audit::AuditVerifyError;
 pub use retention::RetentionReport;
 pub use smdp::key_rotation::RotationReport;
 

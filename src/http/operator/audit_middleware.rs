@@ -18,9 +18,9 @@ use actix_web::{web, HttpMessage};
 use serde_json::Value;
 
 use crate::audit::NewCall;
+use crate::fleet::FleetRepository;
 use crate::http::identity::{OperatorIdentity, PeerCertificate};
 use crate::pki::distinguished_name::render_subject;
-use crate::store::Store;
 
 /// Paths whose JSON bodies follow the ES2+/ESipa binding (`header`, `functionExecutionStatus`).
 const FUNCTION_PREFIX: &str = "/gsma/";
@@ -60,7 +60,7 @@ pub async fn record_call(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(store) = req.app_data::<web::Data<Store>>().cloned() else {
+    let Some(store) = req.app_data::<web::Data<dyn FleetRepository>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     let mut call = NewCall {
@@ -150,7 +150,7 @@ pub async fn record_call(
 }
 
 /// Appends the row before the answer leaves; a store failure is logged (the answer is already decided).
-async fn append(store: web::Data<Store>, call: NewCall) {
+async fn append(store: web::Data<dyn FleetRepository>, call: NewCall) {
     let path = call.path.clone();
     match web::block(move || store.append_call(&call)).await {
         Ok(Ok(())) => {}

@@ -22,8 +22,8 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, Resource, Route};
 use serde_json::json;
 
+use crate::fleet::{Claim, FleetRepository, StoredAnswer};
 use crate::http::identity::OperatorIdentity;
-use crate::store::{Claim, Store, StoredAnswer};
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -97,7 +97,7 @@ pub async fn replay(
         Err(message) => return Ok(req.into_response(error(StatusCode::BAD_REQUEST, message))),
     };
     let identity = req.extensions().get::<OperatorIdentity>().cloned();
-    let (Some(identity), Some(store)) = (identity, req.app_data::<web::Data<Store>>().cloned()) else {
+    let (Some(identity), Some(store)) = (identity, req.app_data::<web::Data<dyn FleetRepository>>().cloned()) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     // The body is read here (under the route's PayloadConfig) and handed on to the handler unchanged.

@@ -17,7 +17,6 @@ use crate::http::health;
 use crate::http::identity::OperatorIdentity;
 use crate::http::metrics::{self, Metrics};
 use crate::http::not_found;
-use crate::store::Store;
 
 /// Routes of the operator listener.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,14 +37,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn admin_metrics(
     identity: OperatorIdentity,
     metrics: web::Data<Metrics>,
-    store: web::Data<Store>,
+    pool: web::Data<metrics::PoolGauges>,
 ) -> HttpResponse {
     if !identity.admin {
         return HttpResponse::Forbidden().json(json!({
             "error": "metrics show every operator's figures: only administrator identities (admin = true) may read them here"
         }));
     }
-    metrics::metrics_endpoint(metrics, store).await
+    metrics::metrics_endpoint(metrics, pool).await
 }
 
 /// `GET /api/v1/whoami`: which operator the client certificate maps to.

@@ -7,6 +7,7 @@
 
 use diesel::prelude::*;
 
+use crate::audit::AuditQuery;
 use crate::audit::{
     identifier_digest, AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall, IDENTIFIER_KEY_NAME,
 };
@@ -72,25 +73,6 @@ impl AuditRow {
             hash: self.hash.unwrap_or_default(),
         }
     }
-}
-
-/// A query on one operator's audit trail (every field optional except the operator).
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    pub operator_id: String,
-    pub kind: Option<AuditKind>,
-    /// `at_ms` ≥ `from_ms` and < `to_ms`.
-    pub from_ms: Option<i64>,
-    pub to_ms: Option<i64>,
-    /// Client certificate subject or fingerprint.
-    pub actor: Option<String>,
-    /// ICCID, EID, matchingId or target id (transactionId, order id).
-    pub target: Option<String>,
-    /// Only rows of this target kind (`profile`, `order`, `download_session`).
-    pub target_kind: Option<String>,
-    /// Only rows with `seq` > this (cursor / Last-Event-ID).
-    pub after_seq: Option<i64>,
-    pub limit: i64,
 }
 
 /// Why `rspd audit verify` failed.

@@ -4,57 +4,30 @@
 
 use diesel::prelude::*;
 
+use crate::fleet::{FleetOrder, FleetProfile, OrderFilter, ProfileFilter};
 use crate::store::connection::dispatch;
 use crate::store::error::StoreError;
 use crate::store::schema::{orders as od, profiles as pr};
 use crate::store::Store;
 
-/// A profile as the fleet API shows it (no package, no secrets).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
+/// A profile row as the fleet API reads it.
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = pr)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetProfile {
-    #[serde(skip)]
-    pub id: i64,
-    pub iccid: String,
-    pub profile_type: String,
-    pub state: String,
-    pub eid: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+struct ProfileRow {
+    id: i64,
+    iccid: String,
+    profile_type: String,
+    state: String,
+    eid: Option<String>,
+    created_at: i64,
+    updated_at: i64,
 }
 
-/// An order as the fleet API shows it: its state is its profile's (no confirmation code hash).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetOrder {
-    pub id: i64,
-    pub matching_id: String,
-    pub iccid: String,
-    pub eid: Option<String>,
-    pub state: String,
-    pub confirmation_code_required: bool,
-    pub session_id: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// Filters of `GET /api/v1/profiles`.
-#[derive(Debug, Clone, Default)]
-pub struct ProfileFilter {
-    pub state: Option<String>,
-    pub profile_type: Option<String>,
-    pub iccid: Option<String>,
-    pub eid: Option<String>,
-}
-
-/// Filters of `GET /api/v1/orders`.
-#[derive(Debug, Clone, Default)]
-pub struct OrderFilter {
-    pub state: Option<String>,
-    pub matching_id: Option<String>,
-    pub iccid: Option<String>,
-    pub eid: Option<String>,
+impl From<ProfileRow> for FleetProfile {
+    fn from(r: ProfileRow) -> FleetProfile {
+        let ProfileRow { id, iccid, profile_type, state, eid, created_at, updated_at } = r;
+        FleetProfile { id, iccid, profile_type, state, eid, created_at, updated_at }
+    }
 }
 
 type OrderColumns = (
@@ -113,9 +86,9 @@ impl Store {
             if let Some(v) = &f.eid {
                 q = q.filter(pr::eid.eq(v));
             }
-            q.order(pr::id).limit(limit).select(FleetProfile::as_select()).load(c)
+            q.order(pr::id).limit(limit).select(ProfileRow::as_select()).load::<ProfileRow>(c)
         })?;
-        Ok(rows)
+        Ok(rows.into_iter().map(FleetProfile::from).collect())
     }
 
     /// One operator's profile by ICCID.

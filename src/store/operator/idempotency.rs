@@ -9,32 +9,12 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::fleet::{Claim, StoredAnswer};
 use crate::smdp::RepoError;
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::error::StoreError;
 use crate::store::schema::operator_idempotency as oi;
 use crate::store::Store;
-
-/// A stored answer, as first sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredAnswer {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
-}
-
-/// What a request with an `Idempotency-Key` may do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// First use of the key (or a takeover of a dead request's): run the request, then record its answer.
-    Run,
-    /// The key answered this same request before: send that answer again.
-    Replay(StoredAnswer),
-    /// The key was used for a different request.
-    Mismatch,
-    /// The first request with this key is still running.
-    InProgress,
-}
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = oi)]

@@ -17,10 +17,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::query::{blocking, next_cursor, FleetError, Params};
+use crate::audit::AuditQuery;
 use crate::audit::{AuditKind, AuditRecord};
+use crate::fleet::FleetRepository;
 use crate::http::identity::OperatorIdentity;
 use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
-use crate::store::{AuditQuery, Store, StoreError};
+use crate::smdp::RepoError;
 
 /// How often the events stream looks for new state rows.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -112,12 +114,12 @@ impl StateChange {
 /// State history of a profile (`kind = "profile"`, key = ICCID) or an order (`kind = "order"`, key = matchingId:
 /// the order's creation, its profile's transitions while it was current, its download sessions).
 pub(crate) fn history(
-    store: &Store,
+    store: &dyn FleetRepository,
     ids: &OpaqueIds,
     operator: &str,
     kind: &str,
     key: &str,
-) -> Result<Vec<StateChange>, StoreError> {
+) -> Result<Vec<StateChange>, RepoError> {
     let q = AuditQuery {
         operator_id: operator.to_owned(),
         kind: Some(AuditKind::State),
@@ -132,7 +134,7 @@ pub(crate) fn history(
 /// `GET /api/v1/audit?from=&to=&actor=&target=&kind=&cursor=&limit=`.
 async fn list_audit(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     req: HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
@@ -166,7 +168,7 @@ async fn list_audit(
 /// body key is deliberately not `iccid`/`eid`/`matchingId`, so the call's own audit row does not record it.
 async fn erase(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     body: web::Bytes,
 ) -> Result<HttpResponse, FleetError> {
     #[derive(serde::Deserialize)]
@@ -207,7 +209,7 @@ fn resume_point(req: &HttpRequest, p: &Params, ids: &OpaqueIds) -> Result<Option
 }
 
 struct Tail {
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     operator: String,
     after: i64,
@@ -224,7 +226,7 @@ fn sse_event(e: &StateChange) -> web::Bytes {
 /// `GET /api/v1/events`: `text/event-stream` of the caller's state changes.
 async fn events(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     req: HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
@@ -233,7 +235,7 @@ async fn events(
         Some(after) => after,
         None => {
             let s = store.clone();
-            blocking(move || s.audit_head()).await?.seq
+            blocking(move || s.audit_head_seq()).await?
         }
     };
     let tail = Tail {

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use super::audit::history;
 use super::query::{blocking, next_cursor, FleetError, Params};
 use super::OPENAPI_JSON;
+use crate::fleet::{FleetOrder, FleetRepository, OrderFilter, ProfileFilter};
 use crate::http::identity::OperatorIdentity;
 use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
-use crate::store::{FleetOrder, OrderFilter, ProfileFilter, Store};
 
 /// An ES2+ order as the fleet API shows it: its id opaque.
 fn order_json(ids: &OpaqueIds, order: &FleetOrder) -> Value {
@@ -21,7 +21,7 @@ fn order_json(ids: &OpaqueIds, order: &FleetOrder) -> Value {
 /// `GET /api/v1/profiles?state=&profileType=&iccid=&eid=&cursor=&limit=`.
 pub(super) async fn list_profiles(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
@@ -42,7 +42,7 @@ pub(super) async fn list_profiles(
 /// `GET /api/v1/profiles/{iccid}`: the profile and its state history.
 pub(super) async fn get_profile(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, FleetError> {
@@ -50,7 +50,7 @@ pub(super) async fn get_profile(
     let operator = identity.operator_id;
     let (profile, history) = blocking(move || {
         let Some(profile) = store.fleet_profile(&operator, &iccid)? else { return Ok((None, Vec::new())) };
-        let history = history(&store, &ids, &operator, "profile", &iccid)?;
+        let history = history(&**store, &ids, &operator, "profile", &iccid)?;
         Ok((Some(profile), history))
     })
     .await?;
@@ -61,7 +61,7 @@ pub(super) async fn get_profile(
 /// `GET /api/v1/orders?state=&matchingId=&iccid=&eid=&cursor=&limit=`.
 pub(super) async fn list_orders(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, FleetError> {
@@ -84,7 +84,7 @@ pub(super) async fn list_orders(
 /// profile's current order, its download sessions).
 pub(super) async fn get_order(
     identity: OperatorIdentity,
-    store: web::Data<Store>,
+    store: web::Data<dyn FleetRepository>,
     ids: web::Data<OpaqueIds>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, FleetError> {
@@ -94,7 +94,7 @@ pub(super) async fn get_order(
     let history_ids = ids.clone();
     let (order, history) = blocking(move || {
         let Some(order) = store.fleet_order(&operator, id)? else { return Ok((None, Vec::new())) };
-        let history = history(&store, &history_ids, &operator, "order", &order.matching_id)?;
+        let history = history(&**store, &history_ids, &operator, "order", &order.matching_id)?;
         Ok((Some(order), history))
     })
     .await?;

@@ -10,7 +10,7 @@ use super::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::binding;
 use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 use crate::smdp::ProfileState;
-use crate::store::StoreError;
+use crate::smdp::RepoError;
 
 /// A fleet API failure: 400/404 with `{"error": …}`, 503 when the store is unavailable.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum FleetError {
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("the store is unavailable")]
-    Store(#[from] StoreError),
+    Store(#[from] RepoError),
 }
 
 impl actix_web::ResponseError for FleetError {
@@ -113,10 +113,9 @@ impl Params {
 
 /// Runs a store read off the actix worker.
 pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+    f: impl FnOnce() -> Result<T, RepoError> + Send + 'static,
 ) -> Result<T, FleetError> {
-    let pool_failed = |message| StoreError::Pool { url: String::new(), message };
-    binding::blocking(f, pool_failed).await.map_err(FleetError::from)
+    binding::blocking(f, RepoError::Backend).await.map_err(FleetError::from)
 }
 
 /// `nextCursor`: the last item's key, opaque, when the page is full.
