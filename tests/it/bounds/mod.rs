@@ -9,8 +9,6 @@
 //!
 //! (ePR notifications forwarded only after the result is verified: `tests/eim_relay.rs`.)
 
-use std::time::Duration;
-
 use reqwest::header::HeaderMap;
 use rspd::codec::tlv::{self, Tag};
 use rspd::config::{DatabaseUrl, RetentionAges};
@@ -355,7 +353,6 @@ async fn retention_deletes_only_old_finished_rows() {
         // A second round finds nothing more.
         assert_eq!(env.store().run_retention(&ages, now, 1, 100).unwrap().total(), 0);
         // And the server is unaffected.
-        tokio::time::sleep(Duration::from_millis(1)).await;
         let ops = Operators::new(&env);
         let (code, _) = ops.call(&ops.a, "GET", "/api/v1/stock", None).await;
         assert_eq!(code, 200);
