@@ -238,7 +238,10 @@ async fn retention_deletes_only_old_finished_rows() {
                 b("BF3700")
             ));
         }
-        // BPPs: finished old sessions lose theirs; an open one and a recent one keep it.
+        // BPPs: finished old sessions lose theirs; an open one and a recent one keep it. Their expiry is far ahead:
+        // retention does not look at it, but the server's expiry job (every second) deletes unbound sessions
+        // past it, and raced this test for these rows.
+        let expires = now + 10 * DAY;
         for (tx, state, at) in [
             ("AA01", "completed", old),
             ("AA02", "expired", old),
@@ -248,7 +251,7 @@ async fn retention_deletes_only_old_finished_rows() {
             exec(&env, &format!(
                 "INSERT INTO download_sessions (transaction_id, state, server_address, curve, ci_pkid, server_challenge, \
                  euicc_challenge, cc_required, bpp, expires_at, created_at, updated_at) VALUES ('{tx}', '{state}', \
-                 'localhost', 'nist', {}, {}, {}, FALSE, {}, {at}, {at}, {at})",
+                 'localhost', 'nist', {}, {}, {}, FALSE, {}, {expires}, {at}, {at})",
                 b("01"), b("02"), b("03"), b("BF36")
             ));
         }
