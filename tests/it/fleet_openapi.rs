@@ -158,7 +158,7 @@ async fn openapi_document_matches_the_served_routes() {
     let client = crate::fleet_support::client(
         &pki.ci_cert(rspd::pki::Curve::NistP256),
         Some((pki.operator_client_cert(), pki.operator_client_key())),
-        &server,
+        server,
     );
 
     // Served document = the file.
