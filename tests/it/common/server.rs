@@ -187,6 +187,8 @@ pub fn shared_test_pki() -> &'static Path {
     static PKI: OnceLock<PathBuf> = OnceLock::new();
     PKI.get_or_init(|| {
         // Under cargo's per-target scratch dir (removed by `cargo clean`); one per run, as the PKI is per run.
+        // Those of runs over an hour old go (a run still going is younger).
+        remove_old_test_pkis(Path::new(env!("CARGO_TARGET_TMPDIR")), Duration::from_secs(3600));
         let root = tempfile::Builder::new()
             .prefix("rspd-test-pki-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -202,6 +204,17 @@ pub fn shared_test_pki() -> &'static Path {
         .expect("generate the test PKI");
         out
     })
+}
+
+fn remove_old_test_pkis(scratch: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(scratch) else { return };
+    for entry in entries.flatten() {
+        let old =
+            entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|e| e > age);
+        if old && entry.file_name().to_string_lossy().starts_with("rspd-test-pki-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Copies `from` into `to` (created), files with their permissions (private keys stay 0600).
