@@ -9,7 +9,7 @@
 //! package. Skipped (with a printed reason) when `../shared/interop/ts48` is absent.
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
@@ -83,7 +83,10 @@ fn is_up_to_date(binary: &Path) -> bool {
     true
 }
 
-fn free_port() -> u16 {
+/// A port that was free a moment ago. The SM-DP+ address in the activation code carries the device port, and rspd
+/// defaults it to `localhost` without a port when the listener is on port 0, so the config must name the port;
+/// [`Setup::start`] retries on another one if someone else took it meanwhile.
+fn probe_free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -109,7 +112,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(rspd: &Path, config: &Path, dir: &Path, port: u16) -> Server {
+    /// Starts `rspd serve` and waits for the last line of its start-up banner; `Err(log)` when it exits first.
+    fn start(rspd: &Path, config: &Path, dir: &Path) -> Result<Server, String> {
         let log = dir.join("serve.log");
         let out = File::create(&log).unwrap();
         let child = rspd_command(rspd, config)
@@ -120,16 +124,16 @@ impl Server {
             .spawn()
             .expect("spawn rspd serve");
         let mut server = Server { child, log };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        // The banner is printed once the sockets are bound; its last line names the secrets master key.
+        while !server.log_text().contains("secrets master key") {
             if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("rspd serve exited ({status}):\n{}", server.log_text());
+                return Err(format!("rspd serve exited ({status}):\n{}", server.log_text()));
             }
-            assert!(Instant::now() < deadline, "rspd serve did not listen on {addr}:\n{}", server.log_text());
-            std::thread::sleep(Duration::from_millis(100));
+            assert!(Instant::now() < deadline, "rspd serve printed no banner:\n{}", server.log_text());
+            std::thread::sleep(Duration::from_millis(20));
         }
-        server
+        Ok(server)
     }
 
     fn log_text(&self) -> String {
@@ -167,18 +171,26 @@ impl Setup {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let data = dir.join("rspd-data");
-        let port = free_port();
         let config = dir.join("rspd.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
-                 [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
-                data.display()
-            ),
-        )
-        .unwrap();
-        let server = Server::start(&rspd, &config, dir, port);
+        let mut attempts = 0;
+        let (port, server) = loop {
+            attempts += 1;
+            let port = probe_free_port();
+            std::fs::write(
+                &config,
+                format!(
+                    "data_dir = \"{}\"\nworkers = 1\n[smdp]\naddresses = [\"localhost:{port}\"]\n\
+                     [device]\nlisten = \"127.0.0.1:{port}\"\n[operator]\nlisten = \"127.0.0.1:0\"\n",
+                    data.display()
+                ),
+            )
+            .unwrap();
+            match Server::start(&rspd, &config, dir) {
+                Ok(server) => break (port, server),
+                Err(log) if log.contains("cannot listen") && attempts < 5 => continue,
+                Err(log) => panic!("{log}"),
+            }
+        };
         Some(Setup { ts48, rspd, _tmp: tmp, data, port, config, server })
     }
 }

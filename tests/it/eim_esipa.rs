@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::postgres::SchemaGuard;
-use crate::common::{backends, database, free_port, open_store, test_pki_client, ServerProcess, TestDir};
+use crate::common::{backends, open_store, test_pki_client, ServerProcess, Setup, TestDir, TestServer};
 use rasn::types::FixedOctetString;
 use rsp_conformance::euicc::profiles::{InstalledProfile, ProfileState};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
@@ -57,15 +57,20 @@ impl Env {
 
     /// `eim_extra`: more keys of the `[eim]` table.
     fn start_with(postgres: Option<&str>, eim_extra: &str) -> Env {
-        let dir = TestDir::new();
-        let port = free_port();
+        // The eIM's FQDN (the SM-DP+ address by default) carries the device port, so the config names it.
+        let eim_extra = eim_extra.to_owned();
+        let TestServer { dir, config, server, db_url, device_port: port, schema, .. } = TestServer::builder()
+            .postgres(postgres)
+            .device_port_in_config()
+            .config_with(move |s: &Setup| {
+                format!(
+                    "[eim]\neim_id = \"{EIM_ID}\"\n{eim_extra}\n[device]\nlisten = \"127.0.0.1:{}\"\n",
+                    s.device_port
+                )
+            })
+            .start();
+        let server = server.unwrap();
         let address = format!("localhost:{port}");
-        let schema = postgres.map(SchemaGuard::create);
-        let (db_url, db_line) = database(&dir, schema.as_ref());
-        let config = dir.write_config(&format!(
-            "{db_line}[eim]\neim_id = \"{EIM_ID}\"\n{eim_extra}\n[device]\nlisten = \"127.0.0.1:{port}\"\n"
-        ));
-        let server = ServerProcess::start(&dir, &config, &[]);
         let client = test_pki_client(&dir.data_dir(), server.device).build().unwrap();
         Env { dir, config, _server: server, address, client, db_url, _schema: schema }
     }

@@ -62,7 +62,8 @@ fn start_eim(pg: Option<&str>, external: &Env, trust_tls: bool, eim_extra: &str)
     } else {
         format!("smdp_allowed_addresses = [\"{}\"]\n", external.address)
     };
-    Env::start_full(
+    // A PKI of its own: the external SM-DP+'s certificates must not be the eIM's.
+    Env::start_with_own_pki(
         pg,
         |d| format!("trusted_ci = [\"{}\", \"{external_ci}\"]", own_ci(d)),
         &format!("[eim]\nsmdp_timeout_secs = 10\n{tls}{allowed}{eim_extra}"),

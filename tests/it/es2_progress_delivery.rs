@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use crate::common::eventually;
 use crate::es2_mock::{es2_iccid, points, MockOperator};
 use crate::es9_harness::*;
 use rspd::pki::Curve;
@@ -47,15 +48,15 @@ async fn a_download_reaches_the_operator_point_by_point() {
     for pg in backends() {
         let scratch = tempfile::tempdir().unwrap();
         let mock = MockOperator::start(scratch.path()).await;
-        let metrics_port = free_port();
         let env = Env::start_with(pg.as_deref(), |_| {
             format!(
                 "{}
 [metrics]
-listen = \"127.0.0.1:{metrics_port}\"\n",
+listen = \"127.0.0.1:0\"\n",
                 mock.config(OPERATOR)
             )
         });
+        let metrics_port = env.server.as_ref().unwrap().metrics.expect("metrics listener in the banner").port();
         let Some(iccid) = env.import_profile(1) else { return };
         let matching_id = env.create_order(&iccid, &[]);
         let eid = download(&env, &matching_id).await;
@@ -78,8 +79,10 @@ listen = \"127.0.0.1:{metrics_port}\"\n",
         let call = mock.calls().into_iter().next().unwrap();
         assert!(call.admin_protocol.unwrap().starts_with("gsma/rsp/v2"));
         assert_eq!(call.content_type.as_deref(), Some("application/json;charset=UTF-8"));
+        // No fourth call may follow: a window of 300 ms to see one (an absence has no condition to wait on).
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(mock.calls().len(), 3, "each event once");
+        eventually("every event marked delivered", Duration::from_secs(15), || undelivered(&env) == 0).await;
         assert_eq!(undelivered(&env), 0);
         let metrics =
             reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.unwrap().text().await.unwrap();
@@ -119,7 +122,7 @@ async fn an_endpoint_down_gets_retries_and_a_restart_loses_nothing() {
         assert_eq!(points(&calls), vec![success(1), success(3), success(4)]);
         // The retried call kept its functionCallIdentifier.
         assert_eq!(calls[0]["header"]["functionCallIdentifier"], attempts[0].body["header"]["functionCallIdentifier"]);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        eventually("every event marked delivered", Duration::from_secs(15), || undelivered(&env) == 0).await;
         assert_eq!(undelivered(&env), 0);
         mock.stop().await;
     }
@@ -277,6 +280,8 @@ async fn cancel_expiry_and_later_notifications_reach_the_operator() {
         );
         assert_eq!(calls[7]["eid"], eid.as_str());
         assert_eq!(&base64_decode(calls[7]["resultData"].as_str().unwrap())[..1], &[0x30]);
+        // Nothing may ever be sent for the order never downloaded: 500 ms to see a stray call (an absence has no
+        // condition to wait on).
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(mock.attempts(&es2_iccid(never_downloaded)).is_empty());
         mock.stop().await;

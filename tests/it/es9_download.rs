@@ -48,6 +48,8 @@ async fn full_download(curve: Curve, postgres: Option<&str>) {
     assert_eq!(code, 204);
     // The finished session is gone for the LPA.
     assert_eq!(codes(&get_bpp_body(&env, &tx, &pdr).await), ("8.10.1".into(), "3.9".into()));
+    // The repeated notification must change nothing, also once the background worker had its go at it: a
+    // window of 300 ms (an absence of change has no condition to wait on).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(env.order_state(&matching_id), ProfileState::Installed);
 

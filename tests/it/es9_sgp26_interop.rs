@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::common::postgres::SchemaGuard;
-use crate::common::{backends, database, free_port, open_store, ServerProcess, TestDir};
+use crate::common::{backends, open_store, ServerProcess, Setup, TestDir, TestServer};
 use rsp_conformance::euicc::{EuiccCredentials, SoftEuicc};
 use rsp_conformance::lpa::{download_profile, DownloadRequest, Es9Client, Es9Options, TrustAnchors};
 use rspd::config::DatabaseUrl;
@@ -50,16 +50,12 @@ struct Sgp26Server {
 
 impl Sgp26Server {
     fn start(sgp26: &Path, postgres: Option<&str>) -> Sgp26Server {
-        let dir = TestDir::new();
-        let port = free_port();
-        let address = format!("{HOST}:{port}");
-        let schema = postgres.map(SchemaGuard::create);
-        let (db_url, db_line) = database(&dir, schema.as_ref());
+        let builder = TestServer::builder().postgres(postgres).device_port_in_config();
         // The device listener wants a PEM chain; SGP.26 ships CERT.DP.TLS as DER.
         let tls_der = std::fs::read(sgp26.join("DPtls/CERT_S_SM_DP_VARO_TLS_NIST.der")).unwrap();
-        let tls_pem = dir.path().join("dp_tls_nist.pem");
+        let tls_pem = builder.data_dir().parent().unwrap().join("dp_tls_nist.pem");
         std::fs::write(&tls_pem, openssl::x509::X509::from_der(&tls_der).unwrap().to_pem().unwrap()).unwrap();
-        let g = sgp26.display();
+        let g = sgp26.display().to_string();
         let dp = |curve: &str| {
             format!(
                 "{{ dpauth_cert = \"{g}/DPauth/CERT_S_SM_DPauth_ECDSA_{curve}.der\", \
@@ -68,17 +64,22 @@ impl Sgp26Server {
                  dppb_key = \"{g}/DPpb/SK_S_SM_DPpb_ECDSA_{curve}.pem\" }}"
             )
         };
-        let config = dir.write_config(&format!(
-            "{db_line}[smdp]\naddresses = [\"{address}\"]\nexpiry_interval_secs = 1\n\
-             trusted_ci = [\"{g}/CertificateIssuer/CERT_CI_ECDSA_NIST.der\", \"{g}/CertificateIssuer/CERT_CI_ECDSA_BRP.der\"]\n\
-             nist = {}\nbrainpool = {}\n\
-             [device]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"{}\"\ntls_key = \"{g}/DPtls/SK_S_SM_DP_TLS_NIST.pem\"\n",
-            dp("NIST"),
-            dp("BRP"),
-            tls_pem.display()
-        ));
-        let server = ServerProcess::start(&dir, &config, &[]);
-        Sgp26Server { dir, config, server, address, db_url, _schema: schema }
+        let (nist, brainpool) = (dp("NIST"), dp("BRP"));
+        // The SM-DP+ address carries the device port, so the config names it.
+        let TestServer { dir, config, server, db_url, device_port: port, schema, .. } = builder
+            .config_with(move |s: &Setup| {
+                format!(
+                    "[smdp]\naddresses = [\"{HOST}:{port}\"]\nexpiry_interval_secs = 1\n\
+                     trusted_ci = [\"{g}/CertificateIssuer/CERT_CI_ECDSA_NIST.der\", \"{g}/CertificateIssuer/CERT_CI_ECDSA_BRP.der\"]\n\
+                     nist = {nist}\nbrainpool = {brainpool}\n\
+                     [device]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"{}\"\ntls_key = \"{g}/DPtls/SK_S_SM_DP_TLS_NIST.pem\"\n",
+                    tls_pem.display(),
+                    port = s.device_port
+                )
+            })
+            .start();
+        let address = format!("{HOST}:{port}");
+        Sgp26Server { dir, config, server: server.unwrap(), address, db_url, _schema: schema }
     }
 
     fn rspd(&self, args: &[&str]) -> String {

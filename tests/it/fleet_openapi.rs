@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{ServerProcess, TestDir};
+use crate::common::TestServer;
 use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -152,14 +152,13 @@ fn route_literals() -> BTreeSet<String> {
 #[tokio::test]
 async fn openapi_document_matches_the_served_routes() {
     let doc = document();
-    let dir = TestDir::new();
-    let config = dir.write_config("");
-    let server = ServerProcess::start(&dir, &config, &[]);
-    let pki = rspd::pki::test_pki::TestPkiPaths::new(dir.data_dir().join("pki"));
+    let test_server = TestServer::builder().start();
+    let server = test_server.server();
+    let pki = test_server.pki();
     let client = crate::fleet_support::client(
         &pki.ci_cert(rspd::pki::Curve::NistP256),
         Some((pki.operator_client_cert(), pki.operator_client_key())),
-        &server,
+        server,
     );
 
     // Served document = the file.

@@ -69,22 +69,23 @@ async fn bulk_upload_reports_per_item_partial_and_all_or_nothing() {
         assert_eq!((iot["available"].as_i64(), iot["low"].as_bool()), (Some(2), Some(true)), "{stock}");
         assert_eq!(iot["lowStockThreshold"], 5);
 
-        // The stock gauges follow within the job interval (1 s here).
+        // The stock gauges follow within the job interval (1 s here). Wait for both: a run of the job between the
+        // first and second write already shows the type low (1 available), with the old count.
         let want = "rspd_profile_stock_low{operator=\"test-operator\",profile_type=\"iot\"} 1";
+        let available = "rspd_profile_stock{operator=\"test-operator\",profile_type=\"iot\",state=\"available\"} 2";
         let mut metrics = String::new();
         for _ in 0..50 {
             metrics = match ops.call(&ops.a, "GET", "/metrics", None).await.1 {
                 serde_json::Value::String(text) => text,
                 other => other.to_string(),
             };
-            if metrics.contains(want) {
+            if metrics.contains(want) && metrics.contains(available) {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(metrics.contains(want), "{metrics}");
-        assert!(metrics
-            .contains("rspd_profile_stock{operator=\"test-operator\",profile_type=\"iot\",state=\"available\"} 2"));
+        assert!(metrics.contains(available), "{metrics}");
 
         // The package is sealed: neither its header ICCID nor its bulk appears in the row.
         let header_iccid = &prepared(&template, &good1)[..];

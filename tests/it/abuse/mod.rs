@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rspd::smdp::DownloadRepository;
 use serde_json::Value;
 
-use crate::common::{database, free_port, postgres::SchemaGuard, ServerProcess, TestDir};
+use crate::common::TestServer;
 use crate::es9_harness::*;
 
 /// `rspd_refused_total{listener="device",reason="…"}` (0 when absent).
@@ -58,15 +58,15 @@ async fn anonymous_callers_cannot_grow_state() {
     const MAX_OPEN: u64 = 4;
     for pg in backends() {
         let backend = backend_name(&pg);
-        let metrics_port = free_port();
         let env = Env::start_full(
             pg.as_deref(),
             |_| String::new(),
             &format!(
                 "\n[limits]\nsource_requests_per_sec = 2\nsource_burst = 20\neid_requests_per_min = 1\neid_burst = 2\n\
-             max_open_sessions = {MAX_OPEN}\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"
+             max_open_sessions = {MAX_OPEN}\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
             ),
         );
+        let metrics_port = env.server.as_ref().unwrap().metrics.expect("metrics listener in the banner").port();
         let store = env.store();
         let iccid = env.import_profiles(&template, 500..501).remove(0);
         let matching_id = env.create_order(&iccid, &[]);
@@ -221,17 +221,16 @@ fn closed_within(s: &mut TcpStream, bound: Duration) -> bool {
 async fn slow_bodies_and_idle_connections_are_cut() {
     for pg in backends() {
         let backend = backend_name(&pg);
-        let dir = TestDir::new();
-        let schema = pg.as_deref().map(SchemaGuard::create);
-        let (_, db_line) = database(&dir, schema.as_ref());
-        let metrics_port = free_port();
         // Plain HTTP so the test speaks raw HTTP/1.1 on the socket; one worker, so the cap of 3 is that worker's.
-        let config = dir.write_config(&format!(
-            "{db_line}[device]\nplain_http = true\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
-             [limits]\ndevice_body_timeout_secs = 1\ndevice_max_connections = 3\nheader_timeout_ms = 3000\n"
-        ));
-        let server = ServerProcess::start(&dir, &config, &[]);
-        let device = server.device;
+        let server = TestServer::builder()
+            .postgres(pg.as_deref())
+            .config_extra(
+                "[device]\nplain_http = true\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
+                 [limits]\ndevice_body_timeout_secs = 1\ndevice_max_connections = 3\nheader_timeout_ms = 3000\n",
+            )
+            .start();
+        let metrics_port = server.server().metrics.expect("metrics listener in the banner").port();
+        let device = server.server().device;
 
         // Item 5 as reported: a 60000-byte body at one byte per 0.5 s held the connection for 40 s and more. Now the
         // body timeout (1 s) answers 408 and closes the connection.
@@ -279,7 +278,8 @@ async fn slow_bodies_and_idle_connections_are_cut() {
             let _ = s.read_to_string(&mut answer);
             (answer, Instant::now())
         });
-        // While the fourth waits, the listener holds no more than its cap.
+        // While the fourth waits, the listener holds no more than its cap: sampled over 0.5 s on purpose (the
+        // sleep is the observation window, not a wait for something).
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let open = metric(&metrics(metrics_port).await, gauge);

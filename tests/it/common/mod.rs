@@ -1,8 +1,11 @@
-//! Test harness: runs the real `rspd` binary on free loopback ports in a temporary data dir and
-//! stops it at the end (the process is killed when the guard drops).
+//! Test harness: runs the real `rspd` binary on loopback ports in a temporary data dir and stops it at the end
+//! (the process is killed when the guard drops). Servers are built with [`TestServer::builder`].
 #![allow(dead_code)]
 
 pub mod postgres;
+mod server;
+
+pub use server::{eventually, Setup, TestServer, TestServerBuilder};
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -83,12 +86,27 @@ pub struct ServerProcess {
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub device: SocketAddr,
     pub operator: SocketAddr,
+    /// The metrics listener, when `metrics.listen` is configured.
+    pub metrics: Option<SocketAddr>,
     pub banner: String,
+}
+
+/// Why [`ServerProcess::try_start`] got no banner.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// The server could not bind a configured port (another process took it).
+    pub port_taken: bool,
+    pub message: String,
 }
 
 impl ServerProcess {
     /// Starts `rspd --config CONFIG serve` and waits for its start-up banner.
     pub fn start(dir: &TestDir, config: &Path, env: &[(&str, &str)]) -> Self {
+        ServerProcess::try_start(dir, config, env).unwrap_or_else(|failure| panic!("{}", failure.message))
+    }
+
+    /// As [`ServerProcess::start`], but a server that exits (or stays silent) before its banner is an `Err`.
+    pub fn try_start(dir: &TestDir, config: &Path, env: &[(&str, &str)]) -> Result<Self, StartFailure> {
         let mut child = command(&["--config", config.to_str().unwrap(), "serve"], env)
             .current_dir(dir.path())
             .stdout(Stdio::piped())
@@ -108,7 +126,7 @@ impl ServerProcess {
         // Keep draining stderr so the server never blocks on a full pipe; echo it for failures and keep it.
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let kept = log.clone();
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[rspd] {line}");
                 if let Ok(mut kept) = kept.lock() {
@@ -116,14 +134,22 @@ impl ServerProcess {
                 }
             }
         });
-        let (mut device, mut operator, mut banner) = (None, None, String::new());
+        let (mut device, mut operator, mut metrics, mut banner) = (None, None, None, String::new());
         while device.is_none() || operator.is_none() {
             let line = match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => line,
                 Err(_) => {
-                    let status = child.try_wait().ok().flatten();
+                    // Standard output closed (the server exited) or 60 s passed without the listeners.
                     let _ = child.kill();
-                    panic!("rspd serve did not print its listeners (exit status {status:?}); banner so far:\n{banner}");
+                    let status = child.wait().ok();
+                    let _ = stderr_reader.join();
+                    let log = log.lock().map(|l| l.join("\n")).unwrap_or_default();
+                    return Err(StartFailure {
+                        port_taken: log.contains("cannot listen") && log.contains("in use"),
+                        message: format!(
+                            "rspd serve did not print its listeners (exit status {status:?}); banner so far:\n{banner}\nlog:\n{log}"
+                        ),
+                    });
                 }
             };
             banner.push_str(&line);
@@ -134,13 +160,20 @@ impl ServerProcess {
             if line.contains("operator listener") {
                 operator = Some(parse_addr(&line));
             }
+            if line.contains("metrics listener") {
+                metrics = Some(parse_addr(&line));
+            }
         }
-        // The rest of the banner follows at once; collect it briefly.
-        while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+        // The rest of the banner follows at once, up to its last line (where the secrets master key is).
+        while !banner.contains("secrets master key") {
+            let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) else { break };
+            if line.contains("metrics listener") {
+                metrics = Some(parse_addr(&line));
+            }
             banner.push_str(&line);
             banner.push('\n');
         }
-        ServerProcess { child, log, device: device.unwrap(), operator: operator.unwrap(), banner }
+        Ok(ServerProcess { child, log, device: device.unwrap(), operator: operator.unwrap(), metrics, banner })
     }
 
     /// The log so far, once a line contains `needle` (or after `within`): the server's stderr reaches the test
@@ -179,7 +212,8 @@ impl ServerProcess {
 
 fn parse_addr(line: &str) -> SocketAddr {
     let url = line.split_whitespace().find(|w| w.contains("://")).expect("url in banner line");
-    url.split("://").nth(1).unwrap().trim_end_matches('/').parse().expect("socket address")
+    let rest = url.split("://").nth(1).unwrap();
+    rest.split('/').next().unwrap().parse().expect("socket address")
 }
 
 impl Drop for ServerProcess {
@@ -194,11 +228,6 @@ pub fn stderr_line(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     assert_eq!(text.lines().count(), 1, "expected exactly one line on stderr, got:\n{text}");
     text
-}
-
-/// A free TCP port on 127.0.0.1 (bound once, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The backends to run on: SQLite always (None), PostgreSQL when `RSPD_TEST_POSTGRES_URL` is set.

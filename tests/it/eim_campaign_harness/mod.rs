@@ -33,7 +33,7 @@ use rspd::store::Store;
 use serde_json::{json, Value};
 
 use crate::common::postgres::SchemaGuard;
-use crate::common::{database, free_port, open_store, test_pki_client, ServerProcess, TestDir};
+use crate::common::{open_store, test_pki_client, ServerProcess, Setup, TestDir, TestServer};
 
 pub const EIM_ID: &str = "eim.rspd.test";
 pub const ICCID_A: &str = "89000123456789012341";
@@ -78,20 +78,24 @@ fn operator_client(dir: &TestDir, server: &ServerProcess, identity_pem: &[u8]) -
 impl Env {
     /// A server on `postgres` (or SQLite) with the orders job every 50 ms.
     pub fn start(postgres: Option<&str>) -> Env {
-        let dir = TestDir::new();
-        let port = free_port();
-        let address = format!("localhost:{port}");
-        let schema = postgres.map(SchemaGuard::create);
-        let (db_url, db_line) = database(&dir, schema.as_ref());
         // Hundreds of simulated IPAs poll from 127.0.0.1 as fast as they can (a fleet behind one NAT address):
         // the per-address and per-EID rates (issue 10 item 4, tested in es9_negative's `abuse`) are off here.
-        let config = dir.write_config(&format!(
-            "{db_line}[eim]\neim_id = \"{EIM_ID}\"\norders_interval_ms = 50\n[device]\nlisten = \"127.0.0.1:{port}\"\n\
-             [operator]\n[[operator.identities]]\noperator_id = \"op-a\"\nsubject = \"CN=test-operator, O=RSPDTEST\"\n\
-             [[operator.identities]]\noperator_id = \"op-b\"\nsubject = \"CN=op-b, O=RSPDTEST\"\n\
-             [limits]\nsource_requests_per_sec = 0\neid_requests_per_min = 0\n"
-        ));
-        let server = ServerProcess::start(&dir, &config, &[]);
+        // The eIM's FQDN (the SM-DP+ address by default) carries the device port, so the config names it.
+        let TestServer { dir, config, server, db_url, device_port: port, schema, .. } = TestServer::builder()
+            .postgres(postgres)
+            .device_port_in_config()
+            .config_with(|s: &Setup| {
+                format!(
+                    "[eim]\neim_id = \"{EIM_ID}\"\norders_interval_ms = 50\n[device]\nlisten = \"127.0.0.1:{}\"\n\
+                     [operator]\n[[operator.identities]]\noperator_id = \"op-a\"\nsubject = \"CN=test-operator, O=RSPDTEST\"\n\
+                     [[operator.identities]]\noperator_id = \"op-b\"\nsubject = \"CN=op-b, O=RSPDTEST\"\n\
+                     [limits]\nsource_requests_per_sec = 0\neid_requests_per_min = 0\n",
+                    s.device_port
+                )
+            })
+            .start();
+        let server = server.unwrap();
+        let address = format!("localhost:{port}");
         let pki = TestPkiPaths::new(dir.data_dir().join("pki"));
         let mut a = std::fs::read(pki.operator_client_cert()).unwrap();
         a.extend(std::fs::read(pki.operator_client_key()).unwrap());

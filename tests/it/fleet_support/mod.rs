@@ -13,7 +13,7 @@ use rspd::store::Store;
 use serde_json::Value;
 
 use crate::common::postgres::SchemaGuard;
-use crate::common::{database, open_store, ServerProcess, TestDir};
+use crate::common::{open_store, ServerProcess, TestDir, TestServer};
 
 pub struct FleetEnv {
     pub dir: TestDir,
@@ -29,14 +29,14 @@ pub struct FleetEnv {
 
 impl FleetEnv {
     pub fn start(postgres: Option<&str>) -> FleetEnv {
-        let dir = TestDir::new();
-        let schema = postgres.map(SchemaGuard::create);
-        let (db_url, db_line) = database(&dir, schema.as_ref());
-        let config = dir.write_config(&format!(
-            "{db_line}\n[[operator.identities]]\noperator_id = \"op-a\"\nsubject = \"CN=test-operator, O=RSPDTEST\"\n\
-             [[operator.identities]]\noperator_id = \"op-b\"\nsubject = \"CN=op-b, O=RSPDTEST\"\n"
-        ));
-        let server = ServerProcess::start(&dir, &config, &[]);
+        let TestServer { dir, server, db_url, schema, .. } = TestServer::builder()
+            .postgres(postgres)
+            .config_extra(
+                "[[operator.identities]]\noperator_id = \"op-a\"\nsubject = \"CN=test-operator, O=RSPDTEST\"\n\
+                 [[operator.identities]]\noperator_id = \"op-b\"\nsubject = \"CN=op-b, O=RSPDTEST\"\n",
+            )
+            .start();
+        let server = server.unwrap();
         let pki = TestPkiPaths::new(dir.data_dir().join("pki"));
         let ci = pki.ci_cert(rspd::pki::Curve::NistP256);
         let a = client(&ci, Some((pki.operator_client_cert(), pki.operator_client_key())), &server);

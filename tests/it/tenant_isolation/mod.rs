@@ -7,7 +7,7 @@ use rspd::pki::test_pki::TestPkiPaths;
 use serde_json::Value;
 
 use crate::common::postgres::SchemaGuard;
-use crate::common::{backends, database, issue_operator_client, ServerProcess, TestDir};
+use crate::common::{backends, issue_operator_client, ServerProcess, TestDir, TestServer, TestServerBuilder};
 use crate::fleet_support::client;
 
 /// A self-signed operator CA `CN=<cn>` (cert, key) written to `dir`.
@@ -62,11 +62,23 @@ struct Tenants {
 
 impl Tenants {
     fn start(postgres: Option<&str>, identities: impl FnOnce(&Path) -> String) -> Tenants {
-        let dir = TestDir::new();
-        let schema = postgres.map(SchemaGuard::create);
-        let (_, db_line) = database(&dir, schema.as_ref());
-        let config = dir.write_config(&format!("{db_line}\n{}", identities(dir.path())));
-        let server = ServerProcess::start(&dir, &config, &[]);
+        Tenants::start_built(TestServer::builder(), postgres, identities)
+    }
+
+    /// As [`Tenants::start`], with the data dir (and its test PKI) created by `rspd serve` itself.
+    fn start_fresh(postgres: Option<&str>, identities: impl FnOnce(&Path) -> String) -> Tenants {
+        Tenants::start_built(TestServer::builder().generate_test_pki(), postgres, identities)
+    }
+
+    fn start_built(
+        builder: TestServerBuilder,
+        postgres: Option<&str>,
+        identities: impl FnOnce(&Path) -> String,
+    ) -> Tenants {
+        let builder = builder.postgres(postgres);
+        let identities = identities(builder.data_dir().parent().unwrap());
+        let TestServer { dir, server, schema, .. } = builder.config_extra(&format!("\n{identities}")).start();
+        let server = server.unwrap();
         let pki = TestPkiPaths::new(dir.data_dir().join("pki"));
         Tenants { dir, server, pki, _schema: schema }
     }
@@ -215,7 +227,7 @@ async fn ids_an_operator_sees_are_opaque() {
 async fn the_data_directory_and_database_are_private() {
     use std::os::unix::fs::PermissionsExt;
     for postgres in backends() {
-        let env = Tenants::start(postgres.as_deref(), |_| String::new());
+        let env = Tenants::start_fresh(postgres.as_deref(), |_| String::new());
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let data = env.dir.data_dir();
         assert_eq!(mode(&data), 0o700, "data_dir");
