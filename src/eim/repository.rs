@@ -1,5 +1,5 @@
 //! [`EimRepository`]: what the eIM domain needs from storage. Implemented for
-//! [`Store`](crate::store::Store) in `store/eim.rs` on SQLite and PostgreSQL.
+//! [`Store`](crate::store::Store) in `store/eim/queue.rs` on SQLite and PostgreSQL.
 //!
 //! Guarantees the implementation gives (and the two-backend tests in `tests/it/store_eim.rs` check):
 //! - [`EimRepository::queue_package`] takes the next `counterValue` of the eUICC and inserts the signed
