@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use rasn::types::FixedOctetString;
 
 use crate::codec::sgp22::Iccid as IccidDo;
 use crate::codec::sgp32::{
@@ -280,7 +279,7 @@ fn parse_psmo(text: &str) -> Result<Psmo, StartError> {
     let iccid = || -> Result<IccidDo, StartError> {
         let digits = iccid.ok_or_else(|| invalid(format!("`{op}` needs :ICCID")))?;
         let parsed = Iccid::new(digits).map_err(|e| invalid(format!("{digits}: {e}")))?;
-        Ok(IccidDo(FixedOctetString::new(parsed.to_ef_iccid())))
+        Ok(IccidDo::from(&parsed))
     };
     Ok(match op {
         "enable" => Psmo::Enable(PsmoEnable { iccid: iccid()?, rollback_flag: None }),

@@ -8,7 +8,6 @@
 //! - `downloadAndEnable` → ProfileDownloadTriggerRequest(activationCode), then `enable(iccid, rollbackFlag)`;
 //! - `sequence` → the steps of each listed single intent, in order.
 
-use rasn::types::FixedOctetString;
 use serde::{Deserialize, Serialize};
 
 use super::ipa_result::{download_trigger_request, ipa_euicc_data_request};
@@ -249,7 +248,7 @@ impl Intent {
 /// `"8900…"` → the `Iccid` DO of a PSMO; the digits are checked (length, `89`, Luhn).
 fn iccid(digits: &str) -> Result<IccidDo, String> {
     let iccid = Iccid::new(digits).map_err(|e| format!("iccid {digits:?}: {e}"))?;
-    Ok(IccidDo(FixedOctetString::new(iccid.to_ef_iccid())))
+    Ok(IccidDo::from(&iccid))
 }
 
 /// An activation code `LPA:1$<SM-DP+ address>$<matchingId>[…]` (SGP.22 v2.5 §4.1), at most 255 characters

@@ -85,5 +85,5 @@ fn change(psmo: &Psmo, result: &EuiccResultData) -> Option<ProfileChange> {
 }
 
 fn digits(iccid: &IccidDo) -> Option<String> {
-    Iccid::from_ef_iccid(iccid.0.as_ref()).ok().map(|i| i.digits())
+    Iccid::try_from(iccid).ok().map(|i| i.digits())
 }

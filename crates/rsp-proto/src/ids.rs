@@ -145,6 +145,42 @@ impl fmt::Display for ActivationCode {
     }
 }
 
+/// The checked identifiers to and from their ASN.1 data objects (`codec::sgp22`), so no caller converts by hand.
+mod wire {
+    use rasn::types::{FixedOctetString, OctetString};
+
+    use super::{Iccid, TransactionId};
+    use crate::codec::sgp22;
+    use crate::profile::ProfileError;
+
+    impl From<&TransactionId> for sgp22::TransactionId {
+        fn from(t: &TransactionId) -> Self {
+            sgp22::TransactionId(OctetString::from(t.as_bytes().to_vec()))
+        }
+    }
+
+    impl TryFrom<&sgp22::TransactionId> for TransactionId {
+        type Error = String;
+        fn try_from(t: &sgp22::TransactionId) -> Result<Self, String> {
+            TransactionId::from_bytes(&t.0)
+        }
+    }
+
+    /// `Iccid ::= [APPLICATION 26] OCTET STRING (SIZE(10))` carries the EF.ICCID bytes.
+    impl From<&Iccid> for sgp22::Iccid {
+        fn from(i: &Iccid) -> Self {
+            sgp22::Iccid(FixedOctetString::new(i.to_ef_iccid()))
+        }
+    }
+
+    impl TryFrom<&sgp22::Iccid> for Iccid {
+        type Error = ProfileError;
+        fn try_from(i: &sgp22::Iccid) -> Result<Self, ProfileError> {
+            Iccid::from_ef_iccid(i.0.as_slice())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +208,16 @@ mod tests {
         let ac =
             ActivationCode { smdp_address: "localhost:8443".into(), matching_id: MatchingId::new("AB-12").unwrap() };
         assert_eq!(ac.to_string(), "LPA:1$localhost:8443$AB-12");
+    }
+
+    #[test]
+    fn identifiers_convert_to_and_from_their_data_objects() {
+        let t = TransactionId::generate().unwrap();
+        let wire = crate::codec::sgp22::TransactionId::from(&t);
+        assert_eq!(TransactionId::try_from(&wire).unwrap(), t);
+        let body = "8949000000000000001";
+        let iccid = Iccid::new(&format!("{body}{}", Iccid::luhn_check_digit(body).unwrap())).unwrap();
+        let wire = crate::codec::sgp22::Iccid::from(&iccid);
+        assert_eq!(Iccid::try_from(&wire).unwrap(), iccid);
     }
 }

@@ -25,7 +25,6 @@
 //! ([`Es9Error::Internal`]) write nothing.
 
 use crate::logging::pii;
-use rasn::types::OctetString;
 use time::OffsetDateTime;
 
 use super::context::SmdpContext;
@@ -277,7 +276,7 @@ fn authenticate(
         .credentials_for(&session.ci_pkid)
         .ok_or_else(|| Es9Error::internal("the session's DP credentials are no longer configured"))?;
     let smdp_signed2 = encode(&SmdpSigned2 {
-        transaction_id: sgp22::TransactionId(OctetString::from(session.transaction_id.as_bytes().to_vec())),
+        transaction_id: (&session.transaction_id).into(),
         cc_required_flag: order.cc_required(),
         bpp_euicc_otpk: None,
     })

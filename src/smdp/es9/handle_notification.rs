@@ -75,7 +75,7 @@ pub fn process_notification(
         PendingNotification::ProfileInstallationResult(pir) => {
             let data: Received<ProfileInstallationResultData> =
                 Received::at(pending_notification, PATH_PIR_DATA_IN_PIR).map_err(invalid)?;
-            let transaction_id = TransactionId::from_bytes(&data.value.transaction_id.0).map_err(|detail| {
+            let transaction_id = TransactionId::try_from(&data.value.transaction_id).map_err(|detail| {
                 Es9Error::InvalidField { field: "profileInstallationResultData.transactionId", detail }
             })?;
             let tx = transaction_id.to_hex();
@@ -133,9 +133,7 @@ pub fn process_notification(
                 .verify(&tbs.raw, &other.euicc_notification_signature.0)
                 .map_err(|e| Es9Error::EuiccSignatureInvalid(format!("euiccNotificationSignature: {e}")))?;
             let iccid = tbs.value.iccid.as_ref().map(|i| {
-                crate::profile::Iccid::from_ef_iccid(i.0.as_slice())
-                    .map(|i| i.digits())
-                    .unwrap_or_else(|_| hex::encode(i.0.as_slice()))
+                crate::profile::Iccid::try_from(i).map(|i| i.digits()).unwrap_or_else(|_| hex::encode(i.0.as_slice()))
             });
             let operation = &tbs.value.profile_management_operation;
             let bit = |i: usize| operation.get(i).is_some_and(|b| *b);

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::context::{DpCredentials, SmdpContext};
 use super::error::Es9Error;
 use crate::clock::unix_ms;
-use crate::codec::sgp22::{self, EuiccInfo1, ServerSigned1};
+use crate::codec::sgp22::{EuiccInfo1, ServerSigned1};
 use crate::codec::tlv::{self, Tag};
 use crate::codec::{decode, encode};
 use crate::smdp::ids::{same_smdp_address, TransactionId};
@@ -70,7 +70,7 @@ pub fn initiate_authentication(
     openssl::rand::rand_bytes(&mut server_challenge).map_err(Es9Error::internal)?;
 
     let server_signed1 = encode(&ServerSigned1 {
-        transaction_id: sgp22::TransactionId(OctetString::from(transaction_id.as_bytes().to_vec())),
+        transaction_id: (&transaction_id).into(),
         euicc_challenge: euicc_challenge.into(),
         server_address: Utf8String::from(server_address.as_str()),
         server_challenge: server_challenge.into(),
