@@ -91,7 +91,7 @@ impl RunningServer {
 }
 
 /// Prepares everything and starts the listeners. Must run inside an actix/tokio runtime.
-pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+pub async fn start(mut config: Config) -> Result<RunningServer, StartError> {
     crate::private_files::create_private_dir(&config.data_dir).map_err(|e| StartError::Io {
         what: format!("data_dir {}", config.data_dir.display()),
         reason: format!("cannot create: {e}"),
@@ -99,6 +99,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     crate::private_files::warn_if_shared(&config.data_dir, "data_dir");
     if let crate::config::DatabaseUrl::Sqlite { path } = config.database_url() {
         crate::private_files::warn_if_shared(&path, "the SQLite database");
+    }
+
+    // The sockets first: with `device.listen` on port 0 (tests, ad-hoc runs) the SM-DP+ address and the eIM FQDN
+    // default to `localhost:<the port actually bound>`, which LPAs and IPAs must send back (SGP.22 §5.6.1).
+    let device_listener = bind("device.listen", config.device.listen)?;
+    let operator_listener = bind("operator.listen", config.operator.listen)?;
+    let metrics_listener = config.metrics.listen.map(|a| bind("metrics.listen", a)).transpose()?;
+    if config.device.listen.port() == 0 {
+        config.device.listen = local_addr("device.listen", &device_listener)?;
     }
 
     let tls = tls_material::resolve(&config)?;
@@ -250,9 +259,6 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let metrics_data = web::Data::new(metrics);
     let content_data = web::Data::new(config.content.clone());
 
-    let device_listener = bind("device.listen", config.device.listen)?;
-    let operator_listener = bind("operator.listen", config.operator.listen)?;
-    let metrics_listener = config.metrics.listen.map(|a| bind("metrics.listen", a)).transpose()?;
     let device_addr = local_addr("device.listen", &device_listener)?;
     let operator_addr = local_addr("operator.listen", &operator_listener)?;
     let metrics_addr = metrics_listener.as_ref().map(|l| local_addr("metrics.listen", l)).transpose()?;
