@@ -72,27 +72,7 @@ pub enum OrderKey<'a> {
     Eid(&'a str),
 }
 
-/// The StoreMetadataRequest names of a profile (§5.5.3), resolved as the package binding resolves them: the
-/// package's own values, else its profile type's, else `Profile <ICCID>` / operational(2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileNames {
-    pub iccid: String,
-    pub service_provider_name: String,
-    pub profile_name: String,
-    /// `ProfileClass`: test(0), provisioning(1), operational(2).
-    pub profile_class: i64,
-}
-
-impl From<&ProfilePackageRecord> for ProfileNames {
-    fn from(p: &ProfilePackageRecord) -> ProfileNames {
-        ProfileNames {
-            iccid: p.iccid.clone(),
-            service_provider_name: p.service_provider_name.clone(),
-            profile_name: p.profile_name.clone(),
-            profile_class: p.profile_class,
-        }
-    }
-}
+pub use super::package_to_bind::{PackageSource, ProfileNames, StoredPackage};
 
 /// The candidate order of an AuthenticateClient and what is decided about it, read with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +94,19 @@ pub struct AuthenticationFacts {
     pub session: Option<SessionRecord>,
     /// The order found by the [`OrderKey`] (none asked or none found: `None`).
     pub order: Option<OrderFacts>,
+}
+
+/// Everything ES9+ GetBoundProfilePackage decides on (§5.6.2), read in one phase by
+/// [`DownloadRepository::download_facts`].
+#[derive(Debug, Clone)]
+pub struct DownloadFacts {
+    /// The session of the transactionId, in whatever state.
+    pub session: Option<SessionRecord>,
+    /// For an Authenticated session with `ccRequired`: its order's stored confirmation code hash (§3.1.3.1), `None`
+    /// when the order holds none.
+    pub cc_hash: Option<Vec<u8>>,
+    /// For an Authenticated session: its profile's package as held (a retry of a delivered BPP needs none).
+    pub package: Option<StoredPackage>,
 }
 
 /// What AuthenticateClient writes, in one transaction ([`DownloadRepository::record_authentication`]).
@@ -141,19 +134,15 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
     /// A known ICCID gives [`RepoError::Conflict`].
     fn import_profile_package(&self, package: &ProfilePackageRecord, profile_type: &str) -> Result<(), RepoError>;
 
-    /// The package to bind for this profile: a prepared one (unsealed), or — for a template-backed profile —
-    /// generated now from its template and personalization row. StoreMetadata fields left empty by the package
-    /// are filled from its profile type.
-    fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError>;
+    /// The profile's package as held (prepared and unsealed, or its template and personalization row), with its
+    /// type definition; `None` when it has neither.
+    fn stored_package(&self, operator_id: &str, iccid: &str) -> Result<Option<StoredPackage>, RepoError>;
 
-    /// The profile type's metadata for this profile (profile policy rules and notification configuration for
-    /// StoreMetadataRequest, SGP.22 v2.5 §5.5.3); `None` when the type has no definition.
-    fn profile_type_metadata(
-        &self,
-        _operator_id: &str,
-        _iccid: &str,
-    ) -> Result<Option<super::inventory::ProfileMetadata>, RepoError> {
-        Ok(None)
+    /// The package to bind for this profile ([`StoredPackage::to_package`]): a prepared one, or — for a
+    /// template-backed profile — generated now from its template and personalization row; StoreMetadata names
+    /// left open filled from its profile type.
+    fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError> {
+        self.stored_package(operator_id, iccid)?.map(|p| p.to_package().map_err(RepoError::Backend)).transpose()
     }
 
     // ---- orders ----
@@ -244,6 +233,10 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
         outcome: AuthenticationOutcome<'_>,
     ) -> Result<Result<(), BindError>, RepoError>;
 
+    /// ES9+ GetBoundProfilePackage's read phase (§5.6.2), on one connection: the session and, when it is
+    /// Authenticated, its order's confirmation code hash and its profile's package.
+    fn download_facts(&self, transaction_id: &TransactionId) -> Result<DownloadFacts, RepoError>;
+
     /// Authenticated → BppDelivered storing otPK.EUICC and the BPP; the profile Released → Downloaded.
     /// `Ok(false)` when the session was not Authenticated any more (a concurrent retry won).
     fn store_bpp(
@@ -276,11 +269,46 @@ pub trait DownloadRepository: super::progress::ProgressOutbox {
         from: &[SessionState],
         to: SessionState,
         outcome: OrderOutcome,
+    ) -> Result<bool, RepoError> {
+        self.end_session_reporting(transaction_id, from, to, outcome, None)
+    }
+
+    /// As [`DownloadRepository::end_session`], enqueueing `progress` in the same transaction when the session ended.
+    fn end_session_reporting(
+        &self,
+        transaction_id: &str,
+        from: &[SessionState],
+        to: SessionState,
+        outcome: OrderOutcome,
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError>;
+
+    /// A wrong or missing confirmation code (§3.1.3.1), one transaction: the Authenticated session → Cancelled and
+    /// its order released for a new attempt; for a wrong code (`wrong_code`) one attempt used first — at 0 the
+    /// profile moves Released → Error. Enqueues `progress(attempts_left)`. Returns the attempts left (unchanged
+    /// for a missing code).
+    fn refuse_confirmation_code(
+        &self,
+        transaction_id: &str,
+        operator_id: &str,
+        order_id: i64,
+        wrong_code: bool,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError>;
 
     /// ProfileInstallationResult: the session → Completed (if still BppDelivered/Expired) and the profile
     /// Downloaded → Installed (`success`) or Error. Idempotent.
-    fn record_installation(&self, transaction_id: &str, success: bool) -> Result<InstallOutcome, RepoError>;
+    fn record_installation(&self, transaction_id: &str, success: bool) -> Result<InstallOutcome, RepoError> {
+        self.record_installation_reporting(transaction_id, success, None)
+    }
+
+    /// As [`DownloadRepository::record_installation`], enqueueing `progress` in the same transaction.
+    fn record_installation_reporting(
+        &self,
+        transaction_id: &str,
+        success: bool,
+        progress: Option<&ProgressEvent>,
+    ) -> Result<InstallOutcome, RepoError>;
 
     /// Sessions past `expires_at` (Unix ms) that are still open → Expired; orders of sessions that had no
     /// BPP yet are released for a new attempt. Returns how many sessions expired.

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod inventory;
 pub mod inventory_service;
 pub mod order;
+pub mod package_to_bind;
 pub mod profile_repository;
 pub mod profile_state;
 pub mod progress;

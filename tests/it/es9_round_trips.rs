@@ -2,6 +2,7 @@
 //! write transaction, whether it binds the order, is refused with the order known (IMEI lock: the operator's
 //! refusal event goes in that transaction), is refused without one (unknown matchingId), or loses the order to
 //! another device in the write itself. An unknown transactionId writes nothing. On SQLite and PostgreSQL.
+//! GetBoundProfilePackage, the ProfileInstallationResult and CancelSession likewise: one read, one write.
 //!
 //! The server process of the ES9+ harness arranges profiles, orders and sessions; the step itself runs here, in
 //! process, against a [`Store`] of its own whose [`Store::round_trips`] counts only this process's calls.
@@ -12,7 +13,10 @@ use std::time::Duration;
 use rsp_conformance::euicc::SoftEuicc;
 use rspd::pki::keystore::{KeyRef, KeyRole};
 use rspd::pki::{Certificate, CiStore, Curve, PemKeyStore};
-use rspd::smdp::es9::{authenticate_client, DpCredentials, Es9Error, SmdpContext};
+use rspd::smdp::es9::{
+    authenticate_client, cancel_session, get_bound_profile_package, process_notification, DpCredentials, Es9Error,
+    SmdpContext,
+};
 use rspd::smdp::{DownloadRepository, ProfileNames, ProfileState, ProgressNotifier, SessionState, TransactionId};
 use rspd::store::{RoundTrips, Store};
 use time::OffsetDateTime;
@@ -167,6 +171,90 @@ async fn es9_authenticate_client_is_one_read_phase_and_one_write_transaction() {
     let Some(template) = ts48_template() else { return };
     for pg in backends() {
         round_trips(pg.as_deref(), &template).await;
+    }
+}
+
+/// GetBoundProfilePackage, HandleNotification (the PIR) and CancelSession, each as AuthenticateClient: one read
+/// phase and one write transaction (a retry of a delivered BPP and an unknown transactionId write nothing).
+async fn download_round_trips(pg: Option<&str>, template: &[u8]) {
+    let backend = backend_name(&pg.map(str::to_owned));
+    let env = Env::start(pg);
+    let iccids = env.import_profiles(template, 650..652);
+    let store = env.store();
+    let delivered = env.create_order(&iccids[0], &[]);
+    let ctx = smdp_context(&env, &env.order(&delivered).operator_id);
+    let cost_of = |f: &mut dyn FnMut()| {
+        let before = store.round_trips();
+        f();
+        store.round_trips() - before
+    };
+
+    // GetBoundProfilePackage: the facts in one read, the BPP and the operator's point-3 event in one write.
+    let mut a = env.euicc(Curve::NistP256);
+    let (tx_a, asr_a) = initiate(&env, &mut a, &delivered).await;
+    let ok = counted(&ctx, &store, &tx_a, &asr_a).0.unwrap_or_else(|e| panic!("{backend}: {e}"));
+    let pdr = a.prepare_download(&ok.smdp_signed2, &ok.smdp_signature2, &ok.smdp_certificate, None).unwrap();
+    let tid = TransactionId::from_hex(&tx_a).unwrap();
+    let events = pending_progress(&store);
+    let mut bpp = Vec::new();
+    let cost = cost_of(&mut || {
+        bpp = get_bound_profile_package(&ctx, &store, &tid, &pdr, OffsetDateTime::now_utc())
+            .unwrap_or_else(|e| panic!("{backend}: {e}"))
+    });
+    assert_eq!(cost, ONE_READ_ONE_WRITE, "{backend}: a delivered BPP");
+    assert_eq!(session_state(&store, &tx_a), SessionState::BppDelivered);
+    assert_eq!(env.order_state(&delivered), ProfileState::Downloaded, "{backend}");
+    assert_eq!(pending_progress(&store), events + 1, "{backend}: the point-3 event, in the BPP's transaction");
+    // The same request again: the same BPP, read, nothing written.
+    let cost = cost_of(&mut || {
+        let again = get_bound_profile_package(&ctx, &store, &tid, &pdr, OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(again, bpp, "{backend}: a retry gets the same BPP");
+    });
+    assert_eq!(cost, RoundTrips { read_phases: 1, write_transactions: 0 }, "{backend}: a retry");
+
+    // HandleNotification (processed from the inbox): the PIR's session in one read, Installed and the point-4
+    // event in one write.
+    let installation = a.load_bound_profile_package(&bpp).unwrap();
+    let events = pending_progress(&store);
+    let cost = cost_of(&mut || {
+        process_notification(&ctx, &store, &installation.profile_installation_result, OffsetDateTime::now_utc())
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+    });
+    assert_eq!(cost, ONE_READ_ONE_WRITE, "{backend}: a ProfileInstallationResult");
+    assert_eq!(env.order_state(&delivered), ProfileState::Installed, "{backend}");
+    assert_eq!(pending_progress(&store), events + 1, "{backend}: the point-4 event, in the same transaction");
+
+    // CancelSession after AuthenticateClient: the session in one read; Cancelled, the order released and the
+    // operator's event in one write.
+    let cancelled = env.create_order(&iccids[1], &[]);
+    let mut b = env.euicc(Curve::NistP256);
+    let (tx_b, asr_b) = initiate(&env, &mut b, &cancelled).await;
+    counted(&ctx, &store, &tx_b, &asr_b).0.unwrap_or_else(|e| panic!("{backend}: {e}"));
+    let csr = b.cancel_session(&hex::decode(&tx_b).unwrap(), 0).unwrap();
+    let events = pending_progress(&store);
+    let cost = cost_of(&mut || {
+        let tid = TransactionId::from_hex(&tx_b).unwrap();
+        cancel_session(&ctx, &store, &tid, &csr, OffsetDateTime::now_utc()).unwrap_or_else(|e| panic!("{backend}: {e}"))
+    });
+    assert_eq!(cost, ONE_READ_ONE_WRITE, "{backend}: a CancelSession");
+    assert_eq!(session_state(&store, &tx_b), SessionState::Cancelled);
+    assert_eq!(env.order(&cancelled).session_id, None, "{backend}: the order is free for a new attempt");
+    assert_eq!(pending_progress(&store), events + 1, "{backend}: the cancel event, in the same transaction");
+
+    // An unknown transactionId: one read, nothing written.
+    let cost = cost_of(&mut || {
+        let unknown = TransactionId::from_hex("00112233445566778899AABBCCDDEEFF").unwrap();
+        let answer = get_bound_profile_package(&ctx, &store, &unknown, &pdr, OffsetDateTime::now_utc());
+        assert!(matches!(answer, Err(Es9Error::UnknownTransactionId { .. })), "{backend}: {answer:?}");
+    });
+    assert_eq!(cost, RoundTrips { read_phases: 1, write_transactions: 0 }, "{backend}: an unknown transactionId");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn es9_download_notification_and_cancel_are_one_read_phase_and_one_write_transaction() {
+    let Some(template) = ts48_template() else { return };
+    for pg in backends() {
+        download_round_trips(pg.as_deref(), &template).await;
     }
 }
 

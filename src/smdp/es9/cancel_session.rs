@@ -7,6 +7,8 @@
 //!
 //! The operator is told (ES2+.HandleDownloadProgressInfo, §5.3.5) at the point the download had reached:
 //! "BPP download" (3) before the BPP, "BPP installation" (4) after it, status Failed, with the eUICC's reason.
+//!
+//! One read (the session), the checks with no I/O, one write transaction (the session ended with the event).
 
 use time::OffsetDateTime;
 
@@ -66,21 +68,32 @@ pub fn cancel_session(
         SessionState::Authenticated => OrderOutcome::Release,
         _ => OrderOutcome::Keep,
     };
-    let ended = repo.end_session(&tx, &[session.state], SessionState::Cancelled, outcome)?;
-    tracing::info!(transaction_id = %tx, reason = signed.value.reason, "ES9+ CancelSession");
     let point = match session.state {
         SessionState::BppDelivered => Some(NotificationPoint::BppInstallation),
         SessionState::Authenticated => Some(NotificationPoint::BppDownload),
         _ => None,
     };
-    if let (true, Some(point), Some(operator_id), Some(iccid)) = (ended, point, &session.operator_id, &session.iccid) {
-        let message = format!("download cancelled by the eUICC/LPA (CancelSession reason {})", signed.value.reason);
-        // Execution error of the eUICC (§5.2.6 subject 8.1, reason 4.2).
-        let status = PointStatus::failed(("8.1", "4.2"), message);
-        let event =
-            ProgressEvent::new(operator_id, iccid, session.eid.as_deref(), point, status, format!("cancel:{tx}"));
-        ctx.progress.emit_logged(repo, event);
+    let event = match (point, &session.operator_id, &session.iccid) {
+        (Some(point), Some(operator_id), Some(iccid)) => {
+            let message = format!("download cancelled by the eUICC/LPA (CancelSession reason {})", signed.value.reason);
+            // Execution error of the eUICC (§5.2.6 subject 8.1, reason 4.2).
+            let status = PointStatus::failed(("8.1", "4.2"), message);
+            ctx.progress.for_transaction(ProgressEvent::new(
+                operator_id,
+                iccid,
+                session.eid.as_deref(),
+                point,
+                status,
+                format!("cancel:{tx}"),
+            ))
+        }
+        _ => None,
+    };
+    // One write: the session ended, its order released or its profile in Error, the operator's event.
+    if repo.end_session_reporting(&tx, &[session.state], SessionState::Cancelled, outcome, event.as_ref())? {
+        ctx.progress.wake();
     }
+    tracing::info!(transaction_id = %tx, reason = signed.value.reason, "ES9+ CancelSession");
     Ok(())
 }
 

@@ -93,28 +93,35 @@ pub fn process_notification(
                     bpp_command_id = e.bpp_command_id, error_reason = e.error_reason,
                     "profile installation failed on the eUICC");
             }
-            let outcome = repo.record_installation(&tx, success)?;
-            if let (Some(operator_id), Some(iccid)) = (&session.operator_id, &session.iccid) {
-                let status = match &data.value.final_result {
-                    FinalResult::SuccessResult(_) => PointStatus::Success,
-                    FinalResult::ErrorResult(e) => PointStatus::failed(
-                        ("8.1", "4.2"),
-                        format!(
-                            "installation failed on the eUICC: bppCommandId {}, errorReason {}",
-                            e.bpp_command_id, e.error_reason
+            let event = match (&session.operator_id, &session.iccid) {
+                (Some(operator_id), Some(iccid)) => {
+                    let status = match &data.value.final_result {
+                        FinalResult::SuccessResult(_) => PointStatus::Success,
+                        FinalResult::ErrorResult(e) => PointStatus::failed(
+                            ("8.1", "4.2"),
+                            format!(
+                                "installation failed on the eUICC: bppCommandId {}, errorReason {}",
+                                e.bpp_command_id, e.error_reason
+                            ),
                         ),
-                    ),
-                };
-                let event = ProgressEvent::new(
-                    operator_id,
-                    iccid,
-                    session.eid.as_deref(),
-                    NotificationPoint::BppInstallation,
-                    status,
-                    format!("pir:{tx}"),
-                )
-                .with_result_data(pending_notification);
-                ctx.progress.emit(repo, event)?;
+                    };
+                    let event = ProgressEvent::new(
+                        operator_id,
+                        iccid,
+                        session.eid.as_deref(),
+                        NotificationPoint::BppInstallation,
+                        status,
+                        format!("pir:{tx}"),
+                    )
+                    .with_result_data(pending_notification);
+                    ctx.progress.for_transaction(event)
+                }
+                _ => None,
+            };
+            // One write: the session Completed, the profile Installed or Error, the operator's point 4 event.
+            let outcome = repo.record_installation_reporting(&tx, success, event.as_ref())?;
+            if event.is_some() {
+                ctx.progress.wake();
             }
             Ok(NotificationOutcome::Installation { transaction_id: tx, success, outcome })
         }

@@ -31,7 +31,6 @@ use crate::store::schema::{
 };
 use crate::store::smdp::downloads::{claim_order, parse_profile_state, profile_state, Lost, OrderRow, SessionRow};
 use crate::store::smdp::inventory::TypeRow;
-use crate::store::smdp::package_lookup::resolve_names;
 use crate::store::smdp::progress::insert_progress;
 use crate::store::Store;
 
@@ -174,23 +173,17 @@ impl Store {
         };
         let order = order.with_state(parse_profile_state(&state)?);
         let profile_type = profile_type.map(TypeRow::into_type).transpose()?;
-        let open = |iccid: &str| ProfileNames {
-            iccid: iccid.to_owned(),
-            service_provider_name: String::new(),
-            profile_name: String::new(),
-            profile_class: -1,
-        };
         let names = match source {
             PackageSource::Prepared { service_provider_name, profile_name, profile_class } => {
                 Some(ProfileNames { iccid: order.iccid.clone(), service_provider_name, profile_name, profile_class })
             }
-            PackageSource::Generated => Some(open(&order.iccid)),
+            PackageSource::Generated => Some(ProfileNames::open(&order.iccid)),
             PackageSource::TemplateGone(template) => {
                 return Err(RepoError::Backend(format!("template {template} of profile {} is gone", order.iccid)))
             }
             PackageSource::None => None,
         }
-        .map(|names| resolve_names(names, profile_type.as_ref()));
+        .map(|names| names.resolve(profile_type.as_ref()));
         Ok(AuthenticationFacts {
             session,
             order: Some(OrderFacts {

@@ -11,8 +11,8 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use crate::smdp::download_repository::{
-    AuthenticationFacts, AuthenticationOutcome, BindError, DownloadRepository, ExpiredSession, InstallOutcome,
-    OrderKey, OrderOutcome, StoredNotification,
+    AuthenticationFacts, AuthenticationOutcome, BindError, DownloadFacts, DownloadRepository, ExpiredSession,
+    InstallOutcome, OrderKey, OrderOutcome, StoredNotification, StoredPackage,
 };
 use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::progress::ProgressEvent;
@@ -21,6 +21,7 @@ use crate::smdp::{NewOrder, OrderRecord, ProfileState, RepoError, TransactionId}
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::error::StoreError;
 use crate::store::schema::{download_sessions as ds, notifications as nt, orders as od, profiles as pr};
+use crate::store::smdp::package_lookup::{read_package_rows, PackageRows};
 use crate::store::smdp::progress::insert_progress;
 use crate::store::Store;
 
@@ -245,16 +246,8 @@ impl DownloadRepository for Store {
         }
     }
 
-    fn find_profile_package(&self, operator_id: &str, iccid: &str) -> Result<Option<ProfilePackageRecord>, RepoError> {
-        self.load_profile_package(operator_id, iccid)
-    }
-
-    fn profile_type_metadata(
-        &self,
-        operator_id: &str,
-        iccid: &str,
-    ) -> Result<Option<crate::smdp::inventory::ProfileMetadata>, RepoError> {
-        self.load_profile_type_metadata(operator_id, iccid)
+    fn stored_package(&self, operator_id: &str, iccid: &str) -> Result<Option<StoredPackage>, RepoError> {
+        self.load_stored_package(operator_id, iccid)
     }
 
     // ES2+ ConfirmOrder (§5.3.2). The caller checked `from` ∈ {Allocated, Linked}; the CAS re-checks it.
@@ -478,6 +471,87 @@ impl DownloadRepository for Store {
         }
     }
 
+    fn download_facts(&self, transaction_id: &TransactionId) -> Result<DownloadFacts, RepoError> {
+        let mut conn = self.conn()?;
+        let tx = transaction_id.as_hex();
+        let authenticated = SessionState::Authenticated.as_str();
+        type Read = (Option<SessionRow>, Option<Vec<u8>>, Option<PackageRows>);
+        let (session, cc_hash, rows) = dispatch!(&mut *conn, c => (|| -> QueryResult<Read> {
+            let session = ds::table.find(tx).select(SessionRow::as_select()).first(c).optional()?;
+            let bound = session.as_ref().filter(|s| s.state == authenticated).and_then(|s| {
+                Some((s.operator_id.clone()?, s.iccid.clone()?, s.order_id?, s.cc_required))
+            });
+            let Some((operator_id, iccid, order_id, cc_required)) = bound else { return Ok((session, None, None)) };
+            let cc_hash = if cc_required {
+                od::table
+                    .filter(od::operator_id.eq(&operator_id))
+                    .filter(od::id.eq(order_id))
+                    .select(od::cc_hash)
+                    .first::<Option<Vec<u8>>>(c)
+                    .optional()?
+                    .flatten()
+            } else {
+                None
+            };
+            let rows = read_package_rows!(c, &operator_id, &iccid)?;
+            Ok((session, cc_hash, Some(rows)))
+        })())
+        .map_err(StoreError::from)?;
+        drop(conn);
+        let session = session.map(SessionRow::into_record).transpose()?;
+        let package = match (&session, rows) {
+            (Some(s), Some(rows)) => match (&s.operator_id, &s.iccid) {
+                (Some(operator_id), Some(iccid)) => self.open_package_rows(operator_id, iccid, rows)?,
+                _ => None,
+            },
+            _ => None,
+        };
+        Ok(DownloadFacts { session, cc_hash, package })
+    }
+
+    fn refuse_confirmation_code(
+        &self,
+        transaction_id: &str,
+        operator_id: &str,
+        order_id: i64,
+        wrong_code: bool,
+        progress: &dyn Fn(i32) -> Option<ProgressEvent>,
+    ) -> Result<i32, RepoError> {
+        let now = now_ms();
+        let authenticated = SessionState::Authenticated.as_str();
+        let left = self.write(|conn| {
+            write_transaction!(conn, c => {
+                let order = od::table.filter(od::operator_id.eq(operator_id)).filter(od::id.eq(order_id));
+                let left: i32 = if wrong_code {
+                    diesel::update(order)
+                        .set((od::cc_attempts_left.eq(od::cc_attempts_left - 1), od::updated_at.eq(now)))
+                        .returning(od::cc_attempts_left)
+                        .get_result(c)?
+                } else {
+                    order.select(od::cc_attempts_left).first(c)?
+                };
+                let iccid: String = od::table.find(order_id).select(od::iccid).first(c)?;
+                if wrong_code && left <= 0 {
+                    move_profile!(c, operator_id, &iccid, [ProfileState::Released.as_str()], ProfileState::Error.as_str(), now)?;
+                }
+                // The session ends (the LPA starts again) and its order is free for the next attempt.
+                let ended = diesel::update(ds::table.find(transaction_id).filter(ds::state.eq(authenticated)))
+                    .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq(now)))
+                    .execute(c)?;
+                if ended == 1 {
+                    diesel::update(order.filter(od::session_id.eq(transaction_id)))
+                        .set((od::session_id.eq(None::<String>), od::updated_at.eq(now)))
+                        .execute(c)?;
+                }
+                if let Some(event) = progress(left) {
+                    insert_progress!(c, &event)?;
+                }
+                Ok::<_, DieselError>(left)
+            })
+        })?;
+        Ok(left)
+    }
+
     fn store_bpp_reporting(
         &self,
         transaction_id: &str,
@@ -512,12 +586,13 @@ impl DownloadRepository for Store {
         Ok(stored)
     }
 
-    fn end_session(
+    fn end_session_reporting(
         &self,
         transaction_id: &str,
         from: &[SessionState],
         to: SessionState,
         outcome: OrderOutcome,
+        progress: Option<&ProgressEvent>,
     ) -> Result<bool, RepoError> {
         let now = now_ms();
         let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
@@ -553,13 +628,21 @@ impl DownloadRepository for Store {
                         OrderOutcome::Keep => {}
                     }
                 }
+                if let Some(event) = progress {
+                    insert_progress!(c, event)?;
+                }
                 Ok::<_, DieselError>(true)
             })
         })?;
         Ok(ended)
     }
 
-    fn record_installation(&self, transaction_id: &str, success: bool) -> Result<InstallOutcome, RepoError> {
+    fn record_installation_reporting(
+        &self,
+        transaction_id: &str,
+        success: bool,
+        progress: Option<&ProgressEvent>,
+    ) -> Result<InstallOutcome, RepoError> {
         let now = now_ms();
         let target = if success { ProfileState::Installed } else { ProfileState::Error };
         let result = self.write(|conn| {
@@ -580,6 +663,9 @@ impl DownloadRepository for Store {
                 .execute(c)?;
                 let moved = move_profile!(c, &operator_id, &iccid, [ProfileState::Downloaded.as_str()], target.as_str(), now)?;
                 let state = profile_state!(c, &operator_id, &iccid)?.unwrap_or_default();
+                if let Some(event) = progress {
+                    insert_progress!(c, event)?;
+                }
                 Ok::<_, DieselError>(Some((moved, state)))
             })
         })?;

@@ -92,13 +92,13 @@ impl TypeRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = pt)]
-struct TemplateRow {
-    operator_id: String,
-    name: String,
-    profile_type: String,
-    key_id: String,
-    package_sealed: Vec<u8>,
-    created_at: i64,
+pub(in crate::store) struct TemplateRow {
+    pub(in crate::store) operator_id: String,
+    pub(in crate::store) name: String,
+    pub(in crate::store) profile_type: String,
+    pub(in crate::store) key_id: String,
+    pub(in crate::store) package_sealed: Vec<u8>,
+    pub(in crate::store) created_at: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
