@@ -45,5 +45,5 @@ pub use failure::FailureReason;
 pub use order::{OrderState, PackageKind, PackageOrder};
 pub use package::QueueSlot;
 pub use registry::{EimContext, EuiccRecord, KnownProfile, NewEuicc};
-pub use repository::{DeviceContact, EimRepository, PollFacts};
+pub use repository::{DeviceContact, EimRepository, PollFacts, ResultFacts};
 pub use result::{PackageOutcome, VerifiedResult};

@@ -15,6 +15,16 @@ use super::order::{PackageOrder, Transition};
 use super::package::QueueSlot;
 use super::registry::{EuiccRecord, KnownProfile, NewEuicc};
 
+/// What a received EimPackageResult is checked against, read in one phase ([`EimRepository::result_facts`]).
+#[derive(Debug, Clone, Default)]
+pub struct ResultFacts {
+    /// The eUICC the result is for: as given, or found by the claimed eimTransactionId; `None`: not found.
+    pub eid: Option<String>,
+    pub euicc: Option<EuiccRecord>,
+    /// The eUICC's order with the claimed eimTransactionId, in any state.
+    pub order: Option<PackageOrder>,
+}
+
 /// Storage of the eUICC registry and the package queue. All calls block: run them off the async workers.
 pub trait EimRepository: Send + Sync {
     /// Registers an eUICC; [`EimError::AlreadyRegistered`] when the EID is known.
@@ -56,6 +66,25 @@ pub trait EimRepository: Send + Sync {
     /// Claims the eUICC's oldest live Queued package (not expired at `now`) and moves it to Dispatched with
     /// the no-show deadline `no_show_deadline` (Unix ms); `None` when there is none.
     fn claim_next_queued(&self, eid: &str, now: i64, no_show_deadline: i64) -> Result<Option<PackageOrder>, EimError>;
+
+    /// ProvideEimPackageResult's read phase (SGP.32 v1.2 §5.14.x): the eUICC `eid` — or, without one (eidValue is
+    /// OPTIONAL), the only eUICC with an order of the claimed eimTransactionId — and its order with that
+    /// eimTransactionId. What is claimed is not verified yet: the eUICC's key then verifies the whole result.
+    /// The SQL implementation reads on one connection; this default composes the single lookups.
+    fn result_facts(&self, eid: Option<&str>, claimed_transaction_id: Option<&[u8]>) -> Result<ResultFacts, EimError> {
+        let eid = match (eid, claimed_transaction_id) {
+            (Some(eid), _) => Some(eid.to_owned()),
+            (None, Some(tid)) => self.find_eid_by_transaction(tid)?,
+            (None, None) => None,
+        };
+        let Some(eid) = eid else { return Ok(ResultFacts::default()) };
+        let euicc = self.find_euicc(&eid)?;
+        let order = match (&euicc, claimed_transaction_id) {
+            (Some(_), Some(tid)) => self.find_order_by_transaction(&eid, tid)?,
+            _ => None,
+        };
+        Ok(ResultFacts { eid: Some(eid), euicc, order })
+    }
 
     /// The eUICC's order with this eimTransactionId, in any state.
     fn find_order_by_transaction(&self, eid: &str, eim_transaction_id: &[u8])

@@ -222,11 +222,11 @@ pub fn record_eim_package_result(
         what: "EimPackageResult",
         reason: "no eimTransactionId: the result names no package".into(),
     })?;
-    let eid = match eid_hint {
-        Some(v) => eid_from_value(v)?,
-        None => repo.find_eid_by_transaction(&claimed)?.ok_or(EimError::MissingEid)?,
-    };
-    let euicc = repo.find_euicc(&eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
+    let hint = eid_hint.map(eid_from_value).transpose()?;
+    // One read: the eUICC and its order with the claimed eimTransactionId.
+    let facts = repo.result_facts(hint.as_deref(), Some(&claimed))?;
+    let eid = facts.eid.ok_or(EimError::MissingEid)?;
+    let euicc = facts.euicc.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
     let outcome: UnsignedOutcome = match received {
         ReceivedResult::ProfileDownloadTriggerResult(der) => download_trigger_outcome(der, &euicc.euicc_public_key()?)?,
         ReceivedResult::IpaEuiccDataResponse(der) => ipa_euicc_data_outcome(der)?,
@@ -242,7 +242,7 @@ pub fn record_eim_package_result(
         eim_transaction_id: hex::encode(&outcome.eim_transaction_id),
         counter_value: None,
     };
-    let order = repo.find_order_by_transaction(&eid, &outcome.eim_transaction_id)?.ok_or_else(no_match)?;
+    let order = facts.order.filter(|o| o.eim_transaction_id == outcome.eim_transaction_id).ok_or_else(no_match)?;
     // eimPackageResultResponseError may answer any kind; the others only their own.
     let kind_matches = matches!(received, ReceivedResult::ResponseError(_)) || order.kind() == Some(outcome.answers);
     if !kind_matches {
@@ -313,16 +313,16 @@ pub fn provide_eim_package_result(
     euicc_package_result: &[u8],
     now: i64,
 ) -> Result<RecordedResult, EimError> {
-    let eid = match eid_value {
-        Some(v) => eid_from_value(v)?,
-        // eidValue is OPTIONAL in ProvideEimPackageResult: the (unverified) eimTransactionId names the order,
-        // whose eUICC's key then verifies the whole result.
-        None => {
-            let tid = claimed_eim_transaction_id(euicc_package_result).ok_or(EimError::MissingEid)?;
-            repo.find_eid_by_transaction(&tid)?.ok_or(EimError::MissingEid)?
-        }
-    };
-    let euicc = repo.find_euicc(&eid)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
+    // eidValue is OPTIONAL in ProvideEimPackageResult: the (unverified) eimTransactionId names the order, whose
+    // eUICC's key then verifies the whole result. One read: the eUICC and that order.
+    let hint = eid_value.map(eid_from_value).transpose()?;
+    let claimed = claimed_eim_transaction_id(euicc_package_result);
+    if hint.is_none() && claimed.is_none() {
+        return Err(EimError::MissingEid);
+    }
+    let facts = repo.result_facts(hint.as_deref(), claimed.as_deref())?;
+    let eid = facts.eid.ok_or(EimError::MissingEid)?;
+    let euicc = facts.euicc.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
     let verified =
         verify_euicc_package_result(euicc_package_result, &euicc.euicc_public_key()?, euicc.association_token)?;
     if verified.eim_id != ctx.eim_id && verified.eim_id != euicc.eim_id {
@@ -334,7 +334,7 @@ pub fn provide_eim_package_result(
         counter_value: verified.counter_value,
     };
     let tid = verified.eim_transaction_id.clone().ok_or_else(no_match)?;
-    let order = repo.find_order_by_transaction(&eid, &tid)?.ok_or_else(no_match)?;
+    let order = facts.order.filter(|o| o.eim_transaction_id == tid).ok_or_else(no_match)?;
     if !verified.answers(order.counter_value, &order.eim_transaction_id) {
         return Err(no_match());
     }

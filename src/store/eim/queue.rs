@@ -19,7 +19,7 @@ use crate::eim::order::Transition;
 use crate::eim::registry::eid_value;
 use crate::eim::{
     DeviceContact, EimError, EimRepository, EuiccRecord, FailureReason, KnownProfile, NewEuicc, OrderState,
-    PackageOrder, PollFacts, QueueSlot,
+    PackageOrder, PollFacts, QueueSlot, ResultFacts,
 };
 use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::error::{one_line, StoreError};
@@ -396,6 +396,45 @@ impl EimRepository for Store {
             .first(c)
             .optional())?;
         row.map(PackageRow::into_order).transpose()
+    }
+
+    fn result_facts(&self, eid: Option<&str>, claimed_transaction_id: Option<&[u8]>) -> Result<ResultFacts, EimError> {
+        let mut conn = self.conn()?;
+        type Read = (Option<String>, Option<EuiccRow>, Option<PackageRow>);
+        let (eid, euicc, order) = dispatch!(&mut *conn, c => (|| -> diesel::QueryResult<Read> {
+            let eid = match (eid, claimed_transaction_id) {
+                (Some(eid), _) => Some(eid.to_owned()),
+                // Two eUICCs with one eimTransactionId cannot be told apart without eidValue.
+                (None, Some(tid)) => match ep::table
+                    .filter(ep::eim_transaction_id.eq(tid))
+                    .select(ep::eid)
+                    .limit(2)
+                    .load::<String>(c)?
+                    .as_slice()
+                {
+                    [eid] => Some(eid.clone()),
+                    _ => None,
+                },
+                (None, None) => None,
+            };
+            let Some(eid) = eid else { return Ok((None, None, None)) };
+            let euicc = ee::table.find(&eid).select(EuiccRow::as_select()).first(c).optional()?;
+            let order = match (&euicc, claimed_transaction_id) {
+                (Some(_), Some(tid)) => ep::table
+                    .filter(ep::eid.eq(&eid))
+                    .filter(ep::eim_transaction_id.eq(tid))
+                    .select(PackageRow::as_select())
+                    .first(c)
+                    .optional()?,
+                _ => None,
+            };
+            Ok((Some(eid), euicc, order))
+        })())?;
+        Ok(ResultFacts {
+            eid,
+            euicc: euicc.map(EuiccRow::into_record).transpose()?,
+            order: order.map(PackageRow::into_order).transpose()?,
+        })
     }
 
     fn find_eid_by_transaction(&self, eim_transaction_id: &[u8]) -> Result<Option<String>, EimError> {
