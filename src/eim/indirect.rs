@@ -3,23 +3,18 @@
 //! CancelSession): the IPA talks ESipa to the eIM and the eIM relays each step to the SM-DP+ over ES9+.
 //!
 //! The SM-DP+ named by the IPA (or, without one, rspd's first SM-DP+ address) decides the route ([`route`]):
-//! - one of rspd's own addresses: relayed **in process** (the ES9+ domain steps of [`crate::smdp::es9`], not a
-//!   copy of them);
-//! - any other address: relayed over ES9+ (SGP.22 v2.5 §5.6, JSON binding §6.5) by the eIM as a client
-//!   (`http::clients::es9`), TLS verified against `eim.smdp_tls_trust`. The transactionId the external SM-DP+ gives
-//!   is recorded with its address ([`RelaySessions`]) so that every later step (AuthenticateClient,
-//!   GetBoundProfilePackage, CancelSession) reaches the same SM-DP+ from any rspd node.
+//! one of rspd's own addresses is relayed **in process**, any other over ES9+ — the two implementations of
+//! [`super::relay::SmdpRelay`]. The transactionId an external SM-DP+ gives is recorded with its address
+//! ([`RelaySessions`]) so that every later step (AuthenticateClient, GetBoundProfilePackage, CancelSession)
+//! reaches the same SM-DP+ from any rspd node. This file holds the routing rules and the error table.
 //!
 //! Each error keeps its SGP.22 status code for the JSON binding ([`RelayError::status_code`]) and maps, by that
 //! code, to the ESipa ASN.1 error integer of its function (`*_error_code`) — the same table for rspd's own
 //! SM-DP+ and an external one.
 
-use time::OffsetDateTime;
-
-use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
-use crate::smdp::es9::{self, AuthenticateClientOk, Es9Error, InitiateAuthenticationOk, SmdpContext};
+use crate::smdp::es9::{Es9Error, SmdpContext};
 use crate::smdp::ids::same_smdp_address;
-use crate::smdp::{DownloadRepository, TransactionId};
+use crate::smdp::DownloadRepository;
 
 use super::EimError;
 
@@ -154,66 +149,6 @@ pub trait RelaySessions: Send + Sync {
 /// How long a relayed session's route is kept: far beyond any SM-DP+ session timeout.
 pub const RELAY_SESSION_RETENTION_MS: i64 = 7 * 86_400_000;
 
-/// ESipa.InitiateAuthentication (§5.14.1) → ES9+.InitiateAuthentication (SGP.22 v2.5 §5.6.1). `smdp_address`
-/// is OPTIONAL on ESipa; without it rspd's first SM-DP+ address is used. `euicc_info1` (`BF20`, received DER)
-/// is required by the SM-DP+.
-pub fn initiate_authentication(
-    smdp: &SmdpContext,
-    repo: &dyn DownloadRepository,
-    euicc_challenge: &[u8],
-    euicc_info1: Option<&[u8]>,
-    smdp_address: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<InitiateAuthenticationOk, RelayError> {
-    let address = match route(Some(smdp), smdp_address)? {
-        Route::Own(address) => address,
-        // Callers route first; an external address here is not ours to answer.
-        Route::External(address) => {
-            return Err(Es9Error::InvalidSmdpAddress { received: address, configured: smdp.addresses.join(", ") }.into())
-        }
-    };
-    let euicc_info1 = euicc_info1.ok_or(Es9Error::MissingField { field: "euiccInfo1" })?;
-    Ok(es9::initiate_authentication(smdp, repo, euicc_challenge, euicc_info1, &address, now)?)
-}
-
-/// ESipa.AuthenticateClient (§5.14.3) → ES9+.AuthenticateClient (SGP.22 v2.5 §5.6.3), with the eUICC the SM-DP+
-/// authenticated (chain and euiccSignature1 verified) for learning it ([`super::learn::learn_authenticated`])
-/// without verifying it again.
-pub fn authenticate_client(
-    smdp: &SmdpContext,
-    repo: &dyn DownloadRepository,
-    transaction_id: &[u8],
-    authenticate_server_response: &[u8],
-    now: OffsetDateTime,
-) -> Result<(AuthenticateClientOk, AuthenticatedEuicc), RelayError> {
-    let tx = transaction_id_of(transaction_id)?;
-    Ok(es9::authenticate_client::authenticate_client_verified(smdp, repo, &tx, authenticate_server_response, now)?)
-}
-
-/// ESipa.GetBoundProfilePackage (§5.14.2) → ES9+.GetBoundProfilePackage (SGP.22 v2.5 §5.6.2); the BPP `BF36`.
-pub fn get_bound_profile_package(
-    smdp: &SmdpContext,
-    repo: &dyn DownloadRepository,
-    transaction_id: &[u8],
-    prepare_download_response: &[u8],
-    now: OffsetDateTime,
-) -> Result<Vec<u8>, RelayError> {
-    let tx = transaction_id_of(transaction_id)?;
-    Ok(es9::get_bound_profile_package(smdp, repo, &tx, prepare_download_response, now)?)
-}
-
-/// ESipa.CancelSession (§5.14.8) → ES9+.CancelSession (SGP.22 v2.5 §5.6.5).
-pub fn cancel_session(
-    smdp: &SmdpContext,
-    repo: &dyn DownloadRepository,
-    transaction_id: &[u8],
-    cancel_session_response: &[u8],
-    now: OffsetDateTime,
-) -> Result<(), RelayError> {
-    let tx = transaction_id_of(transaction_id)?;
-    Ok(es9::cancel_session(smdp, repo, &tx, cancel_session_response, now)?)
-}
-
 /// The `notificationAddress` of a PendingNotification (SGP.22 v2.5 §5.6.4: the SM-DP+ it is for), checked to
 /// be a PendingNotification.
 pub fn notification_address(pending_notification: &[u8]) -> Result<String, RelayError> {
@@ -250,11 +185,6 @@ pub fn is_own_address(smdp: Option<&SmdpContext>, address: &str) -> bool {
 pub fn handle_notification(repo: &dyn DownloadRepository, pending_notification: &[u8]) -> Result<i64, RelayError> {
     notification_address(pending_notification)?;
     repo.insert_notification(pending_notification).map_err(|e| RelayError::Es9(e.into()))
-}
-
-fn transaction_id_of(bytes: &[u8]) -> Result<TransactionId, RelayError> {
-    TransactionId::from_bytes(bytes)
-        .map_err(|detail| RelayError::Es9(Es9Error::InvalidField { field: "transactionId", detail }))
 }
 
 #[cfg(test)]

@@ -16,13 +16,16 @@
 //!   for every package kind; queueing of signed and unsigned packages;
 //! - [`ipa_result`]: ProfileDownloadTriggerRequest / IpaEuiccDataRequest and their results (§2.11.1.2, §2.11.1.4,
 //!   §2.11.2.3, §2.11.2.4);
-//! - [`indirect`]: the indirect download relay (§3.2.3, §5.14.1–§5.14.3, §5.14.7, §5.14.8) to rspd's SM-DP+;
+//! - [`indirect`]: the indirect download routing and error table (§3.2.3, §5.14.1–§5.14.3, §5.14.7, §5.14.8);
+//!   [`relay`]: the SM-DP+ a step is relayed to (rspd's own in process, or an external one over ES9+);
+//! - [`esipa_service`]: the ESipa application service both bindings, the eIM API and the eIM jobs hold;
 //! - [`intent`], [`orders`], [`campaign`]: operator orders (composite intents expanded into packages run in
 //!   sequence) and campaigns over many eUICCs with a release rate;
 //! - [`repository`]: the storage trait; [`ports`]: every eIM port at once; [`error`]: [`EimError`].
 
 pub mod campaign;
 pub mod error;
+pub mod esipa_service;
 pub mod events;
 pub mod failure;
 pub mod indirect;
@@ -36,6 +39,7 @@ pub mod orders;
 pub mod package;
 pub mod ports;
 pub mod registry;
+pub mod relay;
 pub mod repository;
 pub mod result;
 pub mod service;

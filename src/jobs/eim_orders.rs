@@ -8,8 +8,8 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::clock::now_ms;
+use crate::eim::esipa_service::EimService;
 use crate::eim::orders::tick;
-use crate::http::device::esipa::EimService;
 
 pub async fn run(svc: EimService, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);

@@ -13,9 +13,9 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::pkey::PKey;
 
 use crate::config::{Config, ConfigError};
+use crate::eim::esipa_service::EimService;
 use crate::eim::EimContext;
 use crate::http::clients::es9::Es9Client;
-use crate::http::device::esipa::EimService;
 use crate::pki::keystore::KeyRef;
 use crate::pki::test_pki::TestPkiPaths;
 use crate::pki::{Curve, PemKeyStore};

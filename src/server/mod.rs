@@ -180,11 +180,12 @@ pub async fn start(mut config: Config) -> Result<RunningServer, StartError> {
         move || worker.notify_one()
     });
     let interval = std::time::Duration::from_secs(config.smdp.expiry_interval_secs);
-    let eim = crate::http::device::esipa::EimService {
+    let eim = crate::eim::esipa_service::EimService {
         ctx: eim_context,
         repo: Arc::new(store.clone()),
         smdp: Some(es9.clone()),
-        es9_client: eim_keys::es9_client(&config, test_pki_paths.as_ref())?,
+        external: eim_keys::es9_client(&config, test_pki_paths.as_ref())?
+            .map(|c| Arc::new(c) as Arc<dyn crate::eim::relay::SmdpRelay>),
         smdp_allowed_addresses: config.eim.smdp_allowed_addresses.clone(),
         learn_operator: config.eim.learn_operator.clone(),
         eid_rate,

@@ -14,6 +14,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::eim::indirect::RelayError;
+use crate::eim::relay::{RelayFuture, SmdpRelay};
+use crate::smdp::es9::authenticate_client::AuthenticatedEuicc;
 use crate::smdp::es9::{AuthenticateClientOk, InitiateAuthenticationOk};
 use crate::smdp::TransactionId;
 
@@ -224,6 +226,75 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An external SM-DP+ as the target of the eIM's indirect download relay (SGP.32 v1.2 §3.2.3): each step is its
+/// ES9+ function over HTTPS. An external SM-DP+ cannot hand over the eUICC it verified.
+impl SmdpRelay for Es9Client {
+    fn initiate_authentication<'a>(
+        &'a self,
+        address: &'a str,
+        euicc_challenge: Vec<u8>,
+        euicc_info1: Vec<u8>,
+    ) -> RelayFuture<'a, InitiateAuthenticationOk> {
+        Box::pin(async move {
+            logged(
+                "InitiateAuthentication",
+                Es9Client::initiate_authentication(self, address, &euicc_challenge, &euicc_info1).await,
+            )
+        })
+    }
+
+    fn authenticate_client<'a>(
+        &'a self,
+        address: &'a str,
+        transaction_id: TransactionId,
+        authenticate_server_response: Vec<u8>,
+    ) -> RelayFuture<'a, (AuthenticateClientOk, Option<Box<AuthenticatedEuicc>>)> {
+        Box::pin(async move {
+            let ok =
+                Es9Client::authenticate_client(self, address, &transaction_id, &authenticate_server_response).await;
+            logged("AuthenticateClient", ok).map(|ok| (ok, None))
+        })
+    }
+
+    fn get_bound_profile_package<'a>(
+        &'a self,
+        address: &'a str,
+        transaction_id: TransactionId,
+        prepare_download_response: Vec<u8>,
+    ) -> RelayFuture<'a, Vec<u8>> {
+        Box::pin(async move {
+            let bpp = Es9Client::get_bound_profile_package(self, address, &transaction_id, &prepare_download_response);
+            logged("GetBoundProfilePackage", bpp.await)
+        })
+    }
+
+    fn cancel_session<'a>(
+        &'a self,
+        address: &'a str,
+        transaction_id: TransactionId,
+        cancel_session_response: Vec<u8>,
+    ) -> RelayFuture<'a, ()> {
+        Box::pin(async move {
+            let done = Es9Client::cancel_session(self, address, &transaction_id, &cancel_session_response).await;
+            logged("CancelSession", done)
+        })
+    }
+
+    fn handle_notification<'a>(&'a self, address: &'a str, pending_notification: Vec<u8>) -> RelayFuture<'a, ()> {
+        Box::pin(async move { Es9Client::handle_notification(self, address, &pending_notification).await })
+    }
+}
+
+/// Logs a relayed ES9+ step's failure (refusals at info, unreachable SM-DP+s at warn).
+fn logged<T>(function: &'static str, result: Result<T, RelayError>) -> Result<T, RelayError> {
+    match &result {
+        Err(e @ RelayError::SmdpUnreachable { .. }) => tracing::warn!(function, error = %e, "ES9+ relay failed"),
+        Err(e) => tracing::info!(function, error = %e, "ES9+ relay: the SM-DP+ refused"),
+        Ok(_) => {}
+    }
+    result
 }
 
 #[cfg(test)]

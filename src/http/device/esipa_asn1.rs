@@ -1,6 +1,6 @@
 //! ESipa, ASN.1 binding (SGP.32 v1.2 §6.3, functions §5.14): `POST /gsma/rsp2/asn1` on the device listener,
 //! `Content-Type: application/x-gsma-rsp-asn1`, one DER `EsipaMessageFromIpaToEim` per request body and one
-//! `EsipaMessageFromEimToIpa` per response. Translates bytes ↔ the calls of [`crate::http::device::esipa::EimService`]
+//! `EsipaMessageFromEimToIpa` per response. Translates bytes ↔ the calls of [`crate::eim::esipa_service::EimService`]
 //! (shared with the JSON binding); no business rule lives here.
 //!
 //! - `X-Admin-Protocol` is required (INTEROP.md, ESipa): missing → HTTP 400; any `gsma/rsp/v2.x.y` or
@@ -38,11 +38,11 @@ use crate::codec::sgp32::{
 };
 use crate::codec::tlv::{self, Tag, Tlv};
 use crate::eim::error::EIM_PACKAGE_ERROR_UNDEFINED;
+use crate::eim::esipa_service::{log_eim_error, EimService};
 use crate::eim::indirect::RelayError;
 use crate::eim::service::{ReceivedResult, RecordedResult};
 use crate::eim::{DeviceContact, EimError};
 use crate::http::binding::{self, ADMIN_PROTOCOL};
-use crate::http::device::esipa::{log_eim_error, EimService};
 
 /// The ASN.1 binding's media type.
 pub const CONTENT_TYPE_ASN1: &str = "application/x-gsma-rsp-asn1";

@@ -1,6 +1,6 @@
 //! ESipa, JSON binding (SGP.32 v1.2 §6.4, functions §5.14): `POST /gsma/rsp2/esipa/<function>` on the device
 //! listener for every function the ASN.1 binding serves. Translates JSON ↔ the calls of
-//! [`super::esipa::EimService`] (shared with [`super::esipa_asn1`]); no business rule lives here.
+//! [`crate::eim::esipa_service::EimService`] (shared with [`super::esipa_asn1`]); no business rule lives here.
 //!
 //! Wire rules (§6.4.1, INTEROP.md): binary fields are base64 of DER; `transactionId` / `eimTransactionId` are
 //! hex; `eidValue` is the 32-digit EID; `euiccChallenge` is base64 of the 16 raw bytes; requests carry no JSON
@@ -29,12 +29,12 @@ use crate::codec::sgp32::{EimAcknowledgements, SequenceNumber};
 use crate::eim::error::{
     EIM_PACKAGE_ERROR_EID_NOT_FOUND, EIM_PACKAGE_ERROR_INVALID_EID, EIM_PACKAGE_ERROR_MISSING_EID,
 };
+use crate::eim::esipa_service::EimService;
 use crate::eim::indirect::RelayError;
 use crate::eim::service::ReceivedResult;
 use crate::eim::{DeviceContact, EimError, PackageKind};
 use crate::http::binding::{self, ADMIN_PROTOCOL};
 use crate::http::device::es9::InitiateAuthenticationRequest;
-use crate::http::device::esipa::EimService;
 
 /// Largest accepted request body.
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
@@ -98,7 +98,7 @@ impl From<RelayError> for Failure {
 
 /// Status codes of GetEimPackage / ProvideEimPackageResult (SGP.32 v1.2 Tables 18 and 21).
 fn eim_failure(e: &EimError) -> Failure {
-    crate::http::device::esipa::log_eim_error("ESipa JSON", e);
+    crate::eim::esipa_service::log_eim_error("ESipa JSON", e);
     match e.esipa_error_code() {
         EIM_PACKAGE_ERROR_EID_NOT_FOUND => Failure::new("8.1.1", "3.9", e.to_string()),
         EIM_PACKAGE_ERROR_INVALID_EID => Failure::new("8.1.1", "2.1", e.to_string()),

@@ -3,7 +3,7 @@
 //! [`esipa_json`]), which share [`esipa`].
 
 pub mod es9;
-pub mod esipa;
+
 pub mod esipa_asn1;
 pub mod esipa_json;
 

@@ -20,10 +20,10 @@ use serde_json::{json, Value};
 
 use crate::clock::now_ms;
 use crate::eim::campaign::{CampaignRecord, EimOrder, EimOrderError, EuiccFilter, ImportOutcome, OwnedEuicc};
+use crate::eim::esipa_service::EimService;
 use crate::eim::orders::{self, CampaignAction, CampaignRequest, DeviceSelection};
 use crate::eim::{EimError, NewEuicc, OrderState as PackageState};
 use crate::http::binding;
-use crate::http::device::esipa::EimService;
 use crate::http::identity::OperatorIdentity;
 use crate::http::operator::idempotency::keyed;
 use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};

@@ -11,9 +11,9 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use crate::eim::esipa_service::EimService;
 use crate::eim::events::EventCursor;
 use crate::eim::EimError;
-use crate::http::device::esipa::EimService;
 use crate::http::identity::OperatorIdentity;
 use crate::http::operator::opaque_ids::{IdKind, OpaqueIds};
 
