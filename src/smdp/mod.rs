@@ -25,7 +25,6 @@ pub mod package_to_bind;
 pub mod profile_repository;
 pub mod profile_state;
 pub mod progress;
-pub mod relay;
 pub mod service;
 pub mod session;
 

@@ -1,6 +1,6 @@
 //! The SM-DP+ an indirect profile download is relayed to (SGP.32 v1.2 §3.2.3; ESipa §5.14.1–§5.14.3, §5.14.7,
 //! §5.14.8 → ES9+ SGP.22 v2.5 §5.6), behind one trait with two implementations:
-//! - rspd's own SM-DP+, in process (`impl SmdpRelay for SmdpService`, `smdp/relay.rs`): the ES9+ steps of
+//! - rspd's own SM-DP+, in process (`impl SmdpRelay for SmdpService`, [`in_process`]): the ES9+ steps of
 //!   [`crate::smdp::es9`] run on the blocking pool, and AuthenticateClient hands back the eUICC it verified, so the
 //!   eIM learns it without verifying it again;
 //! - an external SM-DP+ over ES9+ (`impl SmdpRelay for Es9Client`, `http/clients/es9.rs`), TLS verified against
@@ -9,6 +9,8 @@
 //! Which one serves a step — and whether the eIM may connect to an external address at all — is the eIM
 //! service's decision ([`super::esipa_service`]), from [`super::indirect::route`] and the persisted relay sessions.
 //! Errors keep their SGP.22 status code ([`RelayError`]), whichever implementation answered.
+
+pub mod in_process;
 
 use std::future::Future;
 use std::pin::Pin;

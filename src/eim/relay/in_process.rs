@@ -1,14 +1,14 @@
-//! rspd's own SM-DP+ as the target of the eIM's indirect download relay (SGP.32 v1.2 §3.2.3): each relayed step is
+//! rspd's own SM-DP+ ([`SmdpService`]) as the target of the eIM's indirect download relay (SGP.32 v1.2 §3.2.3): each relayed step is
 //! the ES9+ step itself ([`super::es9`], SGP.22 v2.5 §5.6) run on the blocking pool — not a copy of it. A
 //! notification is stored in the SM-DP+'s durable inbox and its worker woken (§5.6.4: processed afterwards).
 
 use time::OffsetDateTime;
 
-use super::es9::{self, Es9Error};
-use super::service::SmdpService;
-use super::TransactionId;
+use super::{RelayFuture, SmdpRelay};
 use crate::eim::indirect::{self, RelayError};
-use crate::eim::relay::{RelayFuture, SmdpRelay};
+use crate::smdp::es9::{self, Es9Error};
+use crate::smdp::service::SmdpService;
+use crate::smdp::TransactionId;
 
 /// Runs `f` with the service on the blocking pool (store and key store calls block).
 async fn blocking<T: Send + 'static>(
