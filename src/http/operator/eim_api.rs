@@ -68,6 +68,20 @@ fn error_response(e: EimOrderError) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": message }))
 }
 
+/// A handler body written with `?`: each refusal on the way is already its response.
+async fn reply(body: impl std::future::Future<Output = Result<HttpResponse, HttpResponse>>) -> HttpResponse {
+    body.await.unwrap_or_else(|refusal| refusal)
+}
+
+/// 201 with what a create made, 200 with what an earlier call with the same `Idempotency-Key` made.
+fn created_or_found((view, created): (Value, bool)) -> HttpResponse {
+    if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    }
+}
+
 fn invalid(message: impl Into<String>) -> HttpResponse {
     error_response(EimOrderError::Invalid(message.into()))
 }
@@ -163,63 +177,60 @@ fn certificate_der(text: &str) -> Result<Vec<u8>, String> {
 
 /// `POST /api/v1/eim/euiccs`: bulk import; a per-item report, 200 even when some items are refused.
 async fn import_euiccs(identity: OperatorIdentity, body: web::Bytes, svc: web::Data<EimService>) -> HttpResponse {
-    let request: ImportRequest = match parse_json(&body) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    if request.euiccs.is_empty() || request.euiccs.len() > MAX_IMPORT {
-        return invalid(format!("euiccs must hold 1 to {MAX_IMPORT} items"));
-    }
-    let result = blocking(&svc, move |svc| {
-        let mut items = Vec::with_capacity(request.euiccs.len());
-        let mut totals = [0usize; 4];
-        for (index, item) in request.euiccs.into_iter().enumerate() {
-            let checked = certificate_der(&item.certificate)
-                .and_then(|der| {
-                    NewEuicc::from_certificate(&der, &svc.ctx.eim_id, item.counter_value).map_err(|e| e.to_string())
-                })
-                .and_then(|mut new| {
-                    if item.counter_value < 0 {
-                        return Err("counterValue must not be negative".into());
-                    }
-                    if item.label.as_ref().is_some_and(|l| l.is_empty() || l.len() > 100) {
-                        return Err("label must be 1 to 100 characters".into());
-                    }
-                    new.association_token = item.association_token;
-                    Ok(new)
-                });
-            let new = match checked {
-                Ok(n) => n,
-                Err(e) => {
-                    totals[3] += 1;
-                    items.push(json!({ "index": index, "status": "invalid", "error": e }));
-                    continue;
-                }
-            };
-            let outcome = svc.repo.import_euicc(&new, &identity.operator_id, item.label.as_deref())?;
-            let (status, slot) = match outcome {
-                ImportOutcome::Registered => ("registered", 0),
-                ImportOutcome::AlreadyRegistered => ("alreadyRegistered", 1),
-                ImportOutcome::Refused => ("refused", 2),
-            };
-            totals[slot] += 1;
-            let mut item = json!({ "index": index, "eid": new.eid, "status": status });
-            if slot == 2 {
-                // One refusal whoever holds the EID (another operator, or nobody yet: a learned eUICC), naming none.
-                item["error"] = json!(EID_UNAVAILABLE);
-            }
-            items.push(item);
+    reply(async move {
+        let request: ImportRequest = parse_json(&body)?;
+        if request.euiccs.is_empty() || request.euiccs.len() > MAX_IMPORT {
+            return Err(invalid(format!("euiccs must hold 1 to {MAX_IMPORT} items")));
         }
-        Ok(json!({
-            "registered": totals[0], "alreadyRegistered": totals[1], "refused": totals[2], "invalid": totals[3],
-            "items": items,
-        }))
+        let answer = blocking(&svc, move |svc| {
+            let mut items = Vec::with_capacity(request.euiccs.len());
+            let mut totals = [0usize; 4];
+            for (index, item) in request.euiccs.into_iter().enumerate() {
+                let checked = certificate_der(&item.certificate)
+                    .and_then(|der| {
+                        NewEuicc::from_certificate(&der, &svc.ctx.eim_id, item.counter_value).map_err(|e| e.to_string())
+                    })
+                    .and_then(|mut new| {
+                        if item.counter_value < 0 {
+                            return Err("counterValue must not be negative".into());
+                        }
+                        if item.label.as_ref().is_some_and(|l| l.is_empty() || l.len() > 100) {
+                            return Err("label must be 1 to 100 characters".into());
+                        }
+                        new.association_token = item.association_token;
+                        Ok(new)
+                    });
+                let new = match checked {
+                    Ok(n) => n,
+                    Err(e) => {
+                        totals[3] += 1;
+                        items.push(json!({ "index": index, "status": "invalid", "error": e }));
+                        continue;
+                    }
+                };
+                let outcome = svc.repo.import_euicc(&new, &identity.operator_id, item.label.as_deref())?;
+                let (status, slot) = match outcome {
+                    ImportOutcome::Registered => ("registered", 0),
+                    ImportOutcome::AlreadyRegistered => ("alreadyRegistered", 1),
+                    ImportOutcome::Refused => ("refused", 2),
+                };
+                totals[slot] += 1;
+                let mut item = json!({ "index": index, "eid": new.eid, "status": status });
+                if slot == 2 {
+                    // One refusal whoever holds the EID (another operator, or nobody yet: a learned eUICC), naming none.
+                    item["error"] = json!(EID_UNAVAILABLE);
+                }
+                items.push(item);
+            }
+            Ok(json!({
+                "registered": totals[0], "alreadyRegistered": totals[1], "refused": totals[2], "invalid": totals[3],
+                "items": items,
+            }))
+        })
+        .await?;
+        Ok(HttpResponse::Ok().json(answer))
     })
-    .await;
-    match result {
-        Ok(report) => HttpResponse::Ok().json(report),
-        Err(resp) => resp,
-    }
+    .await
 }
 
 fn euicc_json(e: &OwnedEuicc) -> Value {
@@ -245,54 +256,46 @@ fn plmn_json(p: [u8; 3]) -> Value {
 
 /// `GET /api/v1/eim/euiccs?limit=&cursor=&label=&eidPrefix=`
 async fn list_euiccs(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    let page: Page = match query(&req) {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let limit = match page.limit() {
-        Ok(l) => l,
-        Err(resp) => return resp,
-    };
-    if page.eid_prefix.as_ref().is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return invalid("eidPrefix must be digits");
-    }
-    let filter = EuiccFilter { eid_prefix: page.eid_prefix, label: page.label };
-    let cursor = page.cursor;
-    let result = blocking(&svc, move |svc| {
-        Ok(svc.repo.list_euiccs(&identity.operator_id, &filter, cursor.as_deref(), limit)?)
-    })
-    .await;
-    match result {
-        Ok(items) => {
-            let next = (items.len() as i64 == limit).then(|| items.last().map(|e| e.eid.clone())).flatten();
-            HttpResponse::Ok()
-                .json(json!({ "items": items.iter().map(euicc_json).collect::<Vec<_>>(), "nextCursor": next }))
+    reply(async move {
+        let page: Page = query(&req)?;
+        let limit = page.limit()?;
+        if page.eid_prefix.as_ref().is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(invalid("eidPrefix must be digits"));
         }
-        Err(resp) => resp,
-    }
+        let filter = EuiccFilter { eid_prefix: page.eid_prefix, label: page.label };
+        let cursor = page.cursor;
+        let items = blocking(&svc, move |svc| {
+            Ok(svc.repo.list_euiccs(&identity.operator_id, &filter, cursor.as_deref(), limit)?)
+        })
+        .await?;
+        let next = (items.len() as i64 == limit).then(|| items.last().map(|e| e.eid.clone())).flatten();
+        Ok(HttpResponse::Ok()
+            .json(json!({ "items": items.iter().map(euicc_json).collect::<Vec<_>>(), "nextCursor": next })))
+    })
+    .await
 }
 
 /// `GET /api/v1/eim/euiccs/{eid}`: the eUICC and the profiles the eIM knows on it.
 async fn get_euicc(identity: OperatorIdentity, req: HttpRequest, svc: web::Data<EimService>) -> HttpResponse {
-    let eid = req.match_info().get("eid").unwrap_or_default().to_owned();
-    let result = blocking(&svc, move |svc| {
-        let euicc = svc.repo.owned_euicc(&identity.operator_id, &eid)?.ok_or(EimOrderError::NotFound("eUICC"))?;
-        let profiles = svc.repo.known_profiles(&eid)?;
-        let mut body = euicc_json(&euicc);
-        body["profiles"] = profiles
-            .iter()
-            .map(|p| {
-                json!({ "iccid": p.iccid, "state": p.state, "fallbackAttribute": p.fallback_attribute,
+    reply(async move {
+        let eid = req.match_info().get("eid").unwrap_or_default().to_owned();
+        let answer = blocking(&svc, move |svc| {
+            let euicc = svc.repo.owned_euicc(&identity.operator_id, &eid)?.ok_or(EimOrderError::NotFound("eUICC"))?;
+            let profiles = svc.repo.known_profiles(&eid)?;
+            let mut body = euicc_json(&euicc);
+            body["profiles"] = profiles
+                .iter()
+                .map(|p| {
+                    json!({ "iccid": p.iccid, "state": p.state, "fallbackAttribute": p.fallback_attribute,
                     "lastSeen": p.last_seen })
-            })
-            .collect();
-        Ok(body)
+                })
+                .collect();
+            Ok(body)
+        })
+        .await?;
+        Ok(HttpResponse::Ok().json(answer))
     })
-    .await;
-    match result {
-        Ok(body) => HttpResponse::Ok().json(body),
-        Err(resp) => resp,
-    }
+    .await
 }
 
 // ---- orders ----
@@ -342,34 +345,27 @@ async fn create_order(
     svc: web::Data<EimService>,
     ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
-    let key = match idempotency_key(&req) {
-        Ok(k) => k,
-        Err(resp) => return resp,
-    };
-    let mut intent: serde_json::Map<String, Value> = match parse_json(&body) {
-        Ok(m) => m,
-        Err(resp) => return resp,
-    };
-    let eid = match intent.remove("eid") {
-        Some(Value::String(eid)) => eid,
-        _ => return invalid("eid (32 digits) is required"),
-    };
-    let result = blocking(&svc, move |svc| {
-        let now = now_ms();
-        let (order, created) =
-            orders::create_order(svc.repo.orders(), &identity.operator_id, &eid, Value::Object(intent), key, now)?;
-        if created {
-            orders::start_order(&*svc.repo, &svc.ctx, &order, now);
-        }
-        let order = svc.repo.find_eim_order(&identity.operator_id, order.id)?.unwrap_or(order);
-        Ok((order_view(svc, &order, &ids)?, created))
+    reply(async move {
+        let key = idempotency_key(&req)?;
+        let mut intent: serde_json::Map<String, Value> = parse_json(&body)?;
+        let eid = match intent.remove("eid") {
+            Some(Value::String(eid)) => eid,
+            _ => return Err(invalid("eid (32 digits) is required")),
+        };
+        let answer = blocking(&svc, move |svc| {
+            let now = now_ms();
+            let (order, created) =
+                orders::create_order(svc.repo.orders(), &identity.operator_id, &eid, Value::Object(intent), key, now)?;
+            if created {
+                orders::start_order(&*svc.repo, &svc.ctx, &order, now);
+            }
+            let order = svc.repo.find_eim_order(&identity.operator_id, order.id)?.unwrap_or(order);
+            Ok((order_view(svc, &order, &ids)?, created))
+        })
+        .await?;
+        Ok(created_or_found(answer))
     })
-    .await;
-    match result {
-        Ok((view, true)) => HttpResponse::Created().json(view),
-        Ok((view, false)) => HttpResponse::Ok().json(view),
-        Err(resp) => resp,
-    }
+    .await
 }
 
 /// `GET /api/v1/eim/orders?limit=&cursor=`
@@ -389,31 +385,23 @@ async fn paged_orders(
     ids: web::Data<OpaqueIds>,
     campaign_id: Option<i64>,
 ) -> HttpResponse {
-    let page: Page = match query(&req) {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let (limit, cursor) = match (page.limit(), page.id_cursor(&ids)) {
-        (Ok(l), Ok(c)) => (l, c),
-        (Err(resp), _) | (_, Err(resp)) => return resp,
-    };
-    let result = blocking(&svc, move |svc| {
-        if let Some(id) = campaign_id {
-            svc.repo.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
-        }
-        Ok(svc.repo.list_orders(&identity.operator_id, campaign_id, cursor, limit)?)
+    reply(async move {
+        let page: Page = query(&req)?;
+        let (limit, cursor) = (page.limit()?, page.id_cursor(&ids)?);
+        let rows = blocking(&svc, move |svc| {
+            if let Some(id) = campaign_id {
+                svc.repo.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
+            }
+            Ok(svc.repo.list_orders(&identity.operator_id, campaign_id, cursor, limit)?)
+        })
+        .await?;
+        let next = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|(o, _)| ids.encode(IdKind::EimOrder, o.id)))
+            .flatten();
+        let items: Vec<Value> = rows.iter().map(|(o, p)| order_summary(o, *p, &ids)).collect();
+        Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next })))
     })
-    .await;
-    match result {
-        Ok(rows) => {
-            let next = (rows.len() as i64 == limit)
-                .then(|| rows.last().map(|(o, _)| ids.encode(IdKind::EimOrder, o.id)))
-                .flatten();
-            let items: Vec<Value> = rows.iter().map(|(o, p)| order_summary(o, *p, &ids)).collect();
-            HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next }))
-        }
-        Err(resp) => resp,
-    }
+    .await
 }
 
 /// `GET /api/v1/eim/orders/{id}`
@@ -423,19 +411,16 @@ async fn get_order(
     svc: web::Data<EimService>,
     ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
-    let id = match path_id(&req, &ids, IdKind::EimOrder, "order") {
-        Ok(id) => id,
-        Err(resp) => return resp,
-    };
-    let result = blocking(&svc, move |svc| {
-        let order = svc.repo.find_eim_order(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("order"))?;
-        order_view(svc, &order, &ids)
+    reply(async move {
+        let id = path_id(&req, &ids, IdKind::EimOrder, "order")?;
+        let answer = blocking(&svc, move |svc| {
+            let order = svc.repo.find_eim_order(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("order"))?;
+            order_view(svc, &order, &ids)
+        })
+        .await?;
+        Ok(HttpResponse::Ok().json(answer))
     })
-    .await;
-    match result {
-        Ok(view) => HttpResponse::Ok().json(view),
-        Err(resp) => resp,
-    }
+    .await
 }
 
 // ---- campaigns ----
@@ -477,38 +462,31 @@ async fn create_campaign(
     svc: web::Data<EimService>,
     ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
-    let key = match idempotency_key(&req) {
-        Ok(k) => k,
-        Err(resp) => return resp,
-    };
-    let b: CampaignBody = match parse_json(&body) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let devices = match (b.eids, b.filter) {
-        (Some(eids), None) => DeviceSelection::Eids(eids),
-        (None, Some(f)) => DeviceSelection::Filter(EuiccFilter { eid_prefix: f.eid_prefix, label: f.label }),
-        _ => return invalid("give exactly one of eids or filter ({} selects every eUICC of the operator)"),
-    };
-    let request = CampaignRequest {
-        name: b.name,
-        intent: b.intent,
-        devices,
-        rate_per_minute: b.rate_per_minute.unwrap_or(600),
-        max_in_flight: b.max_in_flight.unwrap_or(1000),
-        idempotency_key: key,
-    };
-    let result = blocking(&svc, move |svc| {
-        let (campaign, created) =
-            orders::create_campaign(svc.repo.campaigns(), &identity.operator_id, request, now_ms())?;
-        Ok((campaign_view(svc, &campaign, &ids)?, created))
+    reply(async move {
+        let key = idempotency_key(&req)?;
+        let b: CampaignBody = parse_json(&body)?;
+        let devices = match (b.eids, b.filter) {
+            (Some(eids), None) => DeviceSelection::Eids(eids),
+            (None, Some(f)) => DeviceSelection::Filter(EuiccFilter { eid_prefix: f.eid_prefix, label: f.label }),
+            _ => return Err(invalid("give exactly one of eids or filter ({} selects every eUICC of the operator)")),
+        };
+        let request = CampaignRequest {
+            name: b.name,
+            intent: b.intent,
+            devices,
+            rate_per_minute: b.rate_per_minute.unwrap_or(600),
+            max_in_flight: b.max_in_flight.unwrap_or(1000),
+            idempotency_key: key,
+        };
+        let answer = blocking(&svc, move |svc| {
+            let (campaign, created) =
+                orders::create_campaign(svc.repo.campaigns(), &identity.operator_id, request, now_ms())?;
+            Ok((campaign_view(svc, &campaign, &ids)?, created))
+        })
+        .await?;
+        Ok(created_or_found(answer))
     })
-    .await;
-    match result {
-        Ok((view, true)) => HttpResponse::Created().json(view),
-        Ok((view, false)) => HttpResponse::Ok().json(view),
-        Err(resp) => resp,
-    }
+    .await
 }
 
 /// `GET /api/v1/eim/campaigns/{id}`: the campaign with live progress counts.
@@ -518,19 +496,17 @@ async fn get_campaign(
     svc: web::Data<EimService>,
     ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
-    let id = match path_id(&req, &ids, IdKind::Campaign, "campaign") {
-        Ok(id) => id,
-        Err(resp) => return resp,
-    };
-    let result = blocking(&svc, move |svc| {
-        let campaign = svc.repo.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
-        campaign_view(svc, &campaign, &ids)
+    reply(async move {
+        let id = path_id(&req, &ids, IdKind::Campaign, "campaign")?;
+        let answer = blocking(&svc, move |svc| {
+            let campaign =
+                svc.repo.find_campaign(&identity.operator_id, id)?.ok_or(EimOrderError::NotFound("campaign"))?;
+            campaign_view(svc, &campaign, &ids)
+        })
+        .await?;
+        Ok(HttpResponse::Ok().json(answer))
     })
-    .await;
-    match result {
-        Ok(view) => HttpResponse::Ok().json(view),
-        Err(resp) => resp,
-    }
+    .await
 }
 
 /// `GET /api/v1/eim/campaigns/{id}/devices?limit=&cursor=`: per-device order state and failure reason.
@@ -553,23 +529,20 @@ async fn campaign_action(
     svc: web::Data<EimService>,
     ids: web::Data<OpaqueIds>,
 ) -> HttpResponse {
-    let id = match path_id(&req, &ids, IdKind::Campaign, "campaign") {
-        Ok(id) => id,
-        Err(resp) => return resp,
-    };
-    let action = match req.match_info().get("action") {
-        Some("pause") => CampaignAction::Pause,
-        Some("resume") => CampaignAction::Resume,
-        Some("cancel") => CampaignAction::Cancel,
-        _ => return HttpResponse::NotFound().json(json!({ "error": "no such endpoint" })),
-    };
-    let result = blocking(&svc, move |svc| {
-        let campaign = orders::campaign_action(svc.repo.campaigns(), &identity.operator_id, id, action, now_ms())?;
-        campaign_view(svc, &campaign, &ids)
+    reply(async move {
+        let id = path_id(&req, &ids, IdKind::Campaign, "campaign")?;
+        let action = match req.match_info().get("action") {
+            Some("pause") => CampaignAction::Pause,
+            Some("resume") => CampaignAction::Resume,
+            Some("cancel") => CampaignAction::Cancel,
+            _ => return Err(HttpResponse::NotFound().json(json!({ "error": "no such endpoint" }))),
+        };
+        let answer = blocking(&svc, move |svc| {
+            let campaign = orders::campaign_action(svc.repo.campaigns(), &identity.operator_id, id, action, now_ms())?;
+            campaign_view(svc, &campaign, &ids)
+        })
+        .await?;
+        Ok(HttpResponse::Ok().json(answer))
     })
-    .await;
-    match result {
-        Ok(view) => HttpResponse::Ok().json(view),
-        Err(resp) => resp,
-    }
+    .await
 }
