@@ -1,0 +1,126 @@
+//! The eIM's storage ports in memory: [`MemoryStore`] implements [`EimRepository`](crate::eim::EimRepository)
+//! (eUICC registry and package queue, SGP.32 v1.2 §2.11), [`RelaySessions`](crate::eim::indirect::RelaySessions)
+//! and [`NotificationOutbox`](crate::eim::notification_outbox::NotificationOutbox) (indirect profile download
+//! relay, §3.2.3), and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC).
+//!
+//! It is the reference implementation of those ports' contracts and a test double, not a production backend:
+//! nothing survives the process, and one node only sees its own state. The contract suite
+//! `tests/it/store_eim.rs` runs the same cases on it, on SQLite and on PostgreSQL.
+//!
+//! Every method takes the one lock over the whole state, reads, decides and writes under it, and releases it:
+//! each call is atomic like the SQL implementation's transaction, and a call that fails changes nothing. The
+//! semantics are the SQL implementations' (`store/eim/queue.rs`, `relay.rs`, `ownership.rs`), down to their
+//! edge cases; where the SQL code relies on a table constraint (a unique key), the check is written out here.
+//!
+//! - `eim_queue`: the registry, the package queue, polls and the profile inventory kept from results.
+//! - `relay`: the relay sessions and the notification outbox.
+//! - `ownership`: operator-scoped eUICCs (another operator's eUICC answers exactly like an unknown one).
+
+mod eim_queue;
+mod ownership;
+mod relay;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::eim::inventory::DISABLED;
+use crate::eim::{DeviceContact, EimError, EuiccRecord, PackageOrder};
+
+/// The in-memory store of the eIM ports. Share it with an `Arc`; [`MemoryStore::default`] is empty.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// The state, locked for one call. A thread that panicked while holding the lock may have left a half-made
+    /// change: the store then refuses every call, as a database that lost its connection would.
+    fn lock(&self) -> Result<MutexGuard<'_, State>, EimError> {
+        self.state
+            .lock()
+            .map_err(|_| EimError::Store("memory store: a thread panicked while holding the state lock".into()))
+    }
+}
+
+/// Everything the store holds: one map per table of the SQL schema.
+#[derive(Debug, Default)]
+struct State {
+    /// `eim_euiccs`, by EID.
+    euiccs: BTreeMap<String, Euicc>,
+    /// `eim_packages`, by id.
+    packages: BTreeMap<i64, PackageOrder>,
+    /// The last package id given (ids start at 1, as an autoincrement key does).
+    last_package_id: i64,
+    /// `eim_profiles`: EID → ICCID → profile.
+    profiles: BTreeMap<String, BTreeMap<String, Profile>>,
+    /// `eim_relay_sessions`, by ES9+ transactionId.
+    relay_sessions: BTreeMap<String, RelaySession>,
+    /// `eim_notification_outbox`, by id.
+    outbox: BTreeMap<i64, OutboxRow>,
+    /// The last outbox id given.
+    last_outbox_id: i64,
+}
+
+/// One row of `eim_euiccs`.
+#[derive(Debug, Clone)]
+struct Euicc {
+    record: EuiccRecord,
+    /// `""` for an eUICC registered without an operator (ESipa registration, `rspd eim register`).
+    operator_id: String,
+    label: Option<String>,
+    /// When a poll was last recorded, and what it reported.
+    last_seen: Option<i64>,
+    contact: DeviceContact,
+}
+
+/// One row of `eim_profiles`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Profile {
+    /// [`ENABLED`](crate::eim::inventory::ENABLED) or [`DISABLED`].
+    state: String,
+    fallback_attribute: bool,
+    last_seen: i64,
+}
+
+impl Profile {
+    /// A profile row as first inserted by an inventory change: disabled, without the fallback attribute.
+    fn new(now: i64) -> Profile {
+        Profile { state: DISABLED.to_owned(), fallback_attribute: false, last_seen: now }
+    }
+}
+
+/// One row of `eim_relay_sessions`.
+#[derive(Debug, Clone)]
+struct RelaySession {
+    smdp_address: String,
+    created_at: i64,
+}
+
+/// One row of `eim_notification_outbox`.
+#[derive(Debug, Clone)]
+struct OutboxRow {
+    smdp_address: String,
+    pending_notification: Vec<u8>,
+    attempts: i64,
+    next_attempt_at: i64,
+    /// The last failed attempt's error and when the row was made: kept as the table keeps them, though no port
+    /// reads them back.
+    #[allow(dead_code)]
+    last_error: Option<String>,
+    #[allow(dead_code)]
+    created_at: i64,
+}
+
+/// How many rows a SQL `LIMIT` of `limit` lets through here: a negative limit gives none.
+fn limit_rows(limit: i64) -> usize {
+    usize::try_from(limit).unwrap_or(0)
+}
+
+/// EIDs per lookup in [`OperatorEuiccs::owned_eids`](crate::eim::campaign::OperatorEuiccs::owned_eids), as the SQL
+/// implementation chunks its `IN` lists.
+const OWNED_EIDS_CHUNK: usize = 500;
