@@ -1,4 +1,4 @@
-//! The eIM's storage ports in memory: [`MemoryStore`] implements [`EimRepository`](crate::eim::EimRepository)
+//! Storage ports in memory — the eIM's, and the SM-DP+'s progress outbox: [`MemoryStore`] implements [`EimRepository`](crate::eim::EimRepository)
 //! (eUICC registry and package queue, SGP.32 v1.2 §2.11), [`RelaySessions`](crate::eim::indirect::RelaySessions)
 //! and [`NotificationOutbox`](crate::eim::notification_outbox::NotificationOutbox) (indirect profile download
 //! relay, §3.2.3), and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC).
@@ -15,9 +15,14 @@
 //! - `eim_queue`: the registry, the package queue, polls and the profile inventory kept from results.
 //! - `relay`: the relay sessions and the notification outbox.
 //! - `ownership`: operator-scoped eUICCs (another operator's eUICC answers exactly like an unknown one).
+//! - `progress`: the SM-DP+'s ES2+.HandleDownloadProgressInfo outbox
+//!   ([`ProgressOutbox`](crate::smdp::progress::ProgressOutbox), SGP.22 v2.5 §5.3.5). The profile types and
+//!   downloads it reads belong to SM-DP+ ports not in memory yet: a test gives them with
+//!   [`MemoryStore::insert_profile_type`] and [`MemoryStore::record_downloaded_profile`].
 
 mod eim_queue;
 mod ownership;
+mod progress;
 mod relay;
 
 use std::collections::BTreeMap;
@@ -25,8 +30,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::eim::inventory::DISABLED;
 use crate::eim::{DeviceContact, EimError, EuiccRecord, PackageOrder};
+use crate::smdp::RepoError;
 
-/// The in-memory store of the eIM ports. Share it with an `Arc`; [`MemoryStore::default`] is empty.
+/// The in-memory store of the eIM ports and the ES2+ progress outbox. Share it with an `Arc`; [`MemoryStore::new`]
+/// is empty.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -40,10 +47,26 @@ impl MemoryStore {
 
     /// The state, locked for one call. A thread that panicked while holding the lock may have left a half-made
     /// change: the store then refuses every call, as a database that lost its connection would.
-    fn lock(&self) -> Result<MutexGuard<'_, State>, EimError> {
-        self.state
-            .lock()
-            .map_err(|_| EimError::Store("memory store: a thread panicked while holding the state lock".into()))
+    fn lock(&self) -> Result<MutexGuard<'_, State>, Poisoned> {
+        self.state.lock().map_err(|_| Poisoned)
+    }
+}
+
+/// The lock was poisoned: every call fails with the port's store error.
+#[derive(Debug)]
+struct Poisoned;
+
+const POISONED: &str = "memory store: a thread panicked while holding the state lock";
+
+impl From<Poisoned> for EimError {
+    fn from(_: Poisoned) -> EimError {
+        EimError::Store(POISONED.into())
+    }
+}
+
+impl From<Poisoned> for RepoError {
+    fn from(_: Poisoned) -> RepoError {
+        RepoError::Backend(POISONED.into())
     }
 }
 
@@ -64,6 +87,13 @@ struct State {
     outbox: BTreeMap<i64, OutboxRow>,
     /// The last outbox id given.
     last_outbox_id: i64,
+    /// `es2_progress_outbox`, by id.
+    progress: BTreeMap<i64, progress::ProgressRow>,
+    /// The last progress outbox id given.
+    last_progress_id: i64,
+    /// What the SM-DP+ tables behind `ProgressOutbox` would say (`profiles.profile_type`, `download_sessions`):
+    /// given by [`MemoryStore::insert_profile_type`] and [`MemoryStore::record_downloaded_profile`].
+    smdp_facts: progress::SmdpFacts,
 }
 
 /// One row of `eim_euiccs`.
