@@ -1,24 +1,26 @@
-//! Storage ports in memory — the eIM's, and the SM-DP+'s progress outbox: [`MemoryStore`] implements [`EimRepository`](crate::eim::EimRepository)
+//! Storage ports in memory: [`MemoryStore`] implements the eIM's [`EimRepository`](crate::eim::EimRepository)
 //! (eUICC registry and package queue, SGP.32 v1.2 §2.11), [`RelaySessions`](crate::eim::indirect::RelaySessions)
 //! and [`NotificationOutbox`](crate::eim::notification_outbox::NotificationOutbox) (indirect profile download
-//! relay, §3.2.3), and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC).
+//! relay, §3.2.3) and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC),
+//! and the SM-DP+'s [`ProgressOutbox`](crate::smdp::progress::ProgressOutbox) (ES2+.HandleDownloadProgressInfo,
+//! SGP.22 v2.5 §5.3.5).
 //!
 //! It is the reference implementation of those ports' contracts and a test double, not a production backend:
-//! nothing survives the process, and one node only sees its own state. The contract suite
-//! `tests/it/store_eim.rs` runs the same cases on it, on SQLite and on PostgreSQL.
+//! nothing survives the process, and one node only sees its own state. The contract suites `tests/it/store_eim.rs`
+//! and `tests/it/es2_progress_outbox.rs` run the same cases on it, on SQLite and on PostgreSQL.
 //!
 //! Every method takes the one lock over the whole state, reads, decides and writes under it, and releases it:
 //! each call is atomic like the SQL implementation's transaction, and a call that fails changes nothing. The
-//! semantics are the SQL implementations' (`store/eim/queue.rs`, `relay.rs`, `ownership.rs`), down to their
-//! edge cases; where the SQL code relies on a table constraint (a unique key), the check is written out here.
+//! semantics are the SQL implementations' (`store/eim/queue.rs`, `relay.rs`, `ownership.rs`,
+//! `store/smdp/progress.rs`), down to their edge cases; where the SQL code relies on a table constraint (a unique
+//! key), the check is written out here.
 //!
 //! - `eim_queue`: the registry, the package queue, polls and the profile inventory kept from results.
 //! - `relay`: the relay sessions and the notification outbox.
 //! - `ownership`: operator-scoped eUICCs (another operator's eUICC answers exactly like an unknown one).
-//! - `progress`: the SM-DP+'s ES2+.HandleDownloadProgressInfo outbox
-//!   ([`ProgressOutbox`](crate::smdp::progress::ProgressOutbox), SGP.22 v2.5 §5.3.5). The profile types and
-//!   downloads it reads belong to SM-DP+ ports not in memory yet: a test gives them with
-//!   [`MemoryStore::insert_profile_type`] and [`MemoryStore::record_downloaded_profile`].
+//! - `progress`: the ES2+ progress outbox. The profile types and downloads it reads belong to SM-DP+ ports not in
+//!   memory yet: a test gives them with [`MemoryStore::insert_profile_type`] and
+//!   [`MemoryStore::record_downloaded_profile`].
 
 mod eim_queue;
 mod ownership;
