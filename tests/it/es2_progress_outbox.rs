@@ -1,6 +1,6 @@
-//! The ES2+ progress outbox in the store (SGP.22 v2.5 §5.3.5 HandleDownloadProgressInfo), on SQLite and — when
-//! `RSPD_TEST_POSTGRES_URL` is set — PostgreSQL: idempotent enqueue, per-ICCID order, a failing ICCID not holding
-//! up another, leases, two nodes claiming at once, the backlog gauges.
+//! The ES2+ progress outbox port (SGP.22 v2.5 §5.3.5 HandleDownloadProgressInfo), one contract on the in-memory
+//! reference implementation, SQLite and — when `RSPD_TEST_POSTGRES_URL` is set — PostgreSQL: idempotent enqueue,
+//! per-ICCID order, a failing ICCID not holding up another, leases, two nodes claiming at once, the backlog gauges.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
@@ -9,9 +9,28 @@ use crate::common::postgres::SchemaGuard;
 use rspd::config::{DatabaseSettings, DatabaseUrl};
 use rspd::smdp::progress::{NotificationPoint, PointStatus, ProgressEvent, ProgressOutbox};
 use rspd::smdp::{NewProfile, ProfileRepository};
+use rspd::store::memory::MemoryStore;
 use rspd::store::Store;
 
-fn open(url: DatabaseUrl) -> Store {
+/// What a case needs of a backend: the outbox port, and a way to add a profile with its ES2+ `profileType`
+/// (which an enqueued event carries).
+trait Backend: ProgressOutbox + Send + Sync {
+    fn insert_profile(&self, operator_id: &str, iccid: &str, profile_type: &str);
+}
+
+impl Backend for Store {
+    fn insert_profile(&self, operator_id: &str, iccid: &str, profile_type: &str) {
+        ProfileRepository::insert_profile(self, &NewProfile::available(operator_id, iccid, profile_type)).unwrap();
+    }
+}
+
+impl Backend for MemoryStore {
+    fn insert_profile(&self, operator_id: &str, iccid: &str, profile_type: &str) {
+        self.insert_profile_type(operator_id, iccid, profile_type).unwrap();
+    }
+}
+
+fn open(url: DatabaseUrl) -> Arc<dyn Backend> {
     let store = Store::open(&DatabaseSettings {
         url,
         pool_size: 4,
@@ -20,11 +39,14 @@ fn open(url: DatabaseUrl) -> Store {
     })
     .unwrap();
     store.migrate().unwrap();
-    store
+    Arc::new(store)
 }
 
-/// Runs `case` with a fresh store factory (same database) per backend.
-fn on_both_backends(case: impl Fn(&dyn Fn() -> Store)) {
+/// Runs `case` with a fresh store factory (same database; in memory, the same store: one node's view) per
+/// backend.
+fn on_every_backend(case: impl Fn(&dyn Fn() -> Arc<dyn Backend>)) {
+    let memory: Arc<dyn Backend> = Arc::new(MemoryStore::new());
+    case(&|| memory.clone());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rspd.db");
     case(&|| open(DatabaseUrl::Sqlite { path: path.clone() }));
@@ -32,6 +54,8 @@ fn on_both_backends(case: impl Fn(&dyn Fn() -> Store)) {
         let schema = SchemaGuard::create(&admin);
         let url = schema.url();
         case(&|| open(DatabaseUrl::Postgres { url: url.clone() }));
+    } else {
+        eprintln!("ES2+ progress outbox tests: PostgreSQL skipped (RSPD_TEST_POSTGRES_URL unset)");
     }
 }
 
@@ -46,10 +70,10 @@ const LEASE: i64 = 60_000;
 
 #[test]
 fn per_iccid_order_and_no_head_of_line_blocking_across_iccids() {
-    on_both_backends(|open| {
+    on_every_backend(|open| {
         let store = open();
         for iccid in ["89000000000000000011", "89000000000000000029"] {
-            store.insert_profile(&NewProfile::available("acme", iccid, "iot-basic")).unwrap();
+            store.insert_profile("acme", iccid, "iot-basic");
         }
         let (a, b) = ("89000000000000000011", "89000000000000000029");
         assert!(store
@@ -95,11 +119,11 @@ fn per_iccid_order_and_no_head_of_line_blocking_across_iccids() {
 
 #[test]
 fn two_nodes_claiming_at_once_never_share_an_event() {
-    on_both_backends(|open| {
+    on_every_backend(|open| {
         let setup = open();
         let iccids: Vec<String> = (0..40).map(|n| format!("8900000000000{n:06}1")).collect();
         for iccid in &iccids {
-            setup.insert_profile(&NewProfile::available("acme", iccid, "t")).unwrap();
+            setup.insert_profile("acme", iccid, "t");
             setup.enqueue_progress(&event("acme", iccid, NotificationPoint::BppDownload, iccid, T0)).unwrap();
         }
         let nodes = [open(), open()];

@@ -2,6 +2,7 @@
 //! (the process is killed when the guard drops). Servers are built with [`TestServer::builder`].
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod postgres;
 mod server;
 
