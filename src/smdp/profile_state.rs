@@ -40,6 +40,16 @@ pub enum ProfileState {
 }
 
 impl ProfileState {
+    /// Where ES2+ DownloadOrder (SGP.22 v2.5 §5.3.1) takes an Available profile: Linked when the order names the
+    /// EID it is for, Allocated when it does not (the EID comes with ConfirmOrder or the download itself).
+    pub fn ordered_for(eid: Option<&str>) -> ProfileState {
+        if eid.is_some() {
+            ProfileState::Linked
+        } else {
+            ProfileState::Allocated
+        }
+    }
+
     /// Every state, in life-cycle order.
     pub const ALL: [ProfileState; 9] = [
         ProfileState::Available,

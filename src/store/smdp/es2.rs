@@ -147,7 +147,7 @@ impl Es2Repository for Store {
         lock: &DeviceLock,
         answer: Answer<'_, ProfileRecord>,
     ) -> Result<Option<Recorded<ProfileRecord>>, RepoError> {
-        let to = if eid.is_some() { ProfileState::Linked } else { ProfileState::Allocated };
+        let to = ProfileState::ordered_for(eid);
         let now = now_ms();
         let (imeis, tacs) = (DeviceLock::stored(&lock.imeis), DeviceLock::stored(&lock.tacs));
         let available = ProfileState::Available.as_str();

@@ -154,7 +154,7 @@ impl ProfileRepository for Store {
     }
 
     fn reserve_profile(&self, operator_id: &str, iccid: &str, eid: Option<&str>) -> Result<ProfileRecord, RepoError> {
-        let to = if eid.is_some() { ProfileState::Linked } else { ProfileState::Allocated };
+        let to = ProfileState::ordered_for(eid);
         let now = now_ms();
         let outcome = self.write(|conn| {
             write_transaction!(conn, c => {
