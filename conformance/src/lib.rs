@@ -11,4 +11,5 @@
 
 pub mod euicc;
 pub mod ipa;
+pub mod load;
 pub mod lpa;

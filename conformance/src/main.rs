@@ -9,9 +9,14 @@
 //! `rsp-conformance euicc init|add-initial-eim|show --dir DIR` manages a persistent soft eUICC and
 //! `rsp-conformance ipa --eim URL --euicc-dir DIR [--binding asn1|json] [--polls N]` runs an SGP.32 IPA with it
 //! against an eIM (see `cli_ipa.rs`).
+//!
+//! `rsp-conformance load --pki DIR --operator HOST:PORT --smdp HOST:PORT --downloads N --eim URL --polls N` runs
+//! many simulated eUICCs at once and reports throughput, latency percentiles and server CPU per operation (see
+//! `cli_load.rs`).
 #![forbid(unsafe_code)]
 
 mod cli_ipa;
+mod cli_load;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +45,8 @@ enum Command {
     /// Create or inspect a persistent soft eUICC directory.
     #[command(subcommand)]
     Euicc(cli_ipa::EuiccCommand),
+    /// Load generator: many simulated eUICCs downloading and polling at once, with server CPU per operation.
+    Load(cli_load::LoadArgs),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +84,7 @@ fn main() -> ExitCode {
         Command::Download(args) => download(&args),
         Command::Ipa(args) => cli_ipa::ipa(&args),
         Command::Euicc(command) => cli_ipa::euicc(command),
+        Command::Load(args) => cli_load::load(&args),
     }
 }
 

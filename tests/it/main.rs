@@ -34,6 +34,7 @@ mod fuzz_regressions;
 mod inventory_api;
 mod inventory_download;
 mod inventory_store;
+mod load_smoke;
 mod serve;
 mod store_eim;
 mod store_repository;

@@ -198,7 +198,7 @@ impl TrustAnchors {
         self.certs.is_empty()
     }
 
-    fn root_store(&self) -> Result<RootCertStore, Es9Error> {
+    pub(crate) fn root_store(&self) -> Result<RootCertStore, Es9Error> {
         let mut roots = RootCertStore::empty();
         let (added, ignored) = roots.add_parsable_certificates(self.certs.iter().cloned());
         if added == 0 {

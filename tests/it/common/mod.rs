@@ -6,7 +6,7 @@ pub mod backends;
 pub mod postgres;
 mod server;
 
-pub use server::{eventually, Setup, TestServer, TestServerBuilder};
+pub use server::{eventually, wait_until, Setup, TestServer, TestServerBuilder};
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -101,6 +101,11 @@ pub struct StartFailure {
 }
 
 impl ServerProcess {
+    /// The server's process id (its CPU time is read from `/proc/<pid>/stat`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `rspd --config CONFIG serve` and waits for its start-up banner.
     pub fn start(dir: &TestDir, config: &Path, env: &[(&str, &str)]) -> Self {
         ServerProcess::try_start(dir, config, env).unwrap_or_else(|failure| panic!("{}", failure.message))
