@@ -4,12 +4,14 @@
 //! relay, §3.2.3) and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC);
 //! and the SM-DP+'s [`ProfileRepository`](crate::smdp::ProfileRepository) (profile inventory, SGP.22 v2.5 §5.3),
 //! [`DownloadRepository`](crate::smdp::DownloadRepository) (packages, orders, ES9+ download sessions and the
-//! notification inbox, §3.1, §5.6) and [`ProgressOutbox`](crate::smdp::progress::ProgressOutbox)
+//! notification inbox, §3.1, §5.6), [`Es2Repository`](crate::smdp::es2::Es2Repository) (ES2+ steps recorded with
+//! their answers, §5.3) and [`ProgressOutbox`](crate::smdp::progress::ProgressOutbox)
 //! (ES2+.HandleDownloadProgressInfo, §5.3.5).
 //!
 //! It is the reference implementation of those ports' contracts and a test double, not a production backend:
-//! nothing survives the process, and one node only sees its own state. The contract suites `tests/it/store_eim.rs` and
-//! `tests/it/es2_progress_outbox.rs` run the same cases on it, on SQLite and on PostgreSQL.
+//! nothing survives the process, and one node only sees its own state. The contract suites `tests/it/store_eim.rs`,
+//! `tests/it/store_repository.rs` and `tests/it/es2_progress_outbox.rs` run the same cases on it, on SQLite and on
+//! PostgreSQL.
 //!
 //! Every method takes the one lock over the whole state, reads, decides and writes under it, and releases it:
 //! each call is atomic like the SQL implementation's transaction, and a call that fails changes nothing. The
@@ -24,6 +26,7 @@
 //! - `profiles`: the SM-DP+ profile inventory (another operator's profile answers exactly like an unknown one).
 //! - `downloads`, `authentication`: packages, orders, download sessions, the notification inbox; AuthenticateClient's
 //!   read and compare-and-set claim.
+//! - `es2`: the ES2+ steps with their recorded answers.
 //! - `progress`: the ES2+ progress outbox.
 //!
 //! Not held here: profile templates, personalization rows and profile types (the
@@ -33,6 +36,7 @@
 mod authentication;
 mod downloads;
 mod eim_queue;
+mod es2;
 mod ownership;
 mod profiles;
 mod progress;
@@ -43,6 +47,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::eim::inventory::DISABLED;
 use crate::eim::{DeviceContact, EimError, EuiccRecord, PackageOrder};
+use crate::smdp::es2::StoredCall;
 use crate::smdp::inventory::ProfilePackageRecord;
 use crate::smdp::session::SessionRecord;
 use crate::smdp::RepoError;
@@ -122,6 +127,8 @@ struct State {
     notifications: BTreeMap<i64, downloads::Notification>,
     /// The last notification id given.
     last_notification_id: i64,
+    /// `es2_calls`: the answer of each ES2+ call.
+    es2_calls: BTreeMap<es2::CallId, StoredCall>,
 }
 
 /// One row of `eim_euiccs`.
