@@ -9,9 +9,9 @@
 //! - `smdp/`: profiles, packages and templates, ES2+ calls, download sessions, notification inbox, progress outbox.
 //! - `eim/`: eUICC registry and package queue, eIM orders and campaigns, ownership, events, relay sessions.
 //! - `operator/`: the audit trail, the fleet API's listings, `Idempotency-Key`s.
-//! - [`memory`]: the eIM ports and the ES2+ progress outbox in memory ([`memory::MemoryStore`]): the reference
-//!   implementation of their contracts and a test double, checked by the same contract suites as SQLite and
-//!   PostgreSQL.
+//! - [`memory`]: the eIM ports and the SM-DP+ profile, download, ES2+ and progress outbox ports in memory
+//!   ([`memory::MemoryStore`]): the reference implementation of their contracts and a test double, checked by the
+//!   same contract suites as SQLite and PostgreSQL.
 //! - `server_keys`: secrets the server makes for itself and shares between nodes (opaque ids); `retention`: batched
 //!   deletion of finished rows past their configured age (`jobs::retention`).
 //!

@@ -18,15 +18,9 @@ trait Backend: ProgressOutbox + Send + Sync {
     fn insert_profile(&self, operator_id: &str, iccid: &str, profile_type: &str);
 }
 
-impl Backend for Store {
+impl<T: ProfileRepository + ProgressOutbox + Send + Sync> Backend for T {
     fn insert_profile(&self, operator_id: &str, iccid: &str, profile_type: &str) {
         ProfileRepository::insert_profile(self, &NewProfile::available(operator_id, iccid, profile_type)).unwrap();
-    }
-}
-
-impl Backend for MemoryStore {
-    fn insert_profile(&self, operator_id: &str, iccid: &str, profile_type: &str) {
-        self.insert_profile_type(operator_id, iccid, profile_type).unwrap();
     }
 }
 

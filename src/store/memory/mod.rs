@@ -1,29 +1,44 @@
 //! Storage ports in memory: [`MemoryStore`] implements the eIM's [`EimRepository`](crate::eim::EimRepository)
 //! (eUICC registry and package queue, SGP.32 v1.2 §2.11), [`RelaySessions`](crate::eim::indirect::RelaySessions)
 //! and [`NotificationOutbox`](crate::eim::notification_outbox::NotificationOutbox) (indirect profile download
-//! relay, §3.2.3) and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC),
-//! and the SM-DP+'s [`ProgressOutbox`](crate::smdp::progress::ProgressOutbox) (ES2+.HandleDownloadProgressInfo,
-//! SGP.22 v2.5 §5.3.5).
+//! relay, §3.2.3) and [`OperatorEuiccs`](crate::eim::campaign::OperatorEuiccs) (which operator owns which eUICC);
+//! and the SM-DP+'s [`ProfileRepository`](crate::smdp::ProfileRepository) (profile inventory, SGP.22 v2.5 §5.3),
+//! [`DownloadRepository`](crate::smdp::DownloadRepository) (packages, orders, ES9+ download sessions and the
+//! notification inbox, §3.1, §5.6), [`Es2Repository`](crate::smdp::es2::Es2Repository) (ES2+ steps recorded with
+//! their answers, §5.3) and [`ProgressOutbox`](crate::smdp::progress::ProgressOutbox)
+//! (ES2+.HandleDownloadProgressInfo, §5.3.5).
 //!
 //! It is the reference implementation of those ports' contracts and a test double, not a production backend:
-//! nothing survives the process, and one node only sees its own state. The contract suites `tests/it/store_eim.rs`
-//! and `tests/it/es2_progress_outbox.rs` run the same cases on it, on SQLite and on PostgreSQL.
+//! nothing survives the process, and one node only sees its own state. The contract suites `tests/it/store_eim.rs`,
+//! `tests/it/store_repository.rs` and `tests/it/es2_progress_outbox.rs` run the same cases on it, on SQLite and on
+//! PostgreSQL.
 //!
 //! Every method takes the one lock over the whole state, reads, decides and writes under it, and releases it:
 //! each call is atomic like the SQL implementation's transaction, and a call that fails changes nothing. The
-//! semantics are the SQL implementations' (`store/eim/queue.rs`, `relay.rs`, `ownership.rs`,
-//! `store/smdp/progress.rs`), down to their edge cases; where the SQL code relies on a table constraint (a unique
-//! key), the check is written out here.
+//! semantics are the SQL implementations' (`store/eim/queue.rs`, `relay.rs`, `ownership.rs`, `store/smdp/`),
+//! down to their edge cases; where the SQL code relies on a table constraint (a unique key), the check is written
+//! out here. The ES2+ progress events the SM-DP+ steps report go into the same outbox state, under the lock of the
+//! change they report.
 //!
 //! - `eim_queue`: the registry, the package queue, polls and the profile inventory kept from results.
 //! - `relay`: the relay sessions and the notification outbox.
 //! - `ownership`: operator-scoped eUICCs (another operator's eUICC answers exactly like an unknown one).
-//! - `progress`: the ES2+ progress outbox. The profile types and downloads it reads belong to SM-DP+ ports not in
-//!   memory yet: a test gives them with [`MemoryStore::insert_profile_type`] and
-//!   [`MemoryStore::record_downloaded_profile`].
+//! - `profiles`: the SM-DP+ profile inventory (another operator's profile answers exactly like an unknown one).
+//! - `downloads`, `authentication`: packages, orders, download sessions, the notification inbox; AuthenticateClient's
+//!   read and compare-and-set claim.
+//! - `es2`: the ES2+ steps with their recorded answers.
+//! - `progress`: the ES2+ progress outbox.
+//!
+//! Not held here: profile templates, personalization rows and profile types (the
+//! [`InventoryRepository`](crate::smdp::inventory::InventoryRepository) port has no in-memory implementation yet),
+//! so a stored package is always the prepared one, without a type definition.
 
+mod authentication;
+mod downloads;
 mod eim_queue;
+mod es2;
 mod ownership;
+mod profiles;
 mod progress;
 mod relay;
 
@@ -32,9 +47,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::eim::inventory::DISABLED;
 use crate::eim::{DeviceContact, EimError, EuiccRecord, PackageOrder};
+use crate::smdp::es2::StoredCall;
+use crate::smdp::inventory::ProfilePackageRecord;
+use crate::smdp::session::SessionRecord;
 use crate::smdp::RepoError;
 
-/// The in-memory store of the eIM ports and the ES2+ progress outbox. Share it with an `Arc`; [`MemoryStore::new`]
+/// The in-memory store of the eIM and SM-DP+ ports. Share it with an `Arc`; [`MemoryStore::new`]
 /// is empty.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -93,9 +111,24 @@ struct State {
     progress: BTreeMap<i64, progress::ProgressRow>,
     /// The last progress outbox id given.
     last_progress_id: i64,
-    /// What the SM-DP+ tables behind `ProgressOutbox` would say (`profiles.profile_type`, `download_sessions`):
-    /// given by [`MemoryStore::insert_profile_type`] and [`MemoryStore::record_downloaded_profile`].
-    smdp_facts: progress::SmdpFacts,
+    /// `profiles` (the SM-DP+'s), by ICCID: ICCIDs are unique across operators.
+    smdp_profiles: BTreeMap<String, profiles::SmdpProfile>,
+    /// The last profile id given.
+    last_profile_id: i64,
+    /// `profile_packages`, by ICCID, as imported (nothing is at rest here: nothing is sealed).
+    profile_packages: BTreeMap<String, ProfilePackageRecord>,
+    /// `orders`, by id.
+    orders: BTreeMap<i64, downloads::Order>,
+    /// The last order id given.
+    last_order_id: i64,
+    /// `download_sessions`, by transactionId (upper-case hex).
+    download_sessions: BTreeMap<String, SessionRecord>,
+    /// `notifications` (the HandleNotification inbox), by id.
+    notifications: BTreeMap<i64, downloads::Notification>,
+    /// The last notification id given.
+    last_notification_id: i64,
+    /// `es2_calls`: the answer of each ES2+ call.
+    es2_calls: BTreeMap<es2::CallId, StoredCall>,
 }
 
 /// One row of `eim_euiccs`.

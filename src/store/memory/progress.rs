@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::smdp::progress::{OutboxEntry, ProgressBacklog, ProgressEvent, ProgressOutbox};
 use crate::smdp::RepoError;
 
-use super::{limit_rows, MemoryStore};
+use super::{limit_rows, MemoryStore, State};
 
 /// Longest `last_error` kept, in characters (as the SQL implementation cuts it).
 const LAST_ERROR_CHARS: usize = 500;
@@ -27,53 +27,25 @@ pub(super) struct ProgressRow {
     last_error: Option<String>,
 }
 
-/// The SM-DP+ facts the outbox reads from other ports' tables.
-#[derive(Debug, Default)]
-pub(super) struct SmdpFacts {
-    /// (operator, ICCID) → ES2+ `profileType`.
-    profile_types: BTreeMap<(String, String), String>,
-    /// (ICCID, EID) → the operator whose profile was delivered there as a BPP.
-    downloads: BTreeMap<(String, String), String>,
-}
-
-impl MemoryStore {
-    /// Gives the operator's profile `iccid` its ES2+ `profileType`, which an enqueued progress event carries (the
-    /// SQL store reads it from its profile inventory; without one the type is empty).
-    pub fn insert_profile_type(&self, operator_id: &str, iccid: &str, profile_type: &str) -> Result<(), RepoError> {
-        self.lock()?
-            .smdp_facts
-            .profile_types
-            .insert((operator_id.to_owned(), iccid.to_owned()), profile_type.to_owned());
-        Ok(())
-    }
-
-    /// Records that the operator's profile `iccid` was delivered to `eid` as a BPP (the SQL store reads it from
-    /// its download sessions) for [`ProgressOutbox::downloaded_profile_owner`].
-    pub fn record_downloaded_profile(&self, iccid: &str, eid: &str, operator_id: &str) -> Result<(), RepoError> {
-        self.lock()?.smdp_facts.downloads.insert((iccid.to_owned(), eid.to_owned()), operator_id.to_owned());
-        Ok(())
-    }
-}
-
-impl ProgressOutbox for MemoryStore {
-    fn enqueue_progress(&self, event: &ProgressEvent) -> Result<bool, RepoError> {
-        let mut state = self.lock()?;
-        if state
+impl State {
+    /// Stores an event unless one with its (operator, event key) is stored already (`insert_progress!`): whether it
+    /// was stored. Its `profileType` is the profile's, read now (empty without one). The SM-DP+ steps call this
+    /// under the lock of the change the event reports, so both are made or neither.
+    pub(super) fn enqueue_progress(&mut self, event: &ProgressEvent) -> bool {
+        if self
             .progress
             .values()
             .any(|row| row.event.operator_id == event.operator_id && row.event.event_key == event.event_key)
         {
-            return Ok(false);
+            return false;
         }
-        let profile_type = state
-            .smdp_facts
-            .profile_types
-            .get(&(event.operator_id.clone(), event.iccid.clone()))
-            .cloned()
+        let profile_type = self
+            .smdp_profile(&event.operator_id, &event.iccid)
+            .map(|p| p.record.profile_type.clone())
             .unwrap_or_default();
-        state.last_progress_id += 1;
-        let id = state.last_progress_id;
-        state.progress.insert(
+        self.last_progress_id += 1;
+        let id = self.last_progress_id;
+        self.progress.insert(
             id,
             ProgressRow {
                 profile_type,
@@ -85,11 +57,23 @@ impl ProgressOutbox for MemoryStore {
                 last_error: None,
             },
         );
-        Ok(true)
+        true
+    }
+}
+
+impl ProgressOutbox for MemoryStore {
+    fn enqueue_progress(&self, event: &ProgressEvent) -> Result<bool, RepoError> {
+        Ok(self.lock()?.enqueue_progress(event))
     }
 
+    // The operator of a session that delivered this ICCID's BPP to this EID (any one, as the SQL `first`).
     fn downloaded_profile_owner(&self, iccid: &str, eid: &str) -> Result<Option<String>, RepoError> {
-        Ok(self.lock()?.smdp_facts.downloads.get(&(iccid.to_owned(), eid.to_owned())).cloned())
+        Ok(self
+            .lock()?
+            .download_sessions
+            .values()
+            .find(|s| s.iccid.as_deref() == Some(iccid) && s.eid.as_deref() == Some(eid) && s.bpp.is_some())
+            .and_then(|s| s.operator_id.clone()))
     }
 
     fn claim_progress(&self, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<OutboxEntry>, RepoError> {
