@@ -170,4 +170,20 @@ mod tests {
         assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=9", t), "postgres://h/db?connect_timeout=9");
         assert_eq!(with_connect_timeout("postgres://h/db", Duration::ZERO), "postgres://h/db?connect_timeout=1");
     }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`: statements are planned once, not
+    /// re-prepared whenever a bound LIMIT changes.
+    #[test]
+    fn bundled_sqlite_is_built_with_query_planner_stability() {
+        use diesel::sql_types::Text;
+        use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+        #[derive(QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = Text)]
+            compile_options: String,
+        }
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options").load(&mut conn).unwrap();
+        assert!(options.iter().any(|o| o.compile_options == "ENABLE_QPSG"), "SQLite built without ENABLE_QPSG");
+    }
 }

@@ -151,9 +151,14 @@ impl Store {
         pragmas.on_acquire(&mut first).map_err(|e| connect_error(e.to_string()))?;
         drop(first);
 
+        // A pooled SQLite connection is a file handle: it cannot go stale, so it is not tested with a `SELECT 1` at
+        // each checkout (one statement in two around a download). A PostgreSQL connection can (a server restart, an
+        // idle timeout): it is still tested, so a request never fails on a dead connection the pool could replace.
+        let test_on_check_out = matches!(settings.url, DatabaseUrl::Postgres { .. });
         let pool = Pool::builder()
             .max_size(settings.pool_size.max(1))
             .min_idle(Some(min_idle))
+            .test_on_check_out(test_on_check_out)
             .connection_timeout(settings.connect_timeout)
             .connection_customizer(Box::new(pragmas))
             .error_handler(Box::new(TracingErrorHandler))
