@@ -38,6 +38,9 @@ pub struct LoadArgs {
     /// Full downloads (each with its own ES2+ order and its own new eUICC).
     #[arg(long, default_value_t = 0)]
     downloads: u64,
+    /// With --downloads: place the orders only (ES2+ cost at scale; the stock needs no packages).
+    #[arg(long)]
+    orders_only: bool,
     /// eIM URL (`https://host:port`), repeatable: devices use them in turn.
     #[arg(long)]
     eim: Vec<String>,
@@ -136,6 +139,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, String> {
         operator,
         profile_type: args.profile_type.clone(),
         downloads: args.downloads,
+        orders_only: args.orders_only,
         eim: args.eim.clone(),
         binding: args.binding,
         polls: args.polls,

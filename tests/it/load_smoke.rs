@@ -49,6 +49,7 @@ fn smoke(pg: Option<&str>, template: &[u8], binding: Binding) {
         smdp: vec![env.address.clone()],
         profile_type: "load".into(),
         downloads: DOWNLOADS,
+        orders_only: false,
         eim: vec![format!("https://{}", env.address)],
         binding,
         polls: POLLS,

@@ -54,6 +54,8 @@ pub struct LoadConfig {
     /// The profile type ES2+ DownloadOrder takes from stock.
     pub profile_type: String,
     pub downloads: u64,
+    /// Only the orders phase: no download follows (ordering at scale from stock that has no packages).
+    pub orders_only: bool,
     /// eIM URLs for polls, used in turn.
     pub eim: Vec<String>,
     pub binding: Binding,
@@ -145,6 +147,9 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
             Ok::<_, operator::OperatorError>(())
         });
         phases.push(phase);
+        if config.orders_only {
+            return Ok(LoadReport { phases });
+        }
         // Phase 2: each device downloads its order.
         let euiccs: Vec<Mutex<Option<SoftEuicc>>> =
             devices.into_iter().map(|c| Mutex::new(Some(SoftEuicc::new(c)))).collect();
