@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// The version rspd answers with (SGP.22 v2.5 §6.5.1.1: `X-Admin-Protocol: gsma/rsp/v<x.y.z>`).
 pub const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.5.0";
@@ -131,4 +132,29 @@ mod tests {
         assert!(!parse_json::<Body>(b"{").unwrap_err().is_data());
         assert_eq!(parse_json::<Body>(br#"{"a": 1}"#).unwrap().a, 1);
     }
+}
+
+/// The JSON fields of an InitiateAuthentication answer (SGP.22 v2.5 §6.5.2.6), shared by ES9+ and the ESipa JSON
+/// binding; `ci_field` is the binding's name for the CI to use (`euiccCiPKIdToBeUsed` on ES9+,
+/// `euiccCiPKIdentifierToBeUsed` on ESipa, SGP.32 v1.2 §6.4).
+pub fn initiate_authentication_fields(ok: &crate::smdp::es9::InitiateAuthenticationOk, ci_field: &str) -> Value {
+    let mut fields = serde_json::json!({
+        "transactionId": ok.transaction_id.to_hex(),
+        "serverSigned1": BASE64.encode(&ok.server_signed1),
+        "serverSignature1": BASE64.encode(&ok.server_signature1),
+        "serverCertificate": BASE64.encode(&ok.server_certificate),
+    });
+    fields[ci_field] = Value::String(BASE64.encode(&ok.euicc_ci_pkid_to_be_used));
+    fields
+}
+
+/// The JSON fields of an AuthenticateClient answer (SGP.22 v2.5 §6.5.2.8), shared by ES9+ and the ESipa JSON binding.
+pub fn authenticate_client_fields(ok: &crate::smdp::es9::AuthenticateClientOk) -> Value {
+    serde_json::json!({
+        "transactionId": ok.transaction_id.to_hex(),
+        "profileMetadata": BASE64.encode(&ok.profile_metadata),
+        "smdpSigned2": BASE64.encode(&ok.smdp_signed2),
+        "smdpSignature2": BASE64.encode(&ok.smdp_signature2),
+        "smdpCertificate": BASE64.encode(&ok.smdp_certificate),
+    })
 }

@@ -94,13 +94,7 @@ async fn initiate_authentication(req: HttpRequest, body: web::Bytes, svc: web::D
             es9::initiate_authentication(ctx, repo, &challenge, &info1, &address, OffsetDateTime::now_utc())
         })
         .await?;
-        Ok(json!({
-            "transactionId": ok.transaction_id.to_hex(),
-            "serverSigned1": BASE64.encode(&ok.server_signed1),
-            "serverSignature1": BASE64.encode(&ok.server_signature1),
-            "euiccCiPKIdToBeUsed": BASE64.encode(&ok.euicc_ci_pkid_to_be_used),
-            "serverCertificate": BASE64.encode(&ok.server_certificate),
-        }))
+        Ok(binding::initiate_authentication_fields(&ok, "euiccCiPKIdToBeUsed"))
     })
     .await
 }
@@ -114,13 +108,7 @@ async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: web::Data<
         let ok =
             blocking(&svc, move |ctx, repo| es9::authenticate_client(ctx, repo, &tx, &asr, OffsetDateTime::now_utc()))
                 .await?;
-        Ok(json!({
-            "transactionId": ok.transaction_id.to_hex(),
-            "profileMetadata": BASE64.encode(&ok.profile_metadata),
-            "smdpSigned2": BASE64.encode(&ok.smdp_signed2),
-            "smdpSignature2": BASE64.encode(&ok.smdp_signature2),
-            "smdpCertificate": BASE64.encode(&ok.smdp_certificate),
-        }))
+        Ok(binding::authenticate_client_fields(&ok))
     })
     .await
 }

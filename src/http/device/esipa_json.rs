@@ -267,13 +267,7 @@ async fn initiate_authentication(
         let info1 = r.euicc_info1.map(|v| base64_field("euiccInfo1", Some(v))).transpose()?;
         let address = r.smdp_address;
         let ok = svc.initiate_authentication(challenge, info1, address).await?;
-        Ok(json!({
-            "transactionId": ok.transaction_id.to_hex(),
-            "serverSigned1": BASE64.encode(&ok.server_signed1),
-            "serverSignature1": BASE64.encode(&ok.server_signature1),
-            "euiccCiPKIdentifierToBeUsed": BASE64.encode(&ok.euicc_ci_pkid_to_be_used),
-            "serverCertificate": BASE64.encode(&ok.server_certificate),
-        }))
+        Ok(binding::initiate_authentication_fields(&ok, "euiccCiPKIdentifierToBeUsed"))
     })
     .await
 }
@@ -285,13 +279,7 @@ async fn authenticate_client(req: HttpRequest, body: web::Bytes, svc: Option<web
         let tx = hex_field("transactionId", r.transaction_id)?;
         let asr = base64_field("authenticateServerResponse", r.authenticate_server_response)?;
         let ok = svc.authenticate_client(tx, asr).await?;
-        Ok(json!({
-            "transactionId": ok.transaction_id.to_hex(),
-            "profileMetadata": BASE64.encode(&ok.profile_metadata),
-            "smdpSigned2": BASE64.encode(&ok.smdp_signed2),
-            "smdpSignature2": BASE64.encode(&ok.smdp_signature2),
-            "smdpCertificate": BASE64.encode(&ok.smdp_certificate),
-        }))
+        Ok(binding::authenticate_client_fields(&ok))
     })
     .await
 }
