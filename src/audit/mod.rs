@@ -10,13 +10,15 @@
 //!   transaction that changes the state, so every code path is covered without calling anything.
 //!
 //! Each row stores `prev_hash` and `hash = SHA-256(prev_hash || '|' || canonical_text(row))` in lower-case hex;
-//! the first row's `prev_hash` is [`GENESIS_HASH`]. The database computes the hashes (so nodes append under one
-//! lock); [`verify_chain`] recomputes them here, independently, and names the first row that does not fit.
-//! Triggers also refuse UPDATE/DELETE/TRUNCATE of sealed rows and any head move other than one step forward.
+//! the first row's `prev_hash` is [`GENESIS_HASH`]. A row is written unsealed and chained afterwards, in batches,
+//! by the store's sealer (`Store::seal_audit_trail`, under the head row lock: audited writes never wait for each
+//! other on the head; readers seal first, so they see every row committed before they asked); [`chain_hash`] is
+//! what it writes and [`verify_chain`] recomputes, naming the first row that does not fit. Triggers refuse
+//! UPDATE/DELETE/TRUNCATE of sealed rows and any head move other than forward onto the last sealed row.
 //!
 //! How other code appends:
 //! - a state change needs nothing: update the state column of `profiles`, `download_sessions` or `eim_packages`
-//!   (or insert into them or into `orders`) and the row is chained in that transaction. A NEW table with a state
+//!   (or insert into them or into `orders`) and the row is written in that transaction, chained soon after. A NEW table with a state
 //!   column gets the same with an `AFTER INSERT OR UPDATE OF state` trigger in its migration (copy the pattern of
 //!   `…_audit/up.sql`, both backends) — that is all;
 //! - any other event: `Store::append_call(&NewCall { … })` (one short transaction), or a plain

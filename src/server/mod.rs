@@ -212,6 +212,7 @@ pub async fn start(mut config: Config) -> Result<RunningServer, StartError> {
     ];
     jobs.push(actix_web::rt::spawn(crate::jobs::inventory::run(store.clone(), metrics.clone(), interval)));
     jobs.push(actix_web::rt::spawn(crate::jobs::retention::run(store.clone(), config.retention.clone())));
+    jobs.push(actix_web::rt::spawn(crate::jobs::audit_sealer::run(store.clone())));
     if progress.is_enabled() {
         jobs.push(actix_web::rt::spawn(progress.run(store.clone())));
     }

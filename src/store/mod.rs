@@ -64,6 +64,8 @@ pub struct Store {
     server_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, [u8; server_keys::SERVER_KEY_LEN]>>>,
     /// Round trips to the database made through this store (shared by clones).
     round_trips: Arc<RoundTripCounters>,
+    /// Poked after every write transaction: the audit sealer ([`Store::seal_audit_trail`]) waits on it.
+    wrote: Arc<tokio::sync::Notify>,
 }
 
 /// Counts of what a [`Store`] asked of the database, since it was opened: what a step costs, for tests and
@@ -171,6 +173,7 @@ impl Store {
             keyring: None,
             server_keys: Arc::default(),
             round_trips: Arc::default(),
+            wrote: Arc::default(),
         })
     }
 
@@ -269,12 +272,19 @@ impl Store {
         }
     }
 
+    /// Resolves after the next successful write transaction through this store or a clone (at once when one
+    /// happened since the last call): what the audit sealer job waits for.
+    pub async fn written(&self) {
+        self.wrote.notified().await
+    }
+
     /// A pooled connection to read with (one read phase), or [`StoreError::Pool`] after the connect timeout.
     pub(crate) fn conn(&self) -> Result<PooledConnection<DbManager>, StoreError> {
         self.round_trips.read_phases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.pooled()
     }
 
+    /// A pooled connection not counted in [`Store::round_trips`] (the store's own housekeeping).
     fn pooled(&self) -> Result<PooledConnection<DbManager>, StoreError> {
         self.pool.get().map_err(|e| StoreError::Pool { url: self.url.to_string(), message: one_line(&e.to_string()) })
     }
@@ -296,7 +306,12 @@ impl Store {
                     thread::sleep(Duration::from_millis(5 * u64::from(tries)));
                     tries += 1;
                 }
-                result => return result,
+                result => {
+                    if result.is_ok() {
+                        self.wrote.notify_one();
+                    }
+                    return result;
+                }
             }
         }
     }

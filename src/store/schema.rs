@@ -298,15 +298,16 @@ diesel::table! {
         to_state -> Nullable<Text>,
         prev_hash -> Nullable<Text>,
         hash -> Nullable<Text>,
-        /// The raw request path of a call, moved to `audit_identifiers` by the chain trigger (always NULL after).
+        /// The raw request path of a call, moved to `audit_identifiers` by the insert trigger (always NULL after).
         path_detail -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    /// The clear identifiers of audit rows, outside the hash chain (the chain hashes keyed digests); erasable.
-    audit_identifiers (seq) {
-        seq -> BigInt,
+    /// The clear identifiers of audit rows (by `audit_log.id`), outside the hash chain (the chain hashes keyed
+    /// digests); erasable.
+    audit_identifiers (log_id) {
+        log_id -> BigInt,
         iccid -> Nullable<Text>,
         eid -> Nullable<Text>,
         matching_id -> Nullable<Text>,

@@ -1,6 +1,7 @@
 //! The hash-chained audit trail on SQLite and PostgreSQL (issue 5 item 7): state transitions are chained by the
 //! database in their own transaction, calls are appended, `verify_audit_chain` / `rspd audit verify` find an edited,
-//! deleted, inserted or moved row and a truncated end; appends from several "nodes" at once stay one chain.
+//! deleted, inserted or moved row and a truncated end; appends from several "nodes" at once stay one chain, sealed
+//! in batches by any of them (migration `…_audit_sealing`).
 
 use std::time::Duration;
 
@@ -44,6 +45,7 @@ impl Db {
         match &self.url {
             DatabaseUrl::Sqlite { path } => {
                 let mut c = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+                rspd::store::register_sqlite_functions(&mut c).unwrap();
                 diesel::sql_query(statement).execute(&mut c)
             }
             DatabaseUrl::Postgres { url } => {
@@ -70,7 +72,7 @@ impl Db {
         }
     }
 
-    /// Rows: 3 profile inserts, 2 transitions, 1 call = 6.
+    /// Rows: 3 profile inserts, 2 transitions, 1 call = 6, sealed.
     fn fill(&self) {
         for n in 0..3 {
             self.store
@@ -98,6 +100,7 @@ impl Db {
                 ..NewCall::default()
             })
             .unwrap();
+        assert_eq!(self.store.seal_audit_trail().unwrap(), 6);
     }
 
     fn broken(&self) -> ChainBreak {
@@ -147,6 +150,7 @@ fn the_trail_refuses_updates_and_deletes() {
             "DELETE FROM audit_log WHERE seq = 6",
             "UPDATE audit_head SET seq = 5",
             "UPDATE audit_head SET seq = 9",
+            "UPDATE audit_head SET seq = 7, hash = 'x'",
             "DELETE FROM audit_head",
         ] {
             let e = d.try_sql(statement).expect_err(statement).to_string();
@@ -155,7 +159,23 @@ fn the_trail_refuses_updates_and_deletes() {
         if pg.is_some() {
             assert!(d.try_sql("TRUNCATE audit_log").is_err());
         }
-        assert_eq!(d.store.verify_audit_chain().unwrap(), 6);
+        // Only the sealer chains a row: an INSERT that brings its own chain position is refused (SQLite) or has
+        // it cleared (PostgreSQL); on PostgreSQL an unsealed row cannot be changed before it is sealed either.
+        let forged = "INSERT INTO audit_log (at_ms, kind, seq, prev_hash, hash) VALUES (1, 'call', 7, 'a', 'b')";
+        match &pg {
+            None => {
+                let e = d.try_sql(forged).unwrap_err().to_string();
+                assert!(e.contains("chained by rspd"), "{e}");
+            }
+            Some(_) => {
+                d.sql(forged);
+                assert_eq!(d.sql("UPDATE audit_log SET hash = NULL WHERE seq = 7"), 0, "not chained at insert");
+                let e = d.try_sql("UPDATE audit_log SET kind = 'state' WHERE seq IS NULL").unwrap_err();
+                assert!(e.to_string().contains("append-only"), "{e}");
+            }
+        }
+        let expected = if pg.is_some() { 7 } else { 6 };
+        assert_eq!(d.store.verify_audit_chain().unwrap(), expected);
     }
 }
 
@@ -186,6 +206,7 @@ fn edited_deleted_moved_inserted_and_truncated_rows_are_found() {
         let d = db(&pg);
         d.fill();
         d.store.append_call(&NewCall { method: "POST".into(), path: "/forged".into(), ..NewCall::default() }).unwrap();
+        d.store.seal_audit_trail().unwrap();
         d.drop_guards();
         d.sql("UPDATE audit_log SET seq = -seq WHERE seq >= 3 AND seq <= 6");
         d.sql("UPDATE audit_log SET seq = 3 WHERE seq = 7");
@@ -249,6 +270,10 @@ fn concurrent_appends_from_several_nodes_stay_one_chain() {
                             ..NewCall::default()
                         })
                         .unwrap();
+                        // Both nodes seal while the others write.
+                        if n % 3 == t % 3 {
+                            node.seal_audit_trail().unwrap();
+                        }
                     }
                 });
             }

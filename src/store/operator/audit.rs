@@ -1,17 +1,21 @@
 //! The audit trail in the store (see [`crate::audit`]): appending operator calls, reading the operator-scoped
 //! trail (fleet API, SSE events) and walking the whole chain for `rspd audit verify`.
 //!
-//! Hashes and sequence numbers are written by the database's triggers (migration `…_audit`): an append is a
-//! plain INSERT, and a state change appends by itself. On PostgreSQL the trigger locks the `audit_head` row
-//! until commit, so appends from many nodes are serialized and `seq` order is commit order.
+//! An append is a plain INSERT (a state change appends by itself, through the triggers of migration `…_audit`);
+//! the row arrives unsealed (`seq`, `prev_hash`, `hash` NULL, identifiers already digested). [`Store::seal_audit_trail`]
+//! chains the committed unsealed rows in id order under the `audit_head` row lock and moves the head once per batch
+//! (migration `…_audit_sealing`): audited writes no longer wait for each other on one row, and `seq` order is the
+//! order of sealing, so a reader tailing by `seq` never skips a row sealed later. Every reader here seals first;
+//! the job `jobs::audit_sealer` seals shortly after each write.
 
 use diesel::prelude::*;
 
 use crate::audit::AuditQuery;
 use crate::audit::{
-    identifier_digest, AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall, IDENTIFIER_KEY_NAME,
+    chain_hash, identifier_digest, AuditKind, AuditRecord, ChainBreak, ChainHead, ChainVerifier, NewCall,
+    IDENTIFIER_KEY_NAME,
 };
-use crate::store::connection::{dispatch, write_transaction};
+use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::error::StoreError;
 use crate::store::schema::{audit_head as ah, audit_identifiers as ai, audit_log as al};
 use crate::store::Store;
@@ -22,10 +26,23 @@ type IdentifierRow = (i64, Option<String>, Option<String>, Option<String>, Optio
 /// Rows per IN list (SQLite's variable limit).
 const CHUNK: usize = 500;
 
-/// An `audit_log` row as stored (chain columns may be NULL only in a tampered table).
+/// Rows chained per sealing transaction.
+const SEAL_BATCH: i64 = 1000;
+
+/// The head row as the sealer locks it.
+#[derive(QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hash: String,
+}
+
+/// An `audit_log` row as stored (chain columns are NULL until the row is sealed).
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = al)]
 struct AuditRow {
+    id: i64,
     seq: Option<i64>,
     at_ms: i64,
     kind: String,
@@ -49,29 +66,41 @@ struct AuditRow {
 }
 
 impl AuditRow {
-    fn into_record(self) -> AuditRecord {
+    /// The row id (what `audit_identifiers` is keyed by) and the record.
+    fn into_keyed(self) -> (i64, AuditRecord) {
+        (self.id, self.into_record())
+    }
+
+    /// The record as it will be chained at position `seq` after `prev_hash`.
+    fn record_at(&self, seq: i64, prev_hash: &str) -> AuditRecord {
         AuditRecord {
-            seq: self.seq.unwrap_or(0),
+            seq,
             at_ms: self.at_ms,
-            kind: self.kind,
-            operator_id: self.operator_id,
-            actor_subject: self.actor_subject,
-            actor_fingerprint: self.actor_fingerprint,
-            peer: self.peer,
-            method: self.method,
-            path: self.path,
+            kind: self.kind.clone(),
+            operator_id: self.operator_id.clone(),
+            actor_subject: self.actor_subject.clone(),
+            actor_fingerprint: self.actor_fingerprint.clone(),
+            peer: self.peer.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
             status: self.status,
-            outcome: self.outcome,
-            target_kind: self.target_kind,
-            target_id: self.target_id,
-            iccid: self.iccid,
-            eid: self.eid,
-            matching_id: self.matching_id,
-            from_state: self.from_state,
-            to_state: self.to_state,
-            prev_hash: self.prev_hash.unwrap_or_default(),
-            hash: self.hash.unwrap_or_default(),
+            outcome: self.outcome.clone(),
+            target_kind: self.target_kind.clone(),
+            target_id: self.target_id.clone(),
+            iccid: self.iccid.clone(),
+            eid: self.eid.clone(),
+            matching_id: self.matching_id.clone(),
+            from_state: self.from_state.clone(),
+            to_state: self.to_state.clone(),
+            prev_hash: prev_hash.to_owned(),
+            hash: String::new(),
         }
+    }
+
+    fn into_record(self) -> AuditRecord {
+        let mut record = self.record_at(self.seq.unwrap_or(0), self.prev_hash.as_deref().unwrap_or_default());
+        record.hash = self.hash.unwrap_or_default();
+        record
     }
 }
 
@@ -116,19 +145,20 @@ impl Store {
 
     /// Puts the clear identifiers back into rows read from the chain (which holds their digests): a row with an
     /// `audit_identifiers` entry shows its values (NULL once erased); older rows hold clear values themselves.
-    fn with_identifiers(&self, mut records: Vec<AuditRecord>) -> Result<Vec<AuditRecord>, StoreError> {
-        let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+    fn with_identifiers(&self, keyed: Vec<(i64, AuditRecord)>) -> Result<Vec<AuditRecord>, StoreError> {
+        let ids: Vec<i64> = keyed.iter().map(|(id, _)| *id).collect();
         let mut conn = self.conn()?;
         let mut found = std::collections::HashMap::new();
-        for chunk in seqs.chunks(CHUNK) {
+        for chunk in ids.chunks(CHUNK) {
             let rows: Vec<IdentifierRow> = dispatch!(&mut *conn, c => ai::table
-                .filter(ai::seq.eq_any(chunk))
-                .select((ai::seq, ai::iccid, ai::eid, ai::matching_id, ai::target_id, ai::path))
+                .filter(ai::log_id.eq_any(chunk))
+                .select((ai::log_id, ai::iccid, ai::eid, ai::matching_id, ai::target_id, ai::path))
                 .load(c))?;
             found.extend(rows.into_iter().map(|r| (r.0, r)));
         }
-        for record in &mut records {
-            if let Some((_, iccid, eid, matching_id, target_id, path)) = found.remove(&record.seq) {
+        let mut records = Vec::with_capacity(keyed.len());
+        for (id, mut record) in keyed {
+            if let Some((_, iccid, eid, matching_id, target_id, path)) = found.remove(&id) {
                 record.iccid = iccid;
                 record.eid = eid;
                 record.matching_id = matching_id;
@@ -139,6 +169,7 @@ impl Store {
                     record.path = Some(path);
                 }
             }
+            records.push(record);
         }
         Ok(records)
     }
@@ -159,21 +190,21 @@ impl Store {
         now_ms: i64,
     ) -> Result<usize, StoreError> {
         let digest = self.audit_digest(value)?;
+        self.seal_audit_trail()?;
         self.write(|conn| {
             write_transaction!(conn, c => {
                 let mut naming = al::table
                     .filter(al::iccid.eq(&digest).or(al::eid.eq(&digest)).or(al::matching_id.eq(&digest))
                         .or(al::target_kind.eq("profile").and(al::target_id.eq(&digest))))
-                    .select(al::seq)
+                    .select(al::id)
                     .into_boxed();
                 if let Some(op) = operator {
                     naming = naming.filter(al::operator_id.eq(op));
                 }
-                let seqs: Vec<Option<i64>> = naming.load(c)?;
-                let seqs: Vec<i64> = seqs.into_iter().flatten().collect();
+                let ids: Vec<i64> = naming.load(c)?;
                 let mut erased = 0;
-                for chunk in seqs.chunks(CHUNK) {
-                    erased += diesel::update(ai::table.filter(ai::seq.eq_any(chunk)).filter(ai::erased_at.is_null()))
+                for chunk in ids.chunks(CHUNK) {
+                    erased += diesel::update(ai::table.filter(ai::log_id.eq_any(chunk)).filter(ai::erased_at.is_null()))
                         .set((
                             ai::iccid.eq(None::<String>),
                             ai::eid.eq(None::<String>),
@@ -192,9 +223,11 @@ impl Store {
     /// One operator's audit rows matching `q`, oldest first, at most `q.limit`.
     pub fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let digest = q.target.as_deref().map(|t| self.audit_digest(t)).transpose()?;
+        self.seal_audit_trail()?;
         let mut conn = self.conn()?;
         let rows = dispatch!(&mut *conn, c => {
-            let mut query = al::table.filter(al::operator_id.eq(&q.operator_id)).into_boxed();
+            let mut query =
+                al::table.filter(al::operator_id.eq(&q.operator_id)).filter(al::seq.is_not_null()).into_boxed();
             if let Some(kind) = q.kind {
                 query = query.filter(al::kind.eq(kind.as_str()));
             }
@@ -223,43 +256,109 @@ impl Store {
             query.order(al::seq).limit(q.limit).select(AuditRow::as_select()).load(c)
         })?;
         drop(conn);
-        self.with_identifiers(rows.into_iter().map(AuditRow::into_record).collect())
+        self.with_identifiers(rows.into_iter().map(AuditRow::into_keyed).collect())
     }
 
     /// Every operator's rows (refused calls and eIM package transitions, which have no operator, included) with
     /// `seq > after`, oldest first, with their clear identifiers: for the administrator's `rspd audit list`, never
     /// for an operator.
     pub fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = self.audit_chain_rows_after(after, limit)?;
-        self.with_identifiers(rows)
+        let rows = self.chain_rows_after(after, limit)?;
+        self.with_identifiers(rows.into_iter().map(AuditRow::into_keyed).collect())
     }
 
     /// As [`Store::audit_rows_after`], the rows exactly as the chain holds and hashes them (identifiers as keyed
     /// digests since the migration `…_audit_identifiers`).
     pub fn audit_chain_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.chain_rows_after(after, limit)?.into_iter().map(AuditRow::into_record).collect())
+    }
+
+    /// Sealed rows with `seq > after`, oldest first (everything committed so far sealed first).
+    fn chain_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        self.seal_audit_trail()?;
         let mut conn = self.conn()?;
-        let rows = dispatch!(&mut *conn, c => al::table
+        Ok(dispatch!(&mut *conn, c => al::table
             .filter(al::seq.gt(after))
             .order(al::seq)
             .limit(limit)
             .select(AuditRow::as_select())
-            .load(c))?;
-        Ok(rows.into_iter().map(AuditRow::into_record).collect())
+            .load(c))?)
     }
 
-    /// The chain head: the last appended seq and its hash.
+    /// The chain head: the last appended seq and its hash (everything committed so far sealed first).
     pub fn audit_head(&self) -> Result<ChainHead, StoreError> {
+        self.seal_audit_trail()?;
         let mut conn = self.conn()?;
         let (seq, hash) =
             dispatch!(&mut *conn, c => ah::table.find(1).select((ah::seq, ah::hash)).first::<(i64, String)>(c))?;
         Ok(ChainHead { seq, hash })
     }
 
+    /// Chains every audit row committed so far and not yet chained (see the module docs); returns how many.
+    /// Cheap when there is nothing to seal (one indexed read, no write lock). Safe on several nodes at once: the
+    /// head row lock orders them, and each chains only what the one before left.
+    pub fn seal_audit_trail(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let sealed = self.seal_audit_batch(SEAL_BATCH)?;
+            total += sealed;
+            if i64::try_from(sealed).unwrap_or(i64::MAX) < SEAL_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One sealing transaction: up to `limit` unsealed rows, in id order, after the head.
+    fn seal_audit_batch(&self, limit: i64) -> Result<usize, StoreError> {
+        let mut conn = self.pooled()?;
+        let pending = dispatch!(&mut *conn, c => al::table
+            .filter(al::seq.is_null())
+            .select(al::id)
+            .order(al::id)
+            .first::<i64>(c)
+            .optional())?;
+        if pending.is_none() {
+            return Ok(0);
+        }
+        let lock_head = match &*conn {
+            DbConnection::Pg(_) => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            DbConnection::Sqlite(_) => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        };
+        write_transaction!(&mut *conn, c => {
+            let head: HeadRow = diesel::sql_query(lock_head).get_result(c)?;
+            // Read after the lock: on PostgreSQL a sealer that held it before us has committed, and this statement
+            // sees what it sealed.
+            let rows: Vec<AuditRow> = al::table
+                .filter(al::seq.is_null())
+                .order(al::id)
+                .limit(limit)
+                .select(AuditRow::as_select())
+                .load(c)?;
+            let (mut seq, mut prev) = (head.seq, head.hash);
+            for row in &rows {
+                seq += 1;
+                let hash = chain_hash(&prev, &row.record_at(seq, &prev));
+                diesel::update(al::table.find(row.id))
+                    .set((al::seq.eq(seq), al::prev_hash.eq(&prev), al::hash.eq(&hash)))
+                    .execute(c)?;
+                prev = hash;
+            }
+            if !rows.is_empty() {
+                diesel::update(ah::table.find(1)).set((ah::seq.eq(seq), ah::hash.eq(&prev))).execute(c)?;
+            }
+            Ok::<_, diesel::result::Error>(rows.len())
+        })
+    }
+
     /// Walks the whole chain in seq order and checks every row and the head; the number of rows on success.
     pub fn verify_audit_chain(&self) -> Result<i64, AuditVerifyError> {
+        self.seal_audit_trail()?;
         let mut conn = self.conn()?;
+        // Unsealed rows (all three chain columns NULL) are waiting for the sealer; a row with only some of them is
+        // not something rspd writes.
         let unchained = dispatch!(&mut *conn, c => al::table
             .filter(al::seq.is_null().or(al::hash.is_null()).or(al::prev_hash.is_null()))
+            .filter(al::seq.is_not_null().or(al::hash.is_not_null()).or(al::prev_hash.is_not_null()))
             .select(al::id)
             .order(al::id)
             .first::<i64>(c)
