@@ -60,11 +60,19 @@ impl EimService {
         eid_value: Vec<u8>,
         contact: DeviceContact,
     ) -> Result<Option<PackageOrder>, EimError> {
+        let now = crate::clock::now_ms();
+        let eid = super::registry::eid_from_value(&eid_value)?;
+        // Most polls find nothing to do: read in place when the store can answer at once, and go to the blocking
+        // pool only to write.
+        if let Some(facts) = self.repo.registry().poll_facts_now(&eid, now) {
+            let Some(claim) = service::poll_write(&self.ctx, &eid, facts?, &contact, now)? else {
+                return Ok(None);
+            };
+            let svc = self.clone();
+            return blocking(move || svc.repo.registry().record_poll(&eid, &contact, now, claim)).await?;
+        }
         let svc = self.clone();
-        blocking(move || {
-            service::get_eim_package(svc.repo.registry(), &svc.ctx, &eid_value, &contact, crate::clock::now_ms())
-        })
-        .await?
+        blocking(move || service::get_eim_package(svc.repo.registry(), &svc.ctx, &eid_value, &contact, now)).await?
     }
 
     /// ESipa.ProvideEimPackageResult / TransferEimPackage results / HandleNotification's provideEimPackageResult.

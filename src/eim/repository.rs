@@ -40,6 +40,14 @@ pub trait EimRepository: Send + Sync {
     /// whether a live Queued package waits for it at `now`; `None` for an unknown EID.
     fn poll_facts(&self, eid: &str, now: i64) -> Result<Option<PollFacts>, EimError>;
 
+    /// [`EimRepository::poll_facts`] when it can be answered without waiting — an embedded database with a
+    /// connection free right now — so that an async caller may run it in place rather than hand it to a thread
+    /// and back (an empty poll is the eIM's most frequent request, and that hand-off was its largest cost).
+    /// `None`: not possible now; call `poll_facts` on the blocking pool.
+    fn poll_facts_now(&self, _eid: &str, _now: i64) -> Option<Result<Option<PollFacts>, EimError>> {
+        None
+    }
+
     /// GetEimPackage's write, one transaction: records `contact` (as [`EimRepository::record_contact`]) and, with
     /// `claim = Some(no_show_deadline)`, claims the next Queued package (as [`EimRepository::claim_next_queued`]).
     fn record_poll(

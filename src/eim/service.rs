@@ -112,12 +112,28 @@ pub fn get_eim_package(
     now: i64,
 ) -> Result<Option<PackageOrder>, EimError> {
     let eid = eid_from_value(eid_value)?;
-    let facts = repo.poll_facts(&eid, now)?.ok_or_else(|| EimError::UnknownEuicc(eid.clone()))?;
+    match poll_write(ctx, &eid, repo.poll_facts(&eid, now)?, contact, now)? {
+        None => Ok(None),
+        Some(claim) => repo.record_poll(&eid, contact, now, claim),
+    }
+}
+
+/// GetEimPackage's decision on its read phase ([`EimRepository::poll_facts`] of `eid`): `None` when there is
+/// nothing to write (answer `noEimPackageAvailable`); `Some(claim)` to record the contact with
+/// [`EimRepository::record_poll`], claiming the next package when `claim` (the no-show deadline) is set. An
+/// unknown EID is [`EimError::UnknownEuicc`].
+pub fn poll_write(
+    ctx: &EimContext,
+    eid: &str,
+    facts: Option<PollFacts>,
+    contact: &DeviceContact,
+    now: i64,
+) -> Result<Option<Option<i64>>, EimError> {
+    let facts = facts.ok_or_else(|| EimError::UnknownEuicc(eid.to_owned()))?;
     if !facts.package_waiting && !contact_due(&facts, contact, now) {
         return Ok(None);
     }
-    let claim = facts.package_waiting.then(|| after(now, ctx.no_show_timeout));
-    repo.record_poll(&eid, contact, now, claim)
+    Ok(Some(facts.package_waiting.then(|| after(now, ctx.no_show_timeout))))
 }
 
 /// Whether a poll that hands out nothing must record the device's contact: a first contact, a changed rPLMN or

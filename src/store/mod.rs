@@ -284,6 +284,18 @@ impl Store {
         self.pooled()
     }
 
+    /// A connection for a read that must not wait, to run on an async worker: only for an embedded database
+    /// (SQLite: no network round trip; WAL readers never wait for the writer) and only a connection idle in the pool
+    /// right now; `None` otherwise (read on the blocking pool instead). Counted as a read phase.
+    pub(crate) fn conn_now(&self) -> Option<PooledConnection<DbManager>> {
+        if !matches!(*self.url, DatabaseUrl::Sqlite { .. }) {
+            return None;
+        }
+        let conn = self.pool.try_get()?;
+        self.round_trips.read_phases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(conn)
+    }
+
     /// A pooled connection not counted in [`Store::round_trips`] (the store's own housekeeping).
     fn pooled(&self) -> Result<PooledConnection<DbManager>, StoreError> {
         self.pool.get().map_err(|e| StoreError::Pool { url: self.url.to_string(), message: one_line(&e.to_string()) })

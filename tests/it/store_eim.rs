@@ -314,6 +314,12 @@ fn an_expired_queued_package_is_never_handed_out(store: &dyn Ports) {
     let stale = queue(store, 1, t + 1_000);
     assert!(store.poll_facts(EID, t + 999).unwrap().unwrap().package_waiting);
     assert!(!store.poll_facts(EID, t + 1_000).unwrap().unwrap().package_waiting, "live means expires_at > now");
+    // Read in place (when the backend can), the same facts.
+    for at in [t + 999, t + 1_000] {
+        if let Some(now) = store.poll_facts_now(EID, at) {
+            assert_eq!(now.unwrap(), store.poll_facts(EID, at).unwrap());
+        }
+    }
     assert!(store.claim_next_queued(EID, t + 1_000, t + 60_000).unwrap().is_none());
     assert!(store.record_poll(EID, &Default::default(), t + 1_000, Some(t + 60_000)).unwrap().is_none());
 

@@ -203,6 +203,25 @@ macro_rules! apply_profile_change {
     };
 }
 
+/// GetEimPackage's read phase on `conn`, one statement (see [`EimRepository::poll_facts`]).
+fn read_poll_facts(conn: &mut DbConnection, eid: &str, now: i64) -> Result<Option<PollFacts>, EimError> {
+    let row = dispatch!(conn, c => ee::table
+        .find(eid)
+        .select((ee::last_seen, ee::r_plmn, ee::state_change_cause, diesel::dsl::exists(next_queued!(eid, now))))
+        .first::<(Option<i64>, Option<Vec<u8>>, Option<i64>, bool)>(c)
+        .optional())
+    .map_err(StoreError::from)?;
+    Ok(row.map(|(last_seen, r_plmn, state_change_cause, package_waiting)| {
+        let r_plmn = r_plmn.map(|p| <[u8; 3]>::try_from(p.as_slice()));
+        PollFacts {
+            // A stored rPLMN that is not 3 bytes equals nothing received: the next poll records over it.
+            last_seen: last_seen.filter(|_| !matches!(r_plmn, Some(Err(_)))),
+            contact: DeviceContact { r_plmn: r_plmn.and_then(Result::ok), state_change_cause },
+            package_waiting,
+        }
+    }))
+}
+
 impl EimRepository for Store {
     fn register_euicc(&self, new: &NewEuicc) -> Result<EuiccRecord, EimError> {
         let now = now_ms();
@@ -246,21 +265,11 @@ impl EimRepository for Store {
     }
 
     fn poll_facts(&self, eid: &str, now: i64) -> Result<Option<PollFacts>, EimError> {
-        let mut conn = self.conn()?;
-        let row = dispatch!(&mut *conn, c => ee::table
-            .find(eid)
-            .select((ee::last_seen, ee::r_plmn, ee::state_change_cause, diesel::dsl::exists(next_queued!(eid, now))))
-            .first::<(Option<i64>, Option<Vec<u8>>, Option<i64>, bool)>(c)
-            .optional())?;
-        Ok(row.map(|(last_seen, r_plmn, state_change_cause, package_waiting)| {
-            let r_plmn = r_plmn.map(|p| <[u8; 3]>::try_from(p.as_slice()));
-            PollFacts {
-                // A stored rPLMN that is not 3 bytes equals nothing received: the next poll records over it.
-                last_seen: last_seen.filter(|_| !matches!(r_plmn, Some(Err(_)))),
-                contact: DeviceContact { r_plmn: r_plmn.and_then(Result::ok), state_change_cause },
-                package_waiting,
-            }
-        }))
+        read_poll_facts(&mut *self.conn()?, eid, now)
+    }
+
+    fn poll_facts_now(&self, eid: &str, now: i64) -> Option<Result<Option<PollFacts>, EimError>> {
+        Some(read_poll_facts(&mut *self.conn_now()?, eid, now))
     }
 
     fn record_poll(

@@ -156,6 +156,10 @@ impl EimRepository for MemoryStore {
         }))
     }
 
+    fn poll_facts_now(&self, eid: &str, now: i64) -> Option<Result<Option<PollFacts>, EimError>> {
+        Some(self.poll_facts(eid, now))
+    }
+
     fn record_poll(
         &self,
         eid: &str,

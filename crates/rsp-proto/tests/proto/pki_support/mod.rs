@@ -23,7 +23,7 @@ pub fn sgp26_now() -> OffsetDateTime {
 
 /// The SGP.26 test certificate directory, or `None` (with the reason printed) when it is absent.
 pub fn sgp26_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/sgp26");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop/sgp26");
     if dir.join("CertificateIssuer").is_dir() {
         Some(dir)
     } else {
