@@ -7,12 +7,13 @@
 #   conformance/bench/run.sh [--postgres URL] [--downloads N] [--polls N] [--poll-devices N] [--concurrency C]
 #                            [--curve nist|brainpool] [--binding asn1|json] [--repeat N] [--out DIR]
 #                            [--rspd BINARY]   (another server build, e.g. an earlier commit's, to compare)
+#                            [--no-build]      (use target/release as it is)
 #
 # Figures and the commands that produced them are in docs/BENCHMARKS.md.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-server_bin="" postgres="" downloads=200 polls=20000 poll_devices=1000 concurrency=16 curve=nist binding=asn1 repeat=1 out=""
+build=1 server_bin="" postgres="" downloads=200 polls=20000 poll_devices=1000 concurrency=16 curve=nist binding=asn1 repeat=1 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --postgres) postgres=$2; shift 2 ;;
@@ -25,13 +26,14 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --rspd) server_bin=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 template="$repo/../shared/interop/ts48/TS48v5_SAIP2.3_NoBERTLV.der"
 [ -f "$template" ] || { echo "run.sh: $template not found (../shared/interop)" >&2; exit 2; }
 
-(cd "$repo" && cargo build --release --locked -q -p rspd -p rsp-conformance)
+[ "$build" = 1 ] && (cd "$repo" && cargo build --release --locked -q -p rspd -p rsp-conformance)
 rspd=${server_bin:-"$repo/target/release/rspd"}
 load="$repo/target/release/rsp-conformance"
 work=$(mktemp -d)

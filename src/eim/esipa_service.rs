@@ -235,14 +235,15 @@ impl EimService {
     /// [`indirect::RELAY_SESSION_RETENTION_MS`]): sends every due notification to its external SM-DP+ over
     /// ES9+ handleNotification; a failure is retried with backoff, dropped (logged) after
     /// [`notification_outbox::MAX_ATTEMPTS`].
+    pub async fn purge_relay_sessions(&self) -> Result<usize, EimError> {
+        let store = self.repo.clone();
+        blocking(move || store.purge_relay_sessions(crate::clock::now_ms() - indirect::RELAY_SESSION_RETENTION_MS))
+            .await?
+    }
+
     pub async fn forward_due_notifications(&self) -> Result<usize, EimError> {
         let store = self.repo.clone();
-        let due = blocking(move || {
-            let now = crate::clock::now_ms();
-            store.purge_relay_sessions(now - indirect::RELAY_SESSION_RETENTION_MS)?;
-            store.claim_due_notifications(now, 50)
-        })
-        .await??;
+        let due = blocking(move || store.claim_due_notifications(crate::clock::now_ms(), 50)).await??;
         let mut delivered = 0;
         for n in due {
             let sent = match &self.external {

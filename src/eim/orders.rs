@@ -200,6 +200,15 @@ pub struct TickReport {
     /// Orders finished.
     pub finished: usize,
     pub campaigns_completed: usize,
+    /// Running campaigns seen (releasing or waiting for their rate).
+    pub campaigns_running: usize,
+}
+
+impl TickReport {
+    /// Whether the round changed anything.
+    pub fn did_something(&self) -> bool {
+        !self.released.is_empty() || self.queued > 0 || self.finished > 0 || self.campaigns_completed > 0
+    }
 }
 
 /// The orders job: release, queue, advance, complete. Errors of one order are logged and fail that order
@@ -209,6 +218,7 @@ where
     R: CampaignRepository + EimRepository + ?Sized,
 {
     let mut report = TickReport { released: repo.release_campaigns(now)?, ..Default::default() };
+    report.campaigns_running = report.released.len();
     report.released.retain(|(_, n)| *n > 0);
     let mut campaigns: HashMap<i64, CampaignState> = HashMap::new();
     for (order, package) in repo.orders_to_advance(TICK_BATCH)? {

@@ -203,16 +203,19 @@ pub async fn start(mut config: Config) -> Result<RunningServer, StartError> {
         )),
         actix_web::rt::spawn(crate::jobs::eim_orders::forward_notifications(
             eim.clone(),
+            store.writes(),
             std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(5),
         )),
         actix_web::rt::spawn(crate::jobs::eim_orders::run(
             eim.clone(),
+            store.writes(),
             std::time::Duration::from_millis(config.eim.orders_interval_ms),
         )),
     ];
     jobs.push(actix_web::rt::spawn(crate::jobs::inventory::run(store.clone(), metrics.clone(), interval)));
     jobs.push(actix_web::rt::spawn(crate::jobs::retention::run(store.clone(), config.retention.clone())));
-    jobs.push(actix_web::rt::spawn(crate::jobs::audit_sealer::run(store.clone())));
+    jobs.push(actix_web::rt::spawn(crate::jobs::audit_sealer::run(store.clone(), store.writes())));
     if progress.is_enabled() {
         jobs.push(actix_web::rt::spawn(progress.run(store.clone())));
     }

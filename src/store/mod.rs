@@ -64,8 +64,9 @@ pub struct Store {
     server_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, [u8; server_keys::SERVER_KEY_LEN]>>>,
     /// Round trips to the database made through this store (shared by clones).
     round_trips: Arc<RoundTripCounters>,
-    /// Poked after every write transaction: the audit sealer ([`Store::seal_audit_trail`]) waits on it.
-    wrote: Arc<tokio::sync::Notify>,
+    /// Counts the write transactions committed through this store (and its clones): what background jobs wait
+    /// on instead of a clock ([`Store::writes`]).
+    wrote: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Counts of what a [`Store`] asked of the database, since it was opened: what a step costs, for tests and
@@ -173,7 +174,7 @@ impl Store {
             keyring: None,
             server_keys: Arc::default(),
             round_trips: Arc::default(),
-            wrote: Arc::default(),
+            wrote: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
@@ -272,10 +273,10 @@ impl Store {
         }
     }
 
-    /// Resolves after the next successful write transaction through this store or a clone (at once when one
-    /// happened since the last call): what the audit sealer job waits for.
-    pub async fn written(&self) {
-        self.wrote.notified().await
+    /// A subscription to this node's writes through the store: a background job waits on it instead of waking on
+    /// a clock when there is nothing to do (issue 12: idle nodes stay idle).
+    pub fn writes(&self) -> Writes {
+        Writes { seen: self.wrote.subscribe() }
     }
 
     /// A pooled connection to read with (one read phase), or [`StoreError::Pool`] after the connect timeout.
@@ -320,12 +321,36 @@ impl Store {
                 }
                 result => {
                     if result.is_ok() {
-                        self.wrote.notify_one();
+                        self.wrote.send_modify(|n| *n = n.wrapping_add(1));
                     }
                     return result;
                 }
             }
         }
+    }
+}
+
+/// See [`Store::writes`].
+pub struct Writes {
+    seen: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Writes {
+    /// Resolves when a write transaction has committed through the store since this subscription last looked
+    /// ([`Writes::wait`] or [`Writes::mark_seen`]), or after `fallback` (writes by other processes — another node,
+    /// the CLI — are seen by time only).
+    pub async fn wait(&mut self, fallback: Duration) {
+        match tokio::time::timeout(fallback, self.seen.changed()).await {
+            Ok(Ok(())) | Err(_) => {}
+            // The store is gone (the server is stopping): do not spin.
+            Ok(Err(_)) => tokio::time::sleep(fallback).await,
+        }
+    }
+
+    /// Forgets the writes so far: a job calls it before a round that reads everything anyway, so that its own
+    /// writes in the round, or those it already sees, do not wake it again.
+    pub fn mark_seen(&mut self) {
+        self.seen.borrow_and_update();
     }
 }
 
