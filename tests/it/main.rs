@@ -35,6 +35,7 @@ mod inventory_api;
 mod inventory_download;
 mod inventory_store;
 mod load_smoke;
+mod multi_node;
 mod serve;
 mod store_eim;
 mod store_repository;

@@ -25,8 +25,11 @@ pub struct OperatorClient {
     /// `https://host:port`.
     base: String,
     requester: String,
-    calls: AtomicU64,
 }
+
+/// ES2+ calls made by this process: the `functionCallIdentifier`s stay unique when several clients (one per node)
+/// call for the same operator.
+static CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// Why an operator call failed: its status code (`subject/reason` of a Failed ES2+ answer, `http <status>`, or
 /// `transport`) and a message.
@@ -66,12 +69,12 @@ impl OperatorClient {
             .map_err(|e| e.to_string())?;
         let base = address.trim_end_matches('/');
         let base = if base.starts_with("https://") { base.to_owned() } else { format!("https://{base}") };
-        Ok(Arc::new(OperatorClient { http, base, requester: "rsp-conformance-load".into(), calls: AtomicU64::new(0) }))
+        Ok(Arc::new(OperatorClient { http, base, requester: "rsp-conformance-load".into() }))
     }
 
     /// One ES2+ function (§6.5): the answer's JSON object when Executed-Success.
     fn es2(&self, function: &str, mut body: Value) -> Result<Value, OperatorError> {
-        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        let n = CALLS.fetch_add(1, Ordering::Relaxed);
         body["header"] = json!({
             "functionRequesterIdentifier": self.requester,
             "functionCallIdentifier": format!("load-{}-{n}", std::process::id()),

@@ -214,8 +214,76 @@ impl Env {
 
     /// ESipa over the ASN.1 binding: the response body.
     pub async fn esipa(&self, body: Vec<u8>) -> Vec<u8> {
+        self.device_listener().esipa(body).await
+    }
+
+    /// GetEimPackage for `eid`: the package inside the response (`BF51 …`, `BF54 …`, …), or `None`.
+    pub async fn get_eim_package(&self, eid: &str) -> Option<Vec<u8>> {
+        self.device_listener().get_eim_package(eid).await
+    }
+
+    /// ProvideEimPackageResult with one EuiccPackageResult.
+    pub async fn provide_result(&self, eid: &str, result: &[u8]) -> Vec<u8> {
+        self.device_listener().provide_result(eid, result).await
+    }
+
+    /// One IPA poll of `device`: fetch, execute on the eUICC, report. Whether a package was run.
+    pub async fn poll(&self, device: &mut Device) -> bool {
+        self.device_listener().poll(device).await
+    }
+
+    fn device_listener(&self) -> DeviceListener<'_> {
+        DeviceListener { client: &self.device_client, address: &self.address }
+    }
+
+    /// Another node of this server (PostgreSQL: the same database): `rspd serve` with the same config and data dir
+    /// (keys, test PKI) on its own device and operator ports.
+    pub fn add_node(&self) -> Node {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let own = format!("listen = \"127.0.0.1:{}\"", self.address.rsplit(':').next().unwrap());
+        assert!(text.contains(&own), "{text}");
+        let text = text.replace(&own, &format!("listen = \"127.0.0.1:{port}\""));
+        let config = self.dir.path().join(format!("node-{port}.toml"));
+        std::fs::write(&config, text).unwrap();
+        let server = ServerProcess::start(&self.dir, &config, &[]);
+        let device_client =
+            test_pki_client(&self.dir.data_dir(), server.device).pool_max_idle_per_host(64).build().unwrap();
+        Node { server, address: format!("localhost:{port}"), device_client }
+    }
+}
+
+/// A further `rspd serve` on the same database ([`Env::add_node`]).
+pub struct Node {
+    pub server: ServerProcess,
+    /// `localhost:<device port>`.
+    pub address: String,
+    pub device_client: reqwest::Client,
+}
+
+impl Node {
+    /// The ESipa calls of [`Env`], against this node.
+    pub fn device_listener(&self) -> DeviceListener<'_> {
+        DeviceListener { client: &self.device_client, address: &self.address }
+    }
+}
+
+/// ESipa (ASN.1 binding) against one node's device listener.
+pub struct DeviceListener<'a> {
+    client: &'a reqwest::Client,
+    address: &'a str,
+}
+
+impl<'a> DeviceListener<'a> {
+    /// The device listener at `address` (`localhost:<port>`), reached with `client`.
+    pub fn new(client: &'a reqwest::Client, address: &'a str) -> Self {
+        DeviceListener { client, address }
+    }
+
+    /// ESipa over the ASN.1 binding: the response body.
+    pub async fn esipa(&self, body: Vec<u8>) -> Vec<u8> {
         let r = self
-            .device_client
+            .client
             .post(format!("https://{}/gsma/rsp2/asn1", self.address))
             .header("Content-Type", ASN1)
             .header("X-Admin-Protocol", "gsma/rsp/v2.5.0")
