@@ -119,6 +119,9 @@ fn iccid_taken(iccid: &str) -> String {
     format!("ICCID {iccid} already exists")
 }
 
+/// Personalization rows written per transaction by a batch that is not all-or-nothing.
+const ROWS_PER_TRANSACTION: usize = 500;
+
 /// Per-item outcome of a failed insert, in words an operator can act on.
 fn item_error(e: RepoError, iccid: &str) -> String {
     match e {
@@ -443,7 +446,27 @@ impl InventoryRepository for Store {
                 Err(e) => vec![Err(format!("nothing written (allOrNothing): {}", RepoError::from(e))); rows.len()],
             }
         } else {
-            sealed_rows.iter().map(|r| insert_one(r).map(|_| ()).map_err(|e| item_error(e.into(), &r.iccid))).collect()
+            // Rows by the hundred per transaction (one commit each, not one per row); a chunk with a refused row
+            // (an ICCID taken, maybe meanwhile) is written again row by row, so every row gets its own outcome.
+            let mut outcomes = Vec::with_capacity(sealed_rows.len());
+            for chunk in sealed_rows.chunks(ROWS_PER_TRANSACTION) {
+                let written = self.write(|conn| {
+                    write_transaction!(conn, c => {
+                        for r in chunk {
+                            insert_available!(c, operator_id, &r.iccid, &template.profile_type, now)?;
+                            diesel::insert_into(ppz::table).values(r).execute(c)?;
+                        }
+                        Ok::<(), diesel::result::Error>(())
+                    })
+                });
+                match written {
+                    Ok(()) => outcomes.extend(chunk.iter().map(|_| Ok(()))),
+                    Err(_) => outcomes.extend(
+                        chunk.iter().map(|r| insert_one(r).map(|_| ()).map_err(|e| item_error(e.into(), &r.iccid))),
+                    ),
+                }
+            }
+            outcomes
         };
         let written = outcomes.iter().filter(|o| o.is_ok()).count() as i64;
         self.write(|conn| {
