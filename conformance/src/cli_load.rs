@@ -38,7 +38,7 @@ pub struct LoadArgs {
     /// Full downloads (each with its own ES2+ order and its own new eUICC).
     #[arg(long, default_value_t = 0)]
     downloads: u64,
-    /// With --downloads: place the orders only (ES2+ cost at scale; the stock needs no packages).
+    /// With --downloads: place the orders only, no downloads (ES2+ cost at scale; the stock needs no packages).
     #[arg(long)]
     orders_only: bool,
     /// eIM URL (`https://host:port`), repeatable: devices use them in turn.
@@ -61,6 +61,10 @@ pub struct LoadArgs {
     /// A server process whose CPU time is measured (repeatable, one per node).
     #[arg(long)]
     server_pid: Vec<u32>,
+    /// Also measure PostgreSQL's CPU time (every `postgres` process of this machine; use a PostgreSQL that nothing
+    /// else uses during the run).
+    #[arg(long)]
+    database_cpu: bool,
     /// Serial of the first issued eUICC; default: from the clock, so runs against one database do not collide.
     #[arg(long)]
     first_serial: Option<u64>,
@@ -147,6 +151,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, String> {
         concurrency: args.concurrency,
         max_duration: Duration::from_secs(args.max_seconds),
         server_pids: args.server_pid.clone(),
+        database_cpu: args.database_cpu,
         first_serial,
         progress: true,
     })
@@ -162,6 +167,9 @@ fn table(report: &LoadReport) -> String {
         ));
         if let (Some(cpu), Some(per_op)) = (p.server_cpu_seconds, p.server_cpu_ms_per_operation) {
             out.push_str(&format!("; server CPU {cpu:.2} s = {per_op:.3} ms per operation"));
+        }
+        if let (Some(cpu), Some(per_op)) = (p.database_cpu_seconds, p.database_cpu_ms_per_operation) {
+            out.push_str(&format!("; database CPU {cpu:.2} s = {per_op:.3} ms per operation"));
         }
         out.push('\n');
         out.push_str(&format!(

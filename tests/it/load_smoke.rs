@@ -57,6 +57,7 @@ fn smoke(pg: Option<&str>, template: &[u8], binding: Binding) {
         concurrency: 4,
         max_duration: Duration::from_secs(600),
         server_pids: vec![server.pid()],
+        database_cpu: pg.is_some(),
         first_serial: 1_000,
         progress: false,
     };

@@ -102,6 +102,7 @@ async fn three_nodes_on_one_database_deliver_each_profile_and_each_package_once(
             concurrency: 3,
             max_duration: Duration::from_secs(300),
             server_pids: pids.clone(),
+            database_cpu: false,
             first_serial: 50_000 + 1_000 * k as u64,
             progress: false,
         })

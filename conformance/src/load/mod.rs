@@ -54,7 +54,7 @@ pub struct LoadConfig {
     /// The profile type ES2+ DownloadOrder takes from stock.
     pub profile_type: String,
     pub downloads: u64,
-    /// Only the orders phase: no download follows (ordering at scale from stock that has no packages).
+    /// Orders without downloads (ordering at scale from stock that has no packages); polls still run.
     pub orders_only: bool,
     /// eIM URLs for polls, used in turn.
     pub eim: Vec<String>,
@@ -68,6 +68,9 @@ pub struct LoadConfig {
     pub max_duration: Duration,
     /// Server processes whose CPU time is measured.
     pub server_pids: Vec<u32>,
+    /// Also measure the database's CPU: every process named `postgres` on this machine (a PostgreSQL on the same
+    /// machine, used by nothing else meanwhile).
+    pub database_cpu: bool,
     /// Serial of the first issued eUICC (EIDs of one run must not collide with an earlier run's: the SM-DP+
     /// binds profiles to EIDs and the eIM registers them once).
     pub first_serial: u64,
@@ -115,6 +118,10 @@ pub struct PhaseReport {
     pub server_cpu_ms_per_operation: Option<f64>,
     /// Completed operations per server CPU second.
     pub operations_per_server_cpu_second: Option<f64>,
+    /// CPU seconds PostgreSQL's processes used during the phase (`None` unless asked for).
+    pub database_cpu_seconds: Option<f64>,
+    /// Database CPU milliseconds per completed operation.
+    pub database_cpu_ms_per_operation: Option<f64>,
     pub functions: Vec<FunctionStats>,
 }
 
@@ -147,44 +154,44 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
             Ok::<_, operator::OperatorError>(())
         });
         phases.push(phase);
-        if config.orders_only {
-            return Ok(LoadReport { phases });
+        if !config.orders_only {
+            // Phase 2: each device downloads its order.
+            let euiccs: Vec<Mutex<Option<SoftEuicc>>> =
+                devices.into_iter().map(|c| Mutex::new(Some(SoftEuicc::new(c)))).collect();
+            let clients = config
+                .smdp
+                .iter()
+                .map(|a| Es9Client::new(a, &config.anchors, Es9Options::default()).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let phase = measure(config, "downloads", euiccs.len() as u64, deadline, |i, rec| {
+                let matching_id = orders[i].lock().ok().and_then(|m| m.clone());
+                let Some(matching_id) = matching_id else {
+                    rec.record("download", Duration::ZERO, Err("no order".into()));
+                    return Err("no order".to_owned());
+                };
+                let Some(mut euicc) = euiccs[i].lock().ok().and_then(|mut e| e.take()) else {
+                    return Err("device in use".to_owned());
+                };
+                let timed =
+                    Timed { inner: &clients[i % clients.len()], rec: std::cell::RefCell::new(Recorder::default()) };
+                let request = DownloadRequest { matching_id, ..Default::default() };
+                let began = Instant::now();
+                let outcome = download_profile(&mut euicc, &timed, &request);
+                rec.merge(timed.rec.into_inner());
+                match outcome {
+                    Ok(_) => {
+                        rec.record("download", began.elapsed(), Ok(()));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let code = format!("{}: {}", e.step, e.failure.status_code());
+                        rec.record("download", began.elapsed(), Err(code.clone()));
+                        Err(code)
+                    }
+                }
+            });
+            phases.push(phase);
         }
-        // Phase 2: each device downloads its order.
-        let euiccs: Vec<Mutex<Option<SoftEuicc>>> =
-            devices.into_iter().map(|c| Mutex::new(Some(SoftEuicc::new(c)))).collect();
-        let clients = config
-            .smdp
-            .iter()
-            .map(|a| Es9Client::new(a, &config.anchors, Es9Options::default()).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let phase = measure(config, "downloads", euiccs.len() as u64, deadline, |i, rec| {
-            let matching_id = orders[i].lock().ok().and_then(|m| m.clone());
-            let Some(matching_id) = matching_id else {
-                rec.record("download", Duration::ZERO, Err("no order".into()));
-                return Err("no order".to_owned());
-            };
-            let Some(mut euicc) = euiccs[i].lock().ok().and_then(|mut e| e.take()) else {
-                return Err("device in use".to_owned());
-            };
-            let timed = Timed { inner: &clients[i % clients.len()], rec: std::cell::RefCell::new(Recorder::default()) };
-            let request = DownloadRequest { matching_id, ..Default::default() };
-            let began = Instant::now();
-            let outcome = download_profile(&mut euicc, &timed, &request);
-            rec.merge(timed.rec.into_inner());
-            match outcome {
-                Ok(_) => {
-                    rec.record("download", began.elapsed(), Ok(()));
-                    Ok(())
-                }
-                Err(e) => {
-                    let code = format!("{}: {}", e.step, e.failure.status_code());
-                    rec.record("download", began.elapsed(), Err(code.clone()));
-                    Err(code)
-                }
-            }
-        });
-        phases.push(phase);
     }
     if config.polls > 0 {
         if config.eim.is_empty() {
@@ -275,6 +282,8 @@ fn measure<E>(
     let (completed, failed) = (AtomicU64::new(0), AtomicU64::new(0));
     let merged = Mutex::new(Recorder::default());
     let show = config.progress && std::io::stderr().is_terminal();
+    let database = || config.database_cpu.then(|| server_cpu::processes_named("postgres"));
+    let database_before = database();
     let cpu_before = cpu(&config.server_pids);
     let began = Instant::now();
     std::thread::scope(|s| {
@@ -310,6 +319,7 @@ fn measure<E>(
     });
     let wall = began.elapsed();
     let cpu_after = cpu(&config.server_pids);
+    let database_cpu_seconds = database_before.zip(database()).map(|(a, b)| server_cpu::used_between(&a, &b));
     let completed = completed.into_inner();
     let server_cpu_seconds = cpu_before.zip(cpu_after).map(|(a, b)| b - a);
     let per_op = |cpu: f64| (completed > 0).then(|| cpu * 1000.0 / completed as f64);
@@ -321,6 +331,8 @@ fn measure<E>(
         server_cpu_seconds,
         server_cpu_ms_per_operation: server_cpu_seconds.and_then(per_op),
         operations_per_server_cpu_second: server_cpu_seconds.filter(|c| *c > 0.0).map(|c| completed as f64 / c),
+        database_cpu_seconds,
+        database_cpu_ms_per_operation: database_cpu_seconds.and_then(per_op),
         functions: merged.into_inner().map(|m| m.summarize(wall)).unwrap_or_default(),
     }
 }

@@ -104,6 +104,27 @@ impl AuditRow {
     }
 }
 
+/// The chain columns a sealer writes into one row.
+struct Link {
+    id: i64,
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Chains `rows` (unsealed, in id order) after `head`: each row's link, and the new head (`None` for no rows).
+fn chain(head: HeadRow, rows: &[AuditRow]) -> (Vec<Link>, Option<(i64, String)>) {
+    let (mut seq, mut prev) = (head.seq, head.hash);
+    let mut links = Vec::with_capacity(rows.len());
+    for row in rows {
+        seq += 1;
+        let hash = chain_hash(&prev, &row.record_at(seq, &prev));
+        links.push(Link { id: row.id, seq, prev_hash: std::mem::replace(&mut prev, hash.clone()), hash });
+    }
+    let last = links.last().map(|l| (l.seq, l.hash.clone()));
+    (links, last)
+}
+
 /// Why `rspd audit verify` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditVerifyError {
@@ -320,34 +341,55 @@ impl Store {
         if pending.is_none() {
             return Ok(0);
         }
-        let lock_head = match &*conn {
-            DbConnection::Pg(_) => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            DbConnection::Sqlite(_) => "SELECT seq, hash FROM audit_head WHERE id = 1",
-        };
-        write_transaction!(&mut *conn, c => {
-            let head: HeadRow = diesel::sql_query(lock_head).get_result(c)?;
-            // Read after the lock: on PostgreSQL a sealer that held it before us has committed, and this statement
-            // sees what it sealed.
-            let rows: Vec<AuditRow> = al::table
-                .filter(al::seq.is_null())
-                .order(al::id)
-                .limit(limit)
-                .select(AuditRow::as_select())
-                .load(c)?;
-            let (mut seq, mut prev) = (head.seq, head.hash);
-            for row in &rows {
-                seq += 1;
-                let hash = chain_hash(&prev, &row.record_at(seq, &prev));
-                diesel::update(al::table.find(row.id))
-                    .set((al::seq.eq(seq), al::prev_hash.eq(&prev), al::hash.eq(&hash)))
+        // Lock the head, then read: on PostgreSQL a sealer that held the lock before us has committed, and the
+        // read (a new statement) sees what it sealed.
+        macro_rules! lock_and_read {
+            ($c:expr, $lock:expr) => {{
+                let head: HeadRow = diesel::sql_query($lock).get_result($c)?;
+                let rows: Vec<AuditRow> = al::table
+                    .filter(al::seq.is_null())
+                    .order(al::id)
+                    .limit(limit)
+                    .select(AuditRow::as_select())
+                    .load($c)?;
+                (head, rows)
+            }};
+        }
+        let sealed = match &mut *conn {
+            DbConnection::Pg(pg) => pg.build_transaction().read_write().run(|c| {
+                let (head, rows) = lock_and_read!(c, "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+                let (links, last) = chain(head, &rows);
+                if let Some((seq, hash)) = &last {
+                    // One statement for the batch (one round trip, not one per row).
+                    use diesel::sql_types::{Array, BigInt, Text};
+                    diesel::sql_query(
+                        "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash \
+                         FROM unnest($1, $2, $3, $4) AS v(id, seq, prev_hash, hash) WHERE a.id = v.id",
+                    )
+                    .bind::<Array<BigInt>, _>(links.iter().map(|l| l.id).collect::<Vec<_>>())
+                    .bind::<Array<BigInt>, _>(links.iter().map(|l| l.seq).collect::<Vec<_>>())
+                    .bind::<Array<Text>, _>(links.iter().map(|l| l.prev_hash.as_str()).collect::<Vec<_>>())
+                    .bind::<Array<Text>, _>(links.iter().map(|l| l.hash.as_str()).collect::<Vec<_>>())
                     .execute(c)?;
-                prev = hash;
-            }
-            if !rows.is_empty() {
-                diesel::update(ah::table.find(1)).set((ah::seq.eq(seq), ah::hash.eq(&prev))).execute(c)?;
-            }
-            Ok::<_, diesel::result::Error>(rows.len())
-        })
+                    diesel::update(ah::table.find(1)).set((ah::seq.eq(seq), ah::hash.eq(hash))).execute(c)?;
+                }
+                Ok::<_, diesel::result::Error>(links.len())
+            }),
+            DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
+                let (head, rows) = lock_and_read!(c, "SELECT seq, hash FROM audit_head WHERE id = 1");
+                let (links, last) = chain(head, &rows);
+                for l in &links {
+                    diesel::update(al::table.find(l.id))
+                        .set((al::seq.eq(l.seq), al::prev_hash.eq(&l.prev_hash), al::hash.eq(&l.hash)))
+                        .execute(c)?;
+                }
+                if let Some((seq, hash)) = &last {
+                    diesel::update(ah::table.find(1)).set((ah::seq.eq(seq), ah::hash.eq(hash))).execute(c)?;
+                }
+                Ok::<_, diesel::result::Error>(links.len())
+            }),
+        };
+        Ok(sealed?)
     }
 
     /// Walks the whole chain in seq order and checks every row and the head; the number of rows on success.
