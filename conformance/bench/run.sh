@@ -12,6 +12,7 @@
 #                            [--all-or-nothing] (that batch all-or-nothing)
 #                            [--euiccs N]      (N more eUICC rows, inserted by SQL, beside the polling devices)
 #                            [--orders-only]   (ES2+ orders without downloads: ordering cost at scale)
+#                            [--hold-sessions] (downloads stop after AuthenticateClient: their sessions stay open)
 #                            [--nodes N]       (with --postgres: N rspd processes on one database, devices spread
 #                                               over them, server CPU summed over all N)
 #
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-build=1 nodes=1 profiles="" all_or_nothing="" euiccs=0 orders_only="" server_bin="" postgres="" downloads=200 polls=20000 poll_devices=1000 concurrency=16 curve=nist binding=asn1 repeat=1 out=""
+build=1 nodes=1 hold_sessions="" profiles="" all_or_nothing="" euiccs=0 orders_only="" server_bin="" postgres="" downloads=200 polls=20000 poll_devices=1000 concurrency=16 curve=nist binding=asn1 repeat=1 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --postgres) postgres=$2; shift 2 ;;
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
     --euiccs) euiccs=$2; shift 2 ;;
     --orders-only) orders_only=--orders-only; shift ;;
     --nodes) nodes=$2; shift 2 ;;
+    --hold-sessions) hold_sessions=--hold-sessions; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -143,7 +145,10 @@ PY
   "$load" load --pki "$data/data/pki" --curve "$curve" "${load_targets[@]}" \
     --operator "localhost:${operator_ports[0]}" --profile-type load --downloads "$downloads" \
     --binding "$binding" --polls "$polls" --poll-devices "$poll_devices" \
-    --concurrency "$concurrency" $orders_only ${postgres:+--database-cpu} --json > "$out/run$run.json" || true
+    --concurrency "$concurrency" $orders_only $hold_sessions ${postgres:+--database-cpu} --json > "$out/run$run.json" || true
+  for pid in "${server_pids[@]}"; do
+    echo "memory    rspd $pid after the load: $(awk '/^VmRSS|^VmHWM/ {printf "%s %d MB  ", $1, $2 / 1024}' /proc/$pid/status)"
+  done
   python3 - "$out/run$run.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

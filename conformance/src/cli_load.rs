@@ -41,6 +41,10 @@ pub struct LoadArgs {
     /// With --downloads: place the orders only, no downloads (ES2+ cost at scale; the stock needs no packages).
     #[arg(long)]
     orders_only: bool,
+    /// With --downloads: stop each download after AuthenticateClient, leaving its session open on the server (the
+    /// memory of many sessions in flight); they expire after `smdp.session_timeout_secs`.
+    #[arg(long, conflicts_with = "orders_only")]
+    hold_sessions: bool,
     /// eIM URL (`https://host:port`), repeatable: devices use them in turn.
     #[arg(long)]
     eim: Vec<String>,
@@ -144,6 +148,7 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, String> {
         profile_type: args.profile_type.clone(),
         downloads: args.downloads,
         orders_only: args.orders_only,
+        hold_sessions: args.hold_sessions,
         eim: args.eim.clone(),
         binding: args.binding,
         polls: args.polls,

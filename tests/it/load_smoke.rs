@@ -50,6 +50,7 @@ fn smoke(pg: Option<&str>, template: &[u8], binding: Binding) {
         profile_type: "load".into(),
         downloads: DOWNLOADS,
         orders_only: false,
+        hold_sessions: false,
         eim: vec![format!("https://{}", env.address)],
         binding,
         polls: POLLS,

@@ -95,6 +95,7 @@ async fn three_nodes_on_one_database_deliver_each_profile_and_each_package_once(
             profile_type: "load".into(),
             downloads: DOWNLOADS_PER_NODE,
             orders_only: false,
+            hold_sessions: false,
             eim: Vec::new(),
             binding: Binding::Asn1,
             polls: 0,

@@ -31,10 +31,11 @@ use serde::Serialize;
 
 use crate::euicc::{EuiccCredentials, SoftEuicc};
 use crate::ipa::esipa_client::{Binding, EsipaClient, EsipaError};
+use crate::lpa::download::Step;
 use crate::lpa::es9_client::{
-    AuthenticateClientRequest, AuthenticateClientResponse, CancelSessionRequest, GetBoundProfilePackageRequest,
-    GetBoundProfilePackageResponse, HandleNotificationRequest, InitiateAuthenticationRequest,
-    InitiateAuthenticationResponse,
+    AuthenticateClientRequest, AuthenticateClientResponse, CancelSessionRequest, Es9Function,
+    GetBoundProfilePackageRequest, GetBoundProfilePackageResponse, HandleNotificationRequest,
+    InitiateAuthenticationRequest, InitiateAuthenticationResponse,
 };
 use crate::lpa::{download_profile, DownloadRequest, Es9Client, Es9Error, Es9Options, Es9Transport, TrustAnchors};
 use operator::OperatorClient;
@@ -56,6 +57,9 @@ pub struct LoadConfig {
     pub downloads: u64,
     /// Orders without downloads (ordering at scale from stock that has no packages); polls still run.
     pub orders_only: bool,
+    /// Downloads stop after AuthenticateClient (no GetBoundProfilePackage, no CancelSession): each leaves a download
+    /// session open on the server until it expires — the memory of many sessions in flight.
+    pub hold_sessions: bool,
     /// eIM URLs for polls, used in turn.
     pub eim: Vec<String>,
     pub binding: Binding,
@@ -172,8 +176,11 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
                 let Some(mut euicc) = euiccs[i].lock().ok().and_then(|mut e| e.take()) else {
                     return Err("device in use".to_owned());
                 };
-                let timed =
-                    Timed { inner: &clients[i % clients.len()], rec: std::cell::RefCell::new(Recorder::default()) };
+                let timed = Timed {
+                    inner: &clients[i % clients.len()],
+                    rec: std::cell::RefCell::new(Recorder::default()),
+                    hold: config.hold_sessions,
+                };
                 let request = DownloadRequest { matching_id, ..Default::default() };
                 let began = Instant::now();
                 let outcome = download_profile(&mut euicc, &timed, &request);
@@ -181,6 +188,10 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
                 match outcome {
                     Ok(_) => {
                         rec.record("download", began.elapsed(), Ok(()));
+                        Ok(())
+                    }
+                    Err(e) if config.hold_sessions && e.step == Step::GetBoundProfilePackage => {
+                        rec.record("session held open", began.elapsed(), Ok(()));
                         Ok(())
                     }
                     Err(e) => {
@@ -341,6 +352,8 @@ fn measure<E>(
 struct Timed<'a> {
     inner: &'a Es9Client,
     rec: std::cell::RefCell<Recorder>,
+    /// Stop before GetBoundProfilePackage and send no CancelSession ([`LoadConfig::hold_sessions`]).
+    hold: bool,
 }
 
 impl Timed<'_> {
@@ -366,12 +379,19 @@ impl Es9Transport for Timed<'_> {
         &self,
         request: &GetBoundProfilePackageRequest,
     ) -> Result<GetBoundProfilePackageResponse, Es9Error> {
+        if self.hold {
+            let detail = "held: the load generator keeps this session open".to_owned();
+            return Err(Es9Error::Transport { function: Es9Function::GetBoundProfilePackage, detail });
+        }
         self.time("ES9+.GetBoundProfilePackage", || self.inner.get_bound_profile_package(request))
     }
     fn handle_notification(&self, request: &HandleNotificationRequest) -> Result<(), Es9Error> {
         self.time("ES9+.HandleNotification", || self.inner.handle_notification(request))
     }
     fn cancel_session(&self, request: &CancelSessionRequest) -> Result<(), Es9Error> {
+        if self.hold {
+            return Ok(());
+        }
         self.time("ES9+.CancelSession", || self.inner.cancel_session(request))
     }
 }

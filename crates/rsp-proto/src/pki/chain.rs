@@ -15,6 +15,10 @@
 //! This is deliberately not RFC 5280 path validation: OpenSSL's rejects the SGP.26 EUM's name
 //! constraint (INTEROP.md). Mixed curves along a chain are not forbidden (SGP.22 does not forbid them).
 //! Revocation (CRLs, §4.6) is not checked here.
+//!
+//! A [`CiStore`] remembers the EUM certificates it has verified (the link to its CI: signature and profile), keyed by
+//! the SHA-256 of their DER: every eUICC of one EUM presents the same EUM certificate, so later chains verify only
+//! their own link, and the validity periods at `now`. (Revocation, once checked, must clear this memory.)
 
 use time::OffsetDateTime;
 
@@ -105,7 +109,13 @@ pub struct TrustedCi {
 #[derive(Debug, Clone, Default)]
 pub struct CiStore {
     cis: Vec<TrustedCi>,
+    /// EUM certificates verified against one of `cis`, by SHA-256 of their DER (shared by clones; emptied when a CI
+    /// is added, and when full).
+    verified_eums: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], std::sync::Arc<Certificate>>>>,
 }
+
+/// How many verified EUM certificates a [`CiStore`] remembers (a deployment sees a handful).
+const VERIFIED_EUMS: usize = 1024;
 
 impl CiStore {
     pub fn new() -> Self {
@@ -127,7 +137,29 @@ impl CiStore {
         check_issued_by(&ci, Role::Ci, &ci)?;
         self.cis.retain(|t| t.ci_pkid != ci_pkid);
         self.cis.push(TrustedCi { certificate: ci, ci_pkid: ci_pkid.clone() });
+        self.forget_verified_eums();
         Ok(ci_pkid)
+    }
+
+    /// The EUM certificate with this DER, if this store verified it against its CI before.
+    fn verified_eum(&self, key: &[u8; 32]) -> Option<std::sync::Arc<Certificate>> {
+        self.verified_eums.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember_verified_eum(&self, key: [u8; 32], eum: Certificate) {
+        if let Ok(mut eums) = self.verified_eums.lock() {
+            if eums.len() >= VERIFIED_EUMS {
+                eums.clear();
+            }
+            eums.insert(key, std::sync::Arc::new(eum));
+        }
+    }
+
+    /// Verified EUM certificates are verified again on their next use.
+    pub fn forget_verified_eums(&self) {
+        if let Ok(mut eums) = self.verified_eums.lock() {
+            eums.clear();
+        }
     }
 
     /// The trusted CI with this `euiccCiPKId` (subjectKeyIdentifier).
@@ -194,20 +226,36 @@ pub fn verify_euicc_chain(
     euicc_der: &[u8],
     now: OffsetDateTime,
 ) -> Result<VerifiedEuicc, ChainError> {
-    let eum = Certificate::from_der(eum_der).map_err(ChainError::malformed(Role::Eum))?;
+    // The checks in the same order whether or not the EUM was verified before; one verified before skips only the
+    // checks it passed then (its signature by the CI and its profile), never a validity period.
+    let key = openssl::sha::sha256(eum_der);
+    let remembered = trusted_cis.verified_eum(&key);
+    let parsed;
+    let eum: &Certificate = match &remembered {
+        Some(eum) => eum,
+        None => {
+            parsed = Certificate::from_der(eum_der).map_err(ChainError::malformed(Role::Eum))?;
+            &parsed
+        }
+    };
     let euicc = Certificate::from_der(euicc_der).map_err(ChainError::malformed(Role::Euicc))?;
 
-    let ci = issuing_ci(trusted_cis, &eum, Role::Eum)?;
+    let ci = issuing_ci(trusted_cis, eum, Role::Eum)?;
     check_validity(&ci.certificate, Role::Ci, now)?;
-    check_issued_by(&eum, Role::Eum, &ci.certificate)?;
-    check_validity(&eum, Role::Eum, now)?;
-    check_profile(&eum, Role::Eum)?;
+    if remembered.is_none() {
+        check_issued_by(eum, Role::Eum, &ci.certificate)?;
+    }
+    check_validity(eum, Role::Eum, now)?;
+    if remembered.is_none() {
+        check_profile(eum, Role::Eum)?;
+        trusted_cis.remember_verified_eum(key, eum.clone());
+    }
 
-    check_issued_by(&euicc, Role::Euicc, &eum)?;
+    check_issued_by(&euicc, Role::Euicc, eum)?;
     check_validity(&euicc, Role::Euicc, now)?;
     check_profile(&euicc, Role::Euicc)?;
 
-    let eid = check_eid(&euicc, &eum)?;
+    let eid = check_eid(&euicc, eum)?;
     Ok(VerifiedEuicc {
         eid,
         curve: euicc.public_key().curve(),

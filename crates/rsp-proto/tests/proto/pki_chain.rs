@@ -138,6 +138,39 @@ fn expired_and_not_yet_valid_certificates() {
     }
 }
 
+/// A store remembers the EUM certificates it verified: the next chain of the same EUM still checks every validity
+/// period and its own eUICC link, and a forged EUM with the same subject is not mistaken for it.
+#[test]
+fn a_remembered_eum_is_still_checked_for_time_and_not_confused() {
+    let (hs, _tmp) = hierarchies();
+    for (h, now) in &hs {
+        let cis = store(&[&h.ci]);
+        verify_euicc_chain(&cis, &h.eum, &h.euicc, *now).unwrap();
+        // Remembered now: the CI's and the EUM's validity periods still apply.
+        let err = verify_euicc_chain(&cis, &h.eum, &h.euicc, at(0)).unwrap_err();
+        assert!(matches!(err, ChainError::NotYetValid { which: Role::Ci, .. }), "{err}");
+        let eum_end = rsp_proto::pki::Certificate::from_der(&h.eum).unwrap().not_after();
+        let ci_end = rsp_proto::pki::Certificate::from_der(&h.ci).unwrap().not_after();
+        if eum_end < ci_end {
+            let err = verify_euicc_chain(&cis, &h.eum, &h.euicc, eum_end + time::Duration::seconds(1)).unwrap_err();
+            assert!(matches!(err, ChainError::Expired { which: Role::Eum | Role::Euicc, .. }), "{err}");
+        }
+        // The eUICC link is checked every time.
+        let forged = issue(&Spec::euicc(&eid_of(h)), &new_key(h.curve), &x509(&h.eum), &new_key(h.curve));
+        let err = verify_euicc_chain(&cis, &h.eum, &forged, *now).unwrap_err();
+        assert!(matches!(err, ChainError::BadSignature { which: Role::Euicc }), "{err}");
+        // An EUM certificate with one signature byte changed is another certificate, verified on its own.
+        let mut eum = h.eum.clone();
+        let last = eum.len() - 1;
+        eum[last] ^= 0x01;
+        let err = verify_euicc_chain(&cis, &eum, &h.euicc, *now).unwrap_err();
+        assert!(matches!(err, ChainError::BadSignature { which: Role::Eum }), "{err}");
+        // Forgotten (e.g. once revocation changes): verified in full again.
+        cis.forget_verified_eums();
+        verify_euicc_chain(&cis, &h.eum, &h.euicc, *now).unwrap();
+    }
+}
+
 #[test]
 fn sgp26_dp_tls_validity_window() {
     let Some(dir) = sgp26_dir() else { return };
