@@ -119,7 +119,8 @@ fn iccid_taken(iccid: &str) -> String {
     format!("ICCID {iccid} already exists")
 }
 
-/// Personalization rows written per transaction by a batch that is not all-or-nothing.
+/// Personalization rows written per statement (one multi-row INSERT per table), and per transaction by a batch that
+/// is not all-or-nothing (within SQLite's 32,766 bound parameters: 7 per row).
 const ROWS_PER_TRANSACTION: usize = 500;
 
 /// Per-item outcome of a failed insert, in words an operator can act on.
@@ -189,6 +190,26 @@ macro_rules! insert_available {
             ))
             .execute($c)
     };
+}
+
+/// As [`insert_available`], one multi-row INSERT for the profiles of `rows` (`PersonalizationRow`s).
+macro_rules! insert_available_many {
+    ($c:expr, $operator:expr, $rows:expr, $type:expr, $now:expr) => {{
+        let values: Vec<_> = $rows
+            .iter()
+            .map(|r| {
+                (
+                    pr::operator_id.eq($operator),
+                    pr::iccid.eq(&r.iccid),
+                    pr::profile_type.eq($type),
+                    pr::state.eq(ProfileState::Available.as_str()),
+                    pr::created_at.eq($now),
+                    pr::updated_at.eq($now),
+                )
+            })
+            .collect();
+        diesel::insert_into(pr::table).values(values).execute($c)
+    }};
 }
 
 impl InventoryRepository for Store {
@@ -434,9 +455,9 @@ impl InventoryRepository for Store {
         let outcomes: Vec<ItemOutcome> = if all_or_nothing {
             let written = self.write(|conn| {
                 write_transaction!(conn, c => {
-                    for r in &sealed_rows {
-                        insert_available!(c, operator_id, &r.iccid, &template.profile_type, now)?;
-                        diesel::insert_into(ppz::table).values(r).execute(c)?;
+                    for chunk in sealed_rows.chunks(ROWS_PER_TRANSACTION) {
+                        insert_available_many!(c, operator_id, chunk, &template.profile_type, now)?;
+                        diesel::insert_into(ppz::table).values(chunk).execute(c)?;
                     }
                     Ok::<(), diesel::result::Error>(())
                 })
@@ -452,15 +473,12 @@ impl InventoryRepository for Store {
             for chunk in sealed_rows.chunks(ROWS_PER_TRANSACTION) {
                 let written = self.write(|conn| {
                     write_transaction!(conn, c => {
-                        for r in chunk {
-                            insert_available!(c, operator_id, &r.iccid, &template.profile_type, now)?;
-                            diesel::insert_into(ppz::table).values(r).execute(c)?;
-                        }
-                        Ok::<(), diesel::result::Error>(())
+                        insert_available_many!(c, operator_id, chunk, &template.profile_type, now)?;
+                        diesel::insert_into(ppz::table).values(chunk).execute(c)
                     })
                 });
                 match written {
-                    Ok(()) => outcomes.extend(chunk.iter().map(|_| Ok(()))),
+                    Ok(_) => outcomes.extend(chunk.iter().map(|_| Ok(()))),
                     Err(_) => outcomes.extend(
                         chunk.iter().map(|r| insert_one(r).map(|_| ()).map_err(|e| item_error(e.into(), &r.iccid))),
                     ),
