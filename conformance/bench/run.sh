@@ -54,7 +54,13 @@ work=$(mktemp -d)
 out=${out:-$work}
 mkdir -p "$out"
 server_pids=()
-cleanup() { [ ${#server_pids[@]} -gt 0 ] && kill "${server_pids[@]}" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+schema=""
+cleanup() {
+  [ ${#server_pids[@]} -gt 0 ] && kill "${server_pids[@]}" 2>/dev/null
+  wait 2>/dev/null || true
+  [ -n "$schema" ] && psql -q "$postgres" -c "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -162,5 +168,6 @@ for p in r["phases"]:
 PY
   kill "${server_pids[@]}"; wait "${server_pids[@]}" 2>/dev/null || true; server_pids=()
   [ -n "$schema" ] && psql -q "$postgres" -c "DROP SCHEMA $schema CASCADE" >/dev/null
+  schema=""
 done
 echo "reports: $out/run*.json"

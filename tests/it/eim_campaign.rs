@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::backends;
-use crate::eim_campaign_harness::{Device, Env, ICCID_A, ICCID_B};
+use crate::eim_campaign_harness::{run_one_package_each, Env, ICCID_A, ICCID_B};
 use rsp_conformance::euicc::profiles::ProfileState;
 use rspd::codec::decode;
 use rspd::codec::sgp32::{ProfileDownloadData, ProfileDownloadTriggerRequest};
@@ -558,32 +558,8 @@ async fn thousand_devices(postgres: Option<&str>) {
     let path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"].as_str().unwrap());
 
     // IPAs: 16 workers share the devices; a device leaves the queue once it ran its package.
-    let queue: Arc<tokio::sync::Mutex<std::collections::VecDeque<Device>>> =
-        Arc::new(tokio::sync::Mutex::new(devices.into_iter().collect()));
-    let env = Arc::new(env);
-    let mut workers = Vec::new();
-    for _ in 0..16 {
-        let (queue, env) = (queue.clone(), env.clone());
-        workers.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let Some(mut device) = queue.lock().await.pop_front() else { break };
-                if env.poll(&mut device).await {
-                    done.push(device);
-                } else {
-                    queue.lock().await.push_back(device);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-            done
-        }));
-    }
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let mut ran = Vec::new();
-    for w in workers {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        ran.extend(tokio::time::timeout(remaining, w).await.expect("devices polled in time").unwrap());
-    }
+    let listener = vec![(env.device_client.clone(), env.address.clone())];
+    let ran = run_one_package_each(devices, listener, 16, Duration::from_secs(240)).await;
     assert_eq!(ran.len(), 1000);
     let enabled = ran.iter().filter(|d| d.state_of(ICCID_B) == Some(ProfileState::Enabled)).count();
     assert_eq!(enabled, 990);

@@ -11,9 +11,7 @@
 //!
 //! PostgreSQL only (SQLite is one process's file); without `RSPD_TEST_POSTGRES_URL` it prints SKIP.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rsp_conformance::euicc::profiles::ProfileState as EuiccProfileState;
@@ -25,7 +23,7 @@ use rspd::pki::Curve;
 use serde_json::json;
 
 use crate::common::backends;
-use crate::eim_campaign_harness::{Device, DeviceListener, Env, ICCID_B};
+use crate::eim_campaign_harness::{run_one_package_each, DeviceListener, Env, ICCID_B};
 use crate::es9_harness::ts48_template;
 
 const NODES: usize = 3;
@@ -146,7 +144,7 @@ async fn three_nodes_on_one_database_deliver_each_profile_and_each_package_once(
     });
 
     // A campaign over devices that poll the three nodes in turn.
-    let mut devices = env.devices(&env.op_a, 5_000, CAMPAIGN_DEVICES, &[]).await;
+    let devices = env.devices(&env.op_a, 5_000, CAMPAIGN_DEVICES, &[]).await;
     let (status, campaign) = env
         .post(
             &env.op_a,
@@ -158,38 +156,10 @@ async fn three_nodes_on_one_database_deliver_each_profile_and_each_package_once(
     assert_eq!(status, 201, "{campaign}");
     assert_eq!(campaign["deviceCount"], CAMPAIGN_DEVICES);
     let path = format!("/api/v1/eim/campaigns/{}", campaign["campaignId"].as_str().unwrap());
-    let queue: Arc<tokio::sync::Mutex<VecDeque<(usize, Device)>>> =
-        Arc::new(tokio::sync::Mutex::new(devices.drain(..).enumerate().collect()));
-    let listeners: Arc<Vec<(reqwest::Client, String)>> = Arc::new(
-        std::iter::once((env.device_client.clone(), env.address.clone()))
-            .chain(others.iter().map(|n| (n.device_client.clone(), n.address.clone())))
-            .collect(),
-    );
-    let mut workers = Vec::new();
-    for _ in 0..6 {
-        let (queue, listeners) = (queue.clone(), listeners.clone());
-        workers.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let Some((polls, mut device)) = queue.lock().await.pop_front() else { break };
-                // Each poll of a device goes to the next node.
-                let (client, address) = &listeners[polls % NODES];
-                if DeviceListener::new(client, address).poll(&mut device).await {
-                    done.push(device);
-                } else {
-                    queue.lock().await.push_back((polls + 1, device));
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-            done
-        }));
-    }
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let mut ran = Vec::new();
-    for w in workers {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        ran.extend(tokio::time::timeout(remaining, w).await.expect("devices polled in time").unwrap());
-    }
+    let listeners: Vec<(reqwest::Client, String)> = std::iter::once((env.device_client.clone(), env.address.clone()))
+        .chain(others.iter().map(|n| (n.device_client.clone(), n.address.clone())))
+        .collect();
+    let ran = run_one_package_each(devices, listeners.clone(), 6, Duration::from_secs(240)).await;
     assert_eq!(ran.len(), CAMPAIGN_DEVICES as usize);
     assert!(ran.iter().all(|d| d.state_of(ICCID_B) == Some(EuiccProfileState::Enabled)), "every package ran once");
     let c = env.wait_for(&env.op_a, &path, 60, |c| c["state"] == "completed").await;
@@ -200,7 +170,7 @@ async fn three_nodes_on_one_database_deliver_each_profile_and_each_package_once(
         "{c}"
     );
     // No further package is waiting for any device on any node, and no counterValue was used twice.
-    for (client, address) in listeners.iter() {
+    for (client, address) in &listeners {
         for d in ran.iter().take(5) {
             assert!(DeviceListener::new(client, address).get_eim_package(&d.eid).await.is_none());
         }

@@ -253,6 +253,45 @@ impl Env {
     }
 }
 
+/// IPAs for `devices`: `workers` tasks share them, each poll of a device going to the next of `listeners`
+/// (`(client, "localhost:<port>")`; device n starts at listener n) until it has run one package; a device that
+/// found nothing goes to the back of the queue. The devices that ran their package; panics after `within`.
+pub async fn run_one_package_each(
+    devices: Vec<Device>,
+    listeners: Vec<(reqwest::Client, String)>,
+    workers: usize,
+    within: Duration,
+) -> Vec<Device> {
+    let queue: Arc<tokio::sync::Mutex<std::collections::VecDeque<(usize, Device)>>> =
+        Arc::new(tokio::sync::Mutex::new(devices.into_iter().enumerate().collect()));
+    let listeners = Arc::new(listeners);
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let (queue, listeners) = (queue.clone(), listeners.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let Some((polls, mut device)) = queue.lock().await.pop_front() else { break };
+                let (client, address) = &listeners[polls % listeners.len()];
+                if DeviceListener::new(client, address).poll(&mut device).await {
+                    done.push(device);
+                } else {
+                    queue.lock().await.push_back((polls + 1, device));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            done
+        }));
+    }
+    let deadline = std::time::Instant::now() + within;
+    let mut ran = Vec::new();
+    for task in tasks {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        ran.extend(tokio::time::timeout(remaining, task).await.expect("devices polled in time").unwrap());
+    }
+    ran
+}
+
 /// A further `rspd serve` on the same database ([`Env::add_node`]).
 pub struct Node {
     pub server: ServerProcess,
