@@ -231,16 +231,17 @@ impl EimService {
             .map_err(|e| RelayError::Es9(Es9Error::internal(e)))
     }
 
-    /// One round of the notification outbox job (which also forgets relay sessions older than
-    /// [`indirect::RELAY_SESSION_RETENTION_MS`]): sends every due notification to its external SM-DP+ over
-    /// ES9+ handleNotification; a failure is retried with backoff, dropped (logged) after
-    /// [`notification_outbox::MAX_ATTEMPTS`].
+    /// Forgets relay sessions older than [`indirect::RELAY_SESSION_RETENTION_MS`] (run now and then by the
+    /// notification outbox job); how many.
     pub async fn purge_relay_sessions(&self) -> Result<usize, EimError> {
         let store = self.repo.clone();
         blocking(move || store.purge_relay_sessions(crate::clock::now_ms() - indirect::RELAY_SESSION_RETENTION_MS))
             .await?
     }
 
+    /// One round of the notification outbox job: sends every due notification to its external SM-DP+ over ES9+
+    /// handleNotification; a failure is retried with backoff, dropped (logged) after
+    /// [`notification_outbox::MAX_ATTEMPTS`].
     pub async fn forward_due_notifications(&self) -> Result<usize, EimError> {
         let store = self.repo.clone();
         let due = blocking(move || store.claim_due_notifications(crate::clock::now_ms(), 50)).await??;
