@@ -110,12 +110,14 @@ pub struct EimOrder {
 }
 
 impl EimOrder {
-    /// The state an operator sees: `pending`, `queued` / `dispatched` (the current step's package),
-    /// `succeeded`, `failed`, `expired`, `cancelled`.
+    /// The state an operator sees: `queued` / `dispatched` (the current step's package waits in the device's
+    /// queue / was handed out), `pending` (not released yet, or its next package not queued yet), `succeeded`,
+    /// `failed`, `expired`, `cancelled`.
     pub fn shown_state(&self, current_package: Option<PackageState>) -> &'static str {
         match (self.status, current_package) {
             (EimOrderStatus::Running, Some(PackageState::Dispatched)) => "dispatched",
-            (EimOrderStatus::Running, _) => "queued",
+            (EimOrderStatus::Running, Some(PackageState::Queued)) => "queued",
+            (EimOrderStatus::Running, _) => "pending",
             (s, _) => s.as_str(),
         }
     }

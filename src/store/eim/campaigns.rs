@@ -196,20 +196,26 @@ impl CampaignRepository for Store {
             .group_by(eo::state)
             .select((eo::state, diesel::dsl::count_star()))
             .load::<(String, i64)>(c))?;
-        // Running orders show their current package's state: dispatched, else queued.
-        let dispatched: i64 = dispatch!(&mut *conn, c => eo::table
+        // Running orders show their current package's state: queued or dispatched; an order whose next package is
+        // not queued yet (just released, or between steps) is still pending.
+        let waiting: Vec<(String, i64)> = dispatch!(&mut *conn, c => eo::table
             .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
             .filter(eo::campaign_id.eq(Some(campaign_id)))
             .filter(eo::state.eq(EimOrderStatus::Running.as_str()))
-            .filter(ep::state.eq(PackageState::Dispatched.as_str()))
-            .count()
-            .get_result(c))?;
+            .filter(ep::state.eq_any([PackageState::Queued.as_str(), PackageState::Dispatched.as_str()]))
+            .group_by(ep::state)
+            .select((ep::state, diesel::dsl::count_star()))
+            .load::<(String, i64)>(c))?;
         let mut counts = ProgressCounts::default();
         for (state, n) in by_state {
             match state.parse::<EimOrderStatus>().map_err(EimError::Store)? {
                 EimOrderStatus::Running => {
-                    counts.add("dispatched", dispatched);
-                    counts.add("queued", n - dispatched);
+                    let mut rest = n;
+                    for (package_state, m) in &waiting {
+                        counts.add(package_state, *m);
+                        rest -= m;
+                    }
+                    counts.add("pending", rest);
                 }
                 status => counts.add(status.as_str(), n),
             }
