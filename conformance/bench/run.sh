@@ -13,6 +13,8 @@
 #                            [--euiccs N]      (N more eUICC rows, inserted by SQL, beside the polling devices)
 #                            [--orders-only]   (ES2+ orders without downloads: ordering cost at scale)
 #                            [--hold-sessions] (downloads stop after AuthenticateClient: their sessions stay open)
+#                            [--packages N]    (N more devices associated by AddInitialEim; one campaign queues an
+#                                               enable for each; each polls once, runs it and reports the result)
 #                            [--nodes N]       (with --postgres: N rspd processes on one database, devices spread
 #                                               over them, server CPU summed over all N)
 #
@@ -20,13 +22,14 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-build=1 nodes=1 hold_sessions="" profiles="" all_or_nothing="" euiccs=0 orders_only="" server_bin="" postgres="" downloads=200 polls=20000 poll_devices=1000 concurrency=16 curve=nist binding=asn1 repeat=1 out=""
+build=1 nodes=1 hold_sessions="" profiles="" all_or_nothing="" euiccs=0 orders_only="" server_bin="" postgres="" downloads=200 polls=20000 poll_devices=1000 concurrency=16 curve=nist binding=asn1 repeat=1 out="" packages=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --postgres) postgres=$2; shift 2 ;;
     --downloads) downloads=$2; shift 2 ;;
     --polls) polls=$2; shift 2 ;;
     --poll-devices) poll_devices=$2; shift 2 ;;
+    --packages) packages=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --curve) curve=$2; shift 2 ;;
     --binding) binding=$2; shift 2 ;;
@@ -150,7 +153,7 @@ PY
   fi
   "$load" load --pki "$data/data/pki" --curve "$curve" "${load_targets[@]}" \
     --operator "localhost:${operator_ports[0]}" --profile-type load --downloads "$downloads" \
-    --binding "$binding" --polls "$polls" --poll-devices "$poll_devices" \
+    --binding "$binding" --polls "$polls" --poll-devices "$poll_devices" --packages "$packages" \
     --concurrency "$concurrency" $orders_only $hold_sessions ${postgres:+--database-cpu} --json > "$out/run$run.json" || true
   for pid in "${server_pids[@]}"; do
     echo "memory    rspd $pid after the load: $(awk '/^VmRSS|^VmHWM/ {printf "%s %d MB  ", $1, $2 / 1024}' /proc/$pid/status)"

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rsp_conformance::ipa::Binding;
-use rsp_conformance::load::{self, LoadConfig, LoadReport, OperatorTarget};
+use rsp_conformance::load::{self, EimIdentity, LoadConfig, LoadReport, OperatorTarget};
 use rsp_conformance::lpa::TrustAnchors;
 use rsp_proto::pki::test_pki::TestPkiPaths;
 use rsp_proto::pki::Curve;
@@ -56,6 +56,16 @@ pub struct LoadArgs {
     polls: u64,
     #[arg(long, default_value_t = 100)]
     poll_devices: u64,
+    /// Devices that each poll once for a package: they are associated with the eIM (AddInitialEim) and imported,
+    /// one campaign queues an enable for each, and each runs its package and reports the result.
+    #[arg(long, default_value_t = 0)]
+    packages: u64,
+    /// With --packages: the eIM's `eimId` (rspd's `eim.eim_id`).
+    #[arg(long, default_value = "rspd-eim")]
+    eim_id: String,
+    /// With --packages: the eIM's key (PEM, private or public); default: rspd's test eIM key in the test PKI.
+    #[arg(long)]
+    eim_key: Option<PathBuf>,
     /// Concurrent simulated devices.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -139,6 +149,15 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, String> {
         let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         2 + (secs % 1_000_000) * 1_000_000
     });
+    let eim_identity = match (args.packages, args.eim.first()) {
+        (0, _) => None,
+        (_, None) => return Err("--packages needs --eim".into()),
+        (_, Some(url)) => {
+            let fqdn = url.trim_start_matches("https://").trim_end_matches('/');
+            let key = args.eim_key.clone().unwrap_or_else(|| pki.eim_key(args.curve));
+            Some(EimIdentity::from_key_file(&args.eim_id, fqdn, &key)?)
+        }
+    };
     Ok(LoadConfig {
         pki,
         curve: args.curve,
@@ -153,6 +172,8 @@ fn config(args: &LoadArgs) -> Result<LoadConfig, String> {
         binding: args.binding,
         polls: args.polls,
         poll_devices: args.poll_devices,
+        packages: args.packages,
+        eim_identity,
         concurrency: args.concurrency,
         max_duration: Duration::from_secs(args.max_seconds),
         server_pids: args.server_pid.clone(),

@@ -7,15 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::codec::sgp32::{AddInitialEimRequest, EimConfigurationData, EimPublicKeyData, SubjectPublicKeyInfo};
-use crate::codec::{encode, CodecError};
+use crate::codec::encode;
+use crate::codec::sgp32::{AddInitialEimRequest, EimConfigurationData};
 use crate::pki::keystore::{KeyRef, KeyRole, KeyStore};
 use crate::pki::{verify_euicc_chain, Certificate, CiStore, Curve, EcPublicKey};
 
 use super::error::EimError;
-
-/// `eimIdType` (SGP.32 v1.2 §2.11.1.2): `eimIdTypeFqdn(2)`.
-pub const EIM_ID_TYPE_FQDN: i64 = 2;
 
 /// The eIM itself: who it is, where devices reach it, its keys and its timeouts.
 #[derive(Clone)]
@@ -60,29 +57,21 @@ impl EimContext {
     }
 }
 
-/// EimConfigurationData for AddInitialEim / addEim (SGP.32 v1.2 §2.11.1.2): eimId, eimFqdn, eimIdType fqdn,
-/// the initial `counterValue [3]`, `associationToken [4]` (present = "please issue one") and PK.EIM.ECDSA as
-/// `eimPublicKeyData [5] { eimPublicKey [0] SPKI }`.
+/// EimConfigurationData for AddInitialEim / addEim with this eIM's identity and PK.EIM.ECDSA on `curve`
+/// ([`EimConfigurationData::for_fqdn`], SGP.32 v1.2 §2.11.1.2).
 pub fn eim_configuration_data(
     ctx: &EimContext,
     curve: Curve,
     counter_value: i64,
     ask_association_token: bool,
 ) -> Result<EimConfigurationData, EimError> {
-    let codec = |e: CodecError| EimError::Encode { what: "EimConfigurationData", reason: e.to_string() };
     let spki_der = ctx
         .public_key(curve)?
         .pkey()
         .public_key_to_der()
         .map_err(|e| EimError::Encode { what: "eIM public key", reason: e.to_string() })?;
-    let mut config = EimConfigurationData::new(ctx.eim_id.clone());
-    config.eim_fqdn = Some(ctx.eim_fqdn.clone());
-    config.eim_id_type = Some(EIM_ID_TYPE_FQDN);
-    config.counter_value = Some(counter_value);
-    config.association_token = ask_association_token.then_some(0);
-    config.eim_public_key_data =
-        Some(EimPublicKeyData::EimPublicKey(SubjectPublicKeyInfo::from_der(&spki_der).map_err(codec)?));
-    Ok(config)
+    EimConfigurationData::for_fqdn(&ctx.eim_id, &ctx.eim_fqdn, &spki_der, counter_value, ask_association_token)
+        .map_err(|e| EimError::Encode { what: "EimConfigurationData", reason: e.to_string() })
 }
 
 /// AddInitialEimRequest `BF57` DER with rspd's configuration alone (ES10b.AddInitialEim, §5.9.4).

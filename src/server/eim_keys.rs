@@ -45,7 +45,7 @@ pub fn es9_client(config: &Config, test_pki: Option<&TestPkiPaths>) -> Result<Op
 
 /// Where the generated test eIM key of `curve` lives under the PKI directory.
 pub fn default_eim_key_path(pki_dir: &Path, curve: Curve) -> PathBuf {
-    pki_dir.join("eim").join(curve.short_name()).join("eim_key.pem")
+    crate::pki::test_pki::TestPkiPaths::new(pki_dir).eim_key(curve)
 }
 
 /// Builds the eIM context: keys per curve (configured, else generated test keys when allowed).

@@ -98,6 +98,8 @@ async fn three_nodes_on_one_database_deliver_each_profile_and_each_package_once(
             binding: Binding::Asn1,
             polls: 0,
             poll_devices: 0,
+            packages: 0,
+            eim_identity: None,
             concurrency: 3,
             max_duration: Duration::from_secs(300),
             server_pids: pids.clone(),

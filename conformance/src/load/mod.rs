@@ -9,13 +9,16 @@
 //!    AuthenticateClient, GetBoundProfilePackage, the installation on the soft eUICC, HandleNotification of the
 //!    ProfileInstallationResult);
 //! 3. **polls** — ESipa GetEimPackage (SGP.32 v1.2 §5.14.5, ASN.1 or JSON binding) from eUICCs registered with
-//!    the eIM through its bulk import, spread evenly over them.
+//!    the eIM through its bulk import, spread evenly over them: empty polls;
+//! 4. **campaign** and **packages** — polls that find a queued package, run it on the eUICC and report the
+//!    result ([`eim_packages`]).
 //!
 //! Work is bounded by count and by time (`max_duration`: no new operation starts after it). With server PIDs
 //! given, each phase reports the servers' CPU seconds ([`server_cpu`]) and the CPU time per operation.
 //! Several servers (one PostgreSQL database, several nodes): the SM-DP+ addresses and eIM URLs are used in turn,
 //! device by device.
 
+pub mod eim_packages;
 pub mod operator;
 pub mod server_cpu;
 pub mod stats;
@@ -38,7 +41,8 @@ use crate::lpa::es9_client::{
     InitiateAuthenticationRequest, InitiateAuthenticationResponse,
 };
 use crate::lpa::{download_profile, DownloadRequest, Es9Client, Es9Error, Es9Options, Es9Transport, TrustAnchors};
-use operator::OperatorClient;
+pub use eim_packages::EimIdentity;
+use operator::{EuiccImport, OperatorClient};
 use stats::{FunctionStats, Recorder};
 
 /// What to run.
@@ -66,6 +70,10 @@ pub struct LoadConfig {
     pub polls: u64,
     /// How many eUICCs poll (registered with the eIM before the polls start).
     pub poll_devices: u64,
+    /// Devices that each poll once for a package a campaign queued for them, run it and report the result.
+    pub packages: u64,
+    /// The eIM as AddInitialEim loads it into the package devices (needed with `packages`).
+    pub eim_identity: Option<EimIdentity>,
     /// Concurrent simulated devices (worker threads).
     pub concurrency: usize,
     /// No new operation starts after this.
@@ -208,13 +216,13 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
         if config.eim.is_empty() {
             return Err("polls need an eIM URL".into());
         }
-        let operator = operator.ok_or("polls need the operator listener (eUICC registration)")?;
+        let operator = operator.clone().ok_or("polls need the operator listener (eUICC registration)")?;
         let devices = issue(config, config.first_serial + config.downloads, config.poll_devices.max(1))?;
-        let certificates: Vec<Vec<u8>> = devices.iter().map(|c| c.euicc_cert_der.clone()).collect();
-        let known = operator.import_euiccs(&certificates).map_err(|e| format!("registering eUICCs: {e}"))?;
-        if known != certificates.len() as u64 {
-            return Err(format!("the eIM registered {known} of {} eUICCs", certificates.len()));
-        }
+        let imports: Vec<EuiccImport> = devices
+            .iter()
+            .map(|c| EuiccImport { certificate: c.euicc_cert_der.clone(), association_token: None, label: None })
+            .collect();
+        register(&operator, &imports)?;
         let eids: Vec<String> = devices.iter().map(|c| c.eid.clone()).collect();
         let clients = config
             .eim
@@ -228,7 +236,24 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
         });
         phases.push(phase);
     }
+    if config.packages > 0 {
+        if config.eim.is_empty() {
+            return Err("package polls need an eIM URL".into());
+        }
+        let operator = operator.ok_or("package polls need the operator listener (eUICCs and the campaign)")?;
+        let first_serial = config.first_serial + config.downloads + config.poll_devices.max(1);
+        phases.extend(eim_packages::run(config, &operator, first_serial, deadline)?);
+    }
     Ok(LoadReport { phases })
+}
+
+/// Registers eUICCs with the eIM; every one must be known to it afterwards.
+fn register(operator: &OperatorClient, euiccs: &[EuiccImport]) -> Result<(), String> {
+    let known = operator.import_euiccs(euiccs).map_err(|e| format!("registering eUICCs: {e}"))?;
+    if known != euiccs.len() as u64 {
+        return Err(format!("the eIM registered {known} of {} eUICCs", euiccs.len()));
+    }
+    Ok(())
 }
 
 /// An ESipa failure's short code.
@@ -283,68 +308,76 @@ fn measure<E>(
     deadline: Instant,
     operation: impl Fn(usize, &mut Recorder) -> Result<(), E> + Sync,
 ) -> PhaseReport {
+    measured(config, name, || {
+        let next = AtomicU64::new(0);
+        let (completed, failed) = (AtomicU64::new(0), AtomicU64::new(0));
+        let merged = Mutex::new(Recorder::default());
+        let show = config.progress && std::io::stderr().is_terminal();
+        std::thread::scope(|s| {
+            for _ in 0..config.concurrency.max(1) {
+                s.spawn(|| {
+                    let mut rec = Recorder::default();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= total || Instant::now() >= deadline {
+                            break;
+                        }
+                        match operation(i as usize, &mut rec) {
+                            Ok(()) => completed.fetch_add(1, Ordering::Relaxed),
+                            Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                    if let Ok(mut m) = merged.lock() {
+                        m.merge(rec);
+                    }
+                });
+            }
+            if show {
+                s.spawn(|| loop {
+                    let done = completed.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
+                    eprint!("\r{name}: {done}/{total}");
+                    if done >= total || Instant::now() >= deadline {
+                        eprintln!();
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                });
+            }
+        });
+        (completed.into_inner(), failed.into_inner(), merged.into_inner().unwrap_or_default())
+    })
+}
+
+/// Measures one phase: `run` does its work and says how many operations completed and failed, with what it
+/// recorded; around it, the wall time and the servers' (and the database's) CPU time.
+fn measured(config: &LoadConfig, name: &str, run: impl FnOnce() -> (u64, u64, Recorder)) -> PhaseReport {
     let cpu = |pids: &[u32]| -> Option<f64> {
         if pids.is_empty() {
             return None;
         }
         pids.iter().map(|p| server_cpu::cpu_seconds(*p).ok()).sum()
     };
-    let next = AtomicU64::new(0);
-    let (completed, failed) = (AtomicU64::new(0), AtomicU64::new(0));
-    let merged = Mutex::new(Recorder::default());
-    let show = config.progress && std::io::stderr().is_terminal();
     let database = || config.database_cpu.then(|| server_cpu::processes_named("postgres"));
     let database_before = database();
     let cpu_before = cpu(&config.server_pids);
     let began = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..config.concurrency.max(1) {
-            s.spawn(|| {
-                let mut rec = Recorder::default();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total || Instant::now() >= deadline {
-                        break;
-                    }
-                    match operation(i as usize, &mut rec) {
-                        Ok(()) => completed.fetch_add(1, Ordering::Relaxed),
-                        Err(_) => failed.fetch_add(1, Ordering::Relaxed),
-                    };
-                }
-                if let Ok(mut m) = merged.lock() {
-                    m.merge(rec);
-                }
-            });
-        }
-        if show {
-            s.spawn(|| loop {
-                let done = completed.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
-                eprint!("\r{name}: {done}/{total}");
-                if done >= total || Instant::now() >= deadline {
-                    eprintln!();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            });
-        }
-    });
+    let (completed, failed, recorded) = run();
     let wall = began.elapsed();
     let cpu_after = cpu(&config.server_pids);
     let database_cpu_seconds = database_before.zip(database()).map(|(a, b)| server_cpu::used_between(&a, &b));
-    let completed = completed.into_inner();
     let server_cpu_seconds = cpu_before.zip(cpu_after).map(|(a, b)| b - a);
     let per_op = |cpu: f64| (completed > 0).then(|| cpu * 1000.0 / completed as f64);
     PhaseReport {
         phase: name.to_owned(),
         completed,
-        failed: failed.into_inner(),
+        failed,
         wall_seconds: wall.as_secs_f64(),
         server_cpu_seconds,
         server_cpu_ms_per_operation: server_cpu_seconds.and_then(per_op),
         operations_per_server_cpu_second: server_cpu_seconds.filter(|c| *c > 0.0).map(|c| completed as f64 / c),
         database_cpu_seconds,
         database_cpu_ms_per_operation: database_cpu_seconds.and_then(per_op),
-        functions: merged.into_inner().map(|m| m.summarize(wall)).unwrap_or_default(),
+        functions: recorded.summarize(wall),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The operator's side of a load run, over mutual TLS on rspd's operator listener:
 //! - ES2+ DownloadOrder by profileType + ConfirmOrder with releaseFlag (SGP.22 v2.5 §5.3.1, §5.3.2; JSON binding
 //!   §6.5), which gives the matchingId a device then downloads with;
-//! - the eIM's bulk eUICC import (`POST /api/v1/eim/euiccs`), so the polling devices are known to the eIM.
+//! - the eIM's bulk eUICC import (`POST /api/v1/eim/euiccs`), so the polling devices are known to the eIM;
+//! - eIM campaigns (`POST /api/v1/eim/campaigns`, `GET …/{id}`), which queue the packages devices then poll for.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,25 +129,78 @@ impl OperatorClient {
 
     /// Registers eUICCs with the eIM by their certificates (DER), at most 20,000 per request: how many are
     /// registered now or were already.
-    pub fn import_euiccs(&self, certificates: &[Vec<u8>]) -> Result<u64, OperatorError> {
+    pub fn import_euiccs(&self, euiccs: &[EuiccImport]) -> Result<u64, OperatorError> {
         let mut known = 0;
-        for chunk in certificates.chunks(20_000) {
-            let items: Vec<Value> = chunk.iter().map(|der| json!({ "certificate": B64.encode(der) })).collect();
-            let response = self
-                .http
-                .post(format!("{}/api/v1/eim/euiccs", self.base))
-                .header("Content-Type", "application/json")
-                .body(json!({ "euiccs": items }).to_string())
-                .send()
-                .map_err(OperatorError::transport)?;
-            let status = response.status();
-            let bytes = response.bytes().map_err(OperatorError::transport)?;
-            let report: Value = serde_json::from_slice(&bytes).map_err(OperatorError::transport)?;
-            if !status.is_success() {
-                return Err(OperatorError { code: format!("http {}", status.as_u16()), message: report.to_string() });
-            }
+        for chunk in euiccs.chunks(20_000) {
+            let items: Vec<Value> = chunk
+                .iter()
+                .map(|e| {
+                    let mut item = json!({ "certificate": B64.encode(&e.certificate) });
+                    if let Some(token) = e.association_token {
+                        item["associationToken"] = json!(token);
+                    }
+                    if let Some(label) = &e.label {
+                        item["label"] = json!(label);
+                    }
+                    item
+                })
+                .collect();
+            let report = self.api("POST", "/api/v1/eim/euiccs", Some(json!({ "euiccs": items })))?;
             known += report["registered"].as_u64().unwrap_or(0) + report["alreadyRegistered"].as_u64().unwrap_or(0);
         }
         Ok(known)
     }
+
+    /// Starts an eIM campaign (`POST /api/v1/eim/campaigns`) of `intent` over the eUICCs labelled `label`, releasing
+    /// up to `rate_per_minute` orders a minute with at most `max_in_flight` running: its view.
+    pub fn create_campaign(
+        &self,
+        name: &str,
+        intent: Value,
+        label: &str,
+        rate_per_minute: i64,
+        max_in_flight: i64,
+    ) -> Result<Value, OperatorError> {
+        let body = json!({
+            "name": name, "intent": intent, "filter": { "label": label },
+            "ratePerMinute": rate_per_minute, "maxInFlight": max_in_flight,
+        });
+        self.api("POST", "/api/v1/eim/campaigns", Some(body))
+    }
+
+    /// A campaign's view (`GET /api/v1/eim/campaigns/{id}`): state and progress counts.
+    pub fn campaign(&self, campaign_id: &str) -> Result<Value, OperatorError> {
+        self.api("GET", &format!("/api/v1/eim/campaigns/{campaign_id}"), None)
+    }
+
+    /// One call of rspd's operator API: the JSON answer of a 2xx.
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, OperatorError> {
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url),
+        };
+        let request = match body {
+            Some(b) => request.header("Content-Type", "application/json").body(b.to_string()),
+            None => request,
+        };
+        let response = request.send().map_err(OperatorError::transport)?;
+        let status = response.status();
+        let bytes = response.bytes().map_err(OperatorError::transport)?;
+        let answer: Value = serde_json::from_slice(&bytes).map_err(OperatorError::transport)?;
+        if !status.is_success() {
+            return Err(OperatorError { code: format!("http {}", status.as_u16()), message: answer.to_string() });
+        }
+        Ok(answer)
+    }
+}
+
+/// One eUICC for the eIM's bulk import.
+#[derive(Debug, Clone)]
+pub struct EuiccImport {
+    /// CERT.EUICC.ECDSA (DER).
+    pub certificate: Vec<u8>,
+    /// The associationToken the eUICC issued to this eIM at AddInitialEim, if any.
+    pub association_token: Option<i64>,
+    pub label: Option<String>,
 }

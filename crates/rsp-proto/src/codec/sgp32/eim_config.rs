@@ -54,7 +54,31 @@ impl EimConfigurationData {
             indirect_profile_download: None,
         }
     }
+
+    /// What a device factory loads with AddInitialEim, or addEim carries (§2.11.1.2): `eimId`, `eimFqdn`,
+    /// `eimIdType` fqdn, the initial `counterValue [3]`, `associationToken [4]` when the eUICC is asked to issue
+    /// one (present = "please issue one"), and PK.EIM.ECDSA as `eimPublicKeyData [5] { eimPublicKey [0] SPKI }`
+    /// from its SubjectPublicKeyInfo DER.
+    pub fn for_fqdn(
+        eim_id: &str,
+        eim_fqdn: &str,
+        eim_public_key_spki_der: &[u8],
+        counter_value: i64,
+        ask_association_token: bool,
+    ) -> Result<Self, crate::codec::CodecError> {
+        let mut config = EimConfigurationData::new(eim_id);
+        config.eim_fqdn = Some(eim_fqdn.into());
+        config.eim_id_type = Some(EIM_ID_TYPE_FQDN);
+        config.counter_value = Some(counter_value);
+        config.association_token = ask_association_token.then_some(0);
+        config.eim_public_key_data =
+            Some(EimPublicKeyData::EimPublicKey(SubjectPublicKeyInfo::from_der(eim_public_key_spki_der)?));
+        Ok(config)
+    }
 }
+
+/// `eimIdType` (§2.11.1.2): `eimIdTypeFqdn(2)`.
+pub const EIM_ID_TYPE_FQDN: i64 = 2;
 
 /// `eimPublicKeyData [5] CHOICE { eimPublicKey [0] SubjectPublicKeyInfo, eimCertificate [1] Certificate, ... }`
 #[derive(AsnType, Decode, Encode, Debug, Clone, PartialEq, Eq)]

@@ -73,6 +73,12 @@ impl TestPkiPaths {
         self.file(curve, "dptls.key")
     }
 
+    /// Where rspd keeps its generated test eIM key (PEM) for `curve`. Not issued by the test CI: the eIM signs
+    /// with a bare key that devices learn as `eimPublicKey` (SGP.32 v1.2 §2.11.1.2).
+    pub fn eim_key(&self, curve: Curve) -> PathBuf {
+        self.root.join("eim").join(curve.short_name()).join("eim_key.pem")
+    }
+
     pub fn operator_dir(&self) -> PathBuf {
         self.root.join("operator")
     }
