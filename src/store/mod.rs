@@ -25,6 +25,7 @@ pub mod error;
 pub mod memory;
 pub mod migrations;
 mod operator;
+mod prepared;
 mod retention;
 pub mod schema;
 mod server_keys;

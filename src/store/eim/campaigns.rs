@@ -18,6 +18,7 @@ use crate::eim::{EimError, OrderState as PackageState};
 use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::eim::orders::{is_unique_violation, NewOrderRow, CHUNK};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{eim_campaigns as ec, eim_orders as eo, eim_packages as ep};
 use crate::store::Store;
 
@@ -111,6 +112,7 @@ macro_rules! release_one {
         }
         diesel::update(ec::table.find(campaign.id))
             .set((ec::window_start.eq(window_start), ec::window_released.eq(released + n)))
+            .prepared()
             .execute($c)?;
         Ok::<i64, DieselError>(n)
     }};
@@ -241,7 +243,7 @@ impl CampaignRepository for Store {
             )
             .set((ec::state.eq(to.as_str()), ec::updated_at.eq(now)))
             .returning(CampaignRow::as_returning())
-            .get_result::<CampaignRow>(c)
+            .prepared().get_result::<CampaignRow>(c)
             .optional())
         })?;
         row.map(CampaignRow::into_record).transpose()
@@ -265,7 +267,7 @@ impl CampaignRepository for Store {
                     ec::finished_at.eq(Some(now)),
                 ))
                 .returning(CampaignRow::as_returning())
-                .get_result::<CampaignRow>(c)
+                .prepared().get_result::<CampaignRow>(c)
                 .optional()?
                 else {
                     return Ok(None);
@@ -282,7 +284,7 @@ impl CampaignRepository for Store {
                         .filter(eo::state.eq(EimOrderStatus::Pending.as_str())),
                 )
                 .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before release"))))
-                .execute(c)?;
+                .prepared().execute(c)?;
                 diesel::update(
                     eo::table
                         .filter(eo::campaign_id.eq(Some(campaign_id)))
@@ -290,7 +292,7 @@ impl CampaignRepository for Store {
                         .filter(eo::current_package_id.is_null()),
                 )
                 .set((cancel, eo::failure_reason.eq(Some("campaign cancelled before dispatch"))))
-                .execute(c)?;
+                .prepared().execute(c)?;
                 // Packages not fetched yet: expired (never dispatched afterwards); dispatched ones finish.
                 let queued: Vec<i64> = eo::table
                     .inner_join(ep::table.on(eo::current_package_id.eq(ep::id.nullable())))
@@ -396,7 +398,7 @@ impl CampaignRepository for Store {
                             ec::updated_at.eq(now),
                             ec::finished_at.eq(Some(now)),
                         ))
-                        .execute(c)
+                        .prepared().execute(c)
                 })
             })?;
         }

@@ -15,6 +15,7 @@ use crate::eim::{EimError, OrderState as PackageState, PackageOrder, QueueSlot};
 use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::eim::queue::PackageRow;
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{eim_euiccs as ee, eim_order_steps as es, eim_orders as eo, eim_packages as ep};
 use crate::store::Store;
 
@@ -107,6 +108,7 @@ macro_rules! queue_step_body {
         let Some((counter_value, association_token)) = diesel::update(ee::table.find(&$o.eid))
             .set((ee::counter_value.eq(ee::counter_value + 1), ee::updated_at.eq($now)))
             .returning((ee::counter_value, ee::association_token))
+            .prepared()
             .get_result::<(i64, Option<i64>)>($c)
             .optional()?
         else {
@@ -149,6 +151,7 @@ macro_rules! queue_step_body {
                 eo::version.eq(eo::version + 1),
                 eo::updated_at.eq($now),
             ))
+            .prepared()
             .execute($c)?;
         if moved != 1 {
             return Err(DieselError::RollbackTransaction);
@@ -372,7 +375,7 @@ impl EimOrderRepository for Store {
                     eo::updated_at.eq(now),
                     eo::finished_at.eq(Some(now)),
                 ))
-                .execute(c))
+                .prepared().execute(c))
         })?;
         Ok(changed == 1)
     }

@@ -8,6 +8,7 @@ use crate::eim::campaign::{EuiccFilter, ImportOutcome, OperatorEuiccs, OwnedEuic
 use crate::eim::{DeviceContact, EimError, NewEuicc};
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::eim::orders::is_unique_violation;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::eim_euiccs as ee;
 use crate::store::Store;
 
@@ -66,7 +67,7 @@ impl OperatorEuiccs for Store {
                 ee::table.find(eid).filter(ee::operator_id.eq("").or(ee::operator_id.eq(operator_id))),
             )
             .set((ee::operator_id.eq(operator_id), ee::label.eq(label), ee::updated_at.eq(now)))
-            .execute(c))
+            .prepared().execute(c))
         })?;
         if changed == 0 {
             return Err(EimError::AlreadyRegistered(format!("{eid} (to another operator, or not at all)")));

@@ -11,6 +11,7 @@
 //! - Every other transition is a compare-and-set on the state.
 
 use crate::clock::now_ms;
+use crate::store::prepared::PreparedExt;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -114,6 +115,7 @@ macro_rules! dispatch_by_id {
                 ep::updated_at.eq($now),
             ))
             .returning(PackageRow::as_returning())
+            .prepared()
             .get_result::<PackageRow>($c)
             .optional()
     };
@@ -136,6 +138,7 @@ macro_rules! record_contact {
     ($c:expr, $eid:expr, $r_plmn:expr, $cause:expr, $now:expr) => {
         diesel::update(ee::table.find($eid))
             .set((ee::last_seen.eq($now), ee::r_plmn.eq($r_plmn), ee::state_change_cause.eq($cause)))
+            .prepared()
             .execute($c)
     };
 }
@@ -145,6 +148,7 @@ macro_rules! upsert_profile {
     ($c:expr, $eid:expr, $iccid:expr, $set:expr, $now:expr) => {{
         let changed = diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.eq($iccid)))
             .set(($set, pf::last_seen.eq($now)))
+            .prepared()
             .execute($c)?;
         if changed == 0 {
             diesel::insert_into(pf::table)
@@ -156,7 +160,10 @@ macro_rules! upsert_profile {
                     pf::last_seen.eq($now),
                 ))
                 .execute($c)?;
-            diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.eq($iccid))).set($set).execute($c)?;
+            diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.eq($iccid)))
+                .set($set)
+                .prepared()
+                .execute($c)?;
         }
     }};
 }
@@ -182,6 +189,7 @@ macro_rules! apply_profile_change {
             ProfileChange::Enabled(iccid) => {
                 diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.ne(iccid)))
                     .set(pf::state.eq(DISABLED))
+                    .prepared()
                     .execute($c)?;
                 upsert_profile!($c, $eid, iccid, pf::state.eq(ENABLED), $now);
             }
@@ -192,12 +200,16 @@ macro_rules! apply_profile_change {
             ProfileChange::FallbackSet(iccid) => {
                 diesel::update(pf::table.filter(pf::eid.eq($eid)).filter(pf::iccid.ne(iccid)))
                     .set(pf::fallback_attribute.eq(false))
+                    .prepared()
                     .execute($c)?;
                 upsert_profile!($c, $eid, iccid, pf::fallback_attribute.eq(true), $now);
             }
             ProfileChange::Installed(iccid) => upsert_profile!($c, $eid, iccid, pf::state.eq(DISABLED), $now),
             ProfileChange::FallbackUnset => {
-                diesel::update(pf::table.filter(pf::eid.eq($eid))).set(pf::fallback_attribute.eq(false)).execute($c)?;
+                diesel::update(pf::table.filter(pf::eid.eq($eid)))
+                    .set(pf::fallback_attribute.eq(false))
+                    .prepared()
+                    .execute($c)?;
             }
         }
     };
@@ -311,7 +323,7 @@ impl EimRepository for Store {
         let changed = self.write(|conn| {
             write_transaction!(conn, c => diesel::update(ee::table.find(eid))
                 .set((ee::association_token.eq(association_token), ee::updated_at.eq(now)))
-                .execute(c))
+                .prepared().execute(c))
         })?;
         if changed == 0 {
             return Err(EimError::UnknownEuicc(eid.to_owned()));
@@ -335,7 +347,7 @@ impl EimRepository for Store {
                 let Some((counter_value, association_token)) = diesel::update(ee::table.find(eid))
                     .set((ee::counter_value.eq(ee::counter_value + 1), ee::updated_at.eq(now)))
                     .returning((ee::counter_value, ee::association_token))
-                    .get_result::<(i64, Option<i64>)>(c)
+                    .prepared().get_result::<(i64, Option<i64>)>(c)
                     .optional()?
                 else {
                     return Ok(None);
@@ -484,12 +496,12 @@ impl EimRepository for Store {
                     Some(der) => diesel::update(target)
                         .set((changes, ep::result_der.eq(Some(der))))
                         .returning(PackageRow::as_returning())
-                        .get_result::<PackageRow>(c)
+                        .prepared().get_result::<PackageRow>(c)
                         .optional()?,
                     None => diesel::update(target)
                         .set(changes)
                         .returning(PackageRow::as_returning())
-                        .get_result::<PackageRow>(c)
+                        .prepared().get_result::<PackageRow>(c)
                         .optional()?,
                 };
                 if let Some(row) = &row {
@@ -543,7 +555,7 @@ impl EimRepository for Store {
                         ep::finished_at.eq(Some(now)),
                         ep::updated_at.eq(now),
                     ))
-                    .execute(c)?;
+                    .prepared().execute(c)?;
                 }
                 Ok::<_, DieselError>(n)
             })

@@ -9,6 +9,7 @@ use crate::eim::notification_outbox::{NotificationOutbox, OutboxNotification, CL
 use crate::eim::EimError;
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::eim::orders::is_unique_violation;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::eim_notification_outbox as no;
 use crate::store::schema::eim_relay_sessions as rs;
 use crate::store::Store;
@@ -76,7 +77,7 @@ impl NotificationOutbox for Store {
                     no::table.find(id).filter(no::next_attempt_at.eq(next_attempt_at)),
                 )
                 .set(no::next_attempt_at.eq(now + CLAIM_LEASE_MS))
-                .execute(c))
+                .prepared().execute(c))
             })?;
             if changed == 1 {
                 claimed.push(OutboxNotification { id, smdp_address, pending_notification, attempts });
@@ -98,7 +99,7 @@ impl NotificationOutbox for Store {
                     no::last_error.eq(error),
                     no::next_attempt_at.eq(next_attempt_at),
                 ))
-                .execute(c))
+                .prepared().execute(c))
         })?;
         Ok(())
     }

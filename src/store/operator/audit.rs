@@ -17,6 +17,7 @@ use crate::audit::{
 };
 use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{audit_head as ah, audit_identifiers as ai, audit_log as al};
 use crate::store::Store;
 
@@ -371,7 +372,10 @@ impl Store {
                     .bind::<Array<Text>, _>(links.iter().map(|l| l.prev_hash.as_str()).collect::<Vec<_>>())
                     .bind::<Array<Text>, _>(links.iter().map(|l| l.hash.as_str()).collect::<Vec<_>>())
                     .execute(c)?;
-                    diesel::update(ah::table.find(1)).set((ah::seq.eq(seq), ah::hash.eq(hash))).execute(c)?;
+                    diesel::update(ah::table.find(1))
+                        .set((ah::seq.eq(seq), ah::hash.eq(hash)))
+                        .prepared()
+                        .execute(c)?;
                 }
                 Ok::<_, diesel::result::Error>(links.len())
             }),
@@ -381,10 +385,14 @@ impl Store {
                 for l in &links {
                     diesel::update(al::table.find(l.id))
                         .set((al::seq.eq(l.seq), al::prev_hash.eq(&l.prev_hash), al::hash.eq(&l.hash)))
+                        .prepared()
                         .execute(c)?;
                 }
                 if let Some((seq, hash)) = &last {
-                    diesel::update(ah::table.find(1)).set((ah::seq.eq(seq), ah::hash.eq(hash))).execute(c)?;
+                    diesel::update(ah::table.find(1))
+                        .set((ah::seq.eq(seq), ah::hash.eq(hash)))
+                        .prepared()
+                        .execute(c)?;
                 }
                 Ok::<_, diesel::result::Error>(links.len())
             }),

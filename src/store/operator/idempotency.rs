@@ -13,6 +13,7 @@ use crate::fleet::{Claim, StoredAnswer};
 use crate::smdp::RepoError;
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::operator_idempotency as oi;
 use crate::store::Store;
 
@@ -87,7 +88,7 @@ impl Store {
                     .filter(oi::created_at.eq(row.created_at)),
             )
             .set(oi::created_at.eq(now))
-            .execute(c))
+            .prepared().execute(c))
         })?;
         Ok(if taken == 1 { Claim::Run } else { Claim::InProgress })
     }
@@ -113,7 +114,7 @@ impl Store {
                 oi::content_type.eq(answer.content_type.as_deref()),
                 oi::response_body.eq(answer.body.as_slice()),
             ))
-            .execute(c))
+            .prepared().execute(c))
         })?;
         Ok(())
     }

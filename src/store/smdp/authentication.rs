@@ -25,6 +25,7 @@ use crate::smdp::session::{AuthenticatedUpdate, SessionState};
 use crate::smdp::{OrderRecord, ProfileState, RepoError, TransactionId};
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{
     download_sessions as ds, orders as od, profile_packages as pp, profile_personalizations as ppz,
     profile_templates as pt, profile_types as ty, profiles as pr,
@@ -75,6 +76,7 @@ macro_rules! cancel_initiated {
     ($c:expr, $transaction_id:expr, $now:expr) => {
         diesel::update(ds::table.find($transaction_id).filter(ds::state.eq(SessionState::Initiated.as_str())))
             .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq($now)))
+            .prepared()
             .execute($c)
     };
 }

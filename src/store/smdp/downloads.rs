@@ -7,6 +7,7 @@
 //! The ES2+ progress event of a change (§5.3.5), when the caller gives one, is inserted in the same transaction.
 
 use crate::clock::now_ms;
+use crate::store::prepared::PreparedExt;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -134,6 +135,7 @@ macro_rules! move_profile {
                 .filter(pr::state.eq_any($from)),
         )
         .set((pr::state.eq($to), pr::updated_at.eq($now)))
+        .prepared()
         .execute($c)
     };
 }
@@ -173,6 +175,7 @@ macro_rules! claim_order {
                     ds::state.eq_any([SessionState::Initiated.as_str(), SessionState::Authenticated.as_str()]),
                 ))
                 .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq(now)))
+                .prepared()
                 .execute($c)?;
                 if abandoned == 0 {
                     return Ok(Err(Lost::Taken(state)));
@@ -187,6 +190,7 @@ macro_rules! claim_order {
                         .filter(od::session_id.eq(old)),
                 )
                 .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
+                .prepared()
                 .execute($c)?,
                 None => diesel::update(
                     od::table
@@ -195,6 +199,7 @@ macro_rules! claim_order {
                         .filter(od::session_id.is_null().or(od::session_id.eq(transaction_id))),
                 )
                 .set((od::session_id.eq(transaction_id), od::updated_at.eq(now)))
+                .prepared()
                 .execute($c)?,
             };
             if claimed == 0 {
@@ -213,6 +218,7 @@ macro_rules! claim_order {
                         ds::cc_required.eq(u.cc_required),
                         ds::updated_at.eq(now),
                     ))
+                    .prepared()
                     .execute($c)?;
             if moved == 0 {
                 return Ok(Err(Lost::SessionGone));
@@ -268,7 +274,7 @@ impl DownloadRepository for Store {
                         .filter(pr::state.eq(from.as_str())),
                 )
                 .set((pr::state.eq(confirmed), pr::eid.eq(&eid), pr::updated_at.eq(now)))
-                .execute(c)?;
+                .prepared().execute(c)?;
                 if moved == 0 {
                     return profile_state!(c, &order.operator_id, &order.iccid).map(Err);
                 }
@@ -356,7 +362,7 @@ impl DownloadRepository for Store {
                 let left: i32 = diesel::update(od::table.filter(od::operator_id.eq(operator_id)).filter(od::id.eq(order_id)))
                     .set((od::cc_attempts_left.eq(od::cc_attempts_left - 1), od::updated_at.eq(now)))
                     .returning(od::cc_attempts_left)
-                    .get_result(c)?;
+                    .prepared().get_result(c)?;
                 if left <= 0 {
                     let iccid: String = od::table.find(order_id).select(od::iccid).first(c)?;
                     move_profile!(c, operator_id, &iccid, [ProfileState::Released.as_str()], ProfileState::Error.as_str(), now)?;
@@ -526,7 +532,7 @@ impl DownloadRepository for Store {
                     diesel::update(order)
                         .set((od::cc_attempts_left.eq(od::cc_attempts_left - 1), od::updated_at.eq(now)))
                         .returning(od::cc_attempts_left)
-                        .get_result(c)?
+                        .prepared().get_result(c)?
                 } else {
                     order.select(od::cc_attempts_left).first(c)?
                 };
@@ -537,11 +543,11 @@ impl DownloadRepository for Store {
                 // The session ends (the LPA starts again) and its order is free for the next attempt.
                 let ended = diesel::update(ds::table.find(transaction_id).filter(ds::state.eq(authenticated)))
                     .set((ds::state.eq(SessionState::Cancelled.as_str()), ds::updated_at.eq(now)))
-                    .execute(c)?;
+                    .prepared().execute(c)?;
                 if ended == 1 {
                     diesel::update(order.filter(od::session_id.eq(transaction_id)))
                         .set((od::session_id.eq(None::<String>), od::updated_at.eq(now)))
-                        .execute(c)?;
+                        .prepared().execute(c)?;
                 }
                 if let Some(event) = progress(left) {
                     insert_progress!(c, &event)?;
@@ -573,7 +579,7 @@ impl DownloadRepository for Store {
                     ds::bpp.eq(bpp),
                     ds::updated_at.eq(now),
                 ))
-                .execute(c)?;
+                .prepared().execute(c)?;
                 if moved == 1 {
                     move_profile!(c, operator_id, iccid, [ProfileState::Released.as_str()], ProfileState::Downloaded.as_str(), now)?;
                     if let Some(event) = progress {
@@ -607,7 +613,7 @@ impl DownloadRepository for Store {
                 let Some((order_id, operator_id, iccid)) = row else { return Ok::<_, DieselError>(false) };
                 diesel::update(ds::table.find(transaction_id).filter(ds::state.eq_any(&from)))
                     .set((ds::state.eq(to.as_str()), ds::updated_at.eq(now)))
-                    .execute(c)?;
+                    .prepared().execute(c)?;
                 if let (Some(order_id), Some(operator_id), Some(iccid)) = (order_id, operator_id, iccid) {
                     match outcome {
                         OrderOutcome::Release => {
@@ -618,7 +624,7 @@ impl DownloadRepository for Store {
                                     .filter(od::session_id.eq(transaction_id)),
                             )
                             .set((od::session_id.eq(None::<String>), od::updated_at.eq(now)))
-                            .execute(c)?;
+                            .prepared().execute(c)?;
                         }
                         OrderOutcome::Error => {
                             move_profile!(c, &operator_id, &iccid,
@@ -660,7 +666,7 @@ impl DownloadRepository for Store {
                         .filter(ds::state.eq_any([SessionState::BppDelivered.as_str(), SessionState::Expired.as_str()])),
                 )
                 .set((ds::state.eq(SessionState::Completed.as_str()), ds::updated_at.eq(now)))
-                .execute(c)?;
+                .prepared().execute(c)?;
                 let moved = move_profile!(c, &operator_id, &iccid, [ProfileState::Downloaded.as_str()], target.as_str(), now)?;
                 let state = profile_state!(c, &operator_id, &iccid)?.unwrap_or_default();
                 if let Some(event) = progress {
@@ -741,7 +747,7 @@ impl DownloadRepository for Store {
         self.write(|conn| {
             write_transaction!(conn, c => diesel::update(nt::table.find(id).filter(nt::processed_at.is_null()))
                 .set((nt::processed_at.eq(now), nt::outcome.eq(outcome)))
-                .execute(c))
+                .prepared().execute(c))
         })?;
         Ok(())
     }

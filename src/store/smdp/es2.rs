@@ -17,6 +17,7 @@ use crate::smdp::session::SessionState;
 use crate::smdp::{NewOrder, OrderRecord, ProfileRecord, ProfileState, RepoError};
 use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{download_sessions as ds, es2_calls as ec, orders as od, profiles as pr};
 use crate::store::smdp::downloads::OrderRow;
 use crate::store::smdp::profiles::{compare_and_set_outcome, ProfileRow};
@@ -166,6 +167,7 @@ impl Es2Repository for Store {
                     pr::updated_at.eq(now),
                 ))
                 .returning(ProfileRow::as_returning())
+                .prepared()
                 .get_result($c)
                 .optional()
             };
@@ -286,7 +288,7 @@ impl Es2Repository for Store {
                     .filter(pr::state.eq(from.as_str()));
                 let moved = diesel::update(profile)
                     .set((pr::state.eq(to.as_str()), pr::eid.eq(&eid), pr::updated_at.eq(now)))
-                    .execute(c)?;
+                    .prepared().execute(c)?;
                 if moved == 0 {
                     let state = state_of!(c, &order.operator_id, &order.iccid)?;
                     return Ok::<_, DieselError>(Err(match state {
@@ -300,7 +302,7 @@ impl Es2Repository for Store {
                 if let Some((imeis, tacs)) = &lock_columns {
                     diesel::update(pr::table.filter(pr::operator_id.eq(&order.operator_id)).filter(pr::iccid.eq(&order.iccid)))
                         .set((pr::allowed_imeis.eq(imeis), pr::allowed_tacs.eq(tacs)))
-                        .execute(c)?;
+                        .prepared().execute(c)?;
                 }
                 let row: OrderRow = diesel::insert_into(od::table)
                     .values((
@@ -354,13 +356,13 @@ impl Es2Repository for Store {
                             pr::updated_at.eq(now),
                         ))
                         .returning(ProfileRow::as_returning())
-                        .get_result(c)
+                        .prepared().get_result(c)
                         .optional()?
                 } else {
                     diesel::update(expected)
                         .set((pr::state.eq(to.as_str()), pr::updated_at.eq(now)))
                         .returning(ProfileRow::as_returning())
-                        .get_result(c)
+                        .prepared().get_result(c)
                         .optional()?
                 };
                 let Some(row) = updated else {
@@ -411,7 +413,7 @@ impl Es2Repository for Store {
                 )
                 .set((pr::state.eq(ProfileState::Released.as_str()), pr::updated_at.eq(now)))
                 .returning(ProfileRow::as_returning())
-                .get_result(c)
+                .prepared().get_result(c)
                 .optional()?;
                 let Some(row) = updated else {
                     let state = state_of!(c, operator, iccid)?;

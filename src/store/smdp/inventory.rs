@@ -4,6 +4,7 @@
 //! binds each to its table and primary key.
 
 use crate::clock::now_ms;
+use crate::store::prepared::PreparedExt;
 use std::collections::BTreeMap;
 
 use diesel::dsl::count_star;
@@ -247,7 +248,7 @@ impl InventoryRepository for Store {
                     ty::low_stock_threshold.eq(t.low_stock_threshold),
                     ty::updated_at.eq(now),
                 ))
-                .execute(c)?;
+                .prepared().execute(c)?;
                 if updated == 0 {
                     diesel::insert_into(ty::table).values(&row).execute(c)?;
                 }
@@ -488,7 +489,7 @@ impl InventoryRepository for Store {
         };
         let written = outcomes.iter().filter(|o| o.is_ok()).count() as i64;
         self.write(|conn| {
-            write_transaction!(conn, c => diesel::update(pb::table.find(batch_id)).set(pb::row_count.eq(written)).execute(c))
+            write_transaction!(conn, c => diesel::update(pb::table.find(batch_id)).set(pb::row_count.eq(written)).prepared().execute(c))
         })?;
         Ok((batch_id, outcomes))
     }

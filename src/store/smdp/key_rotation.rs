@@ -11,6 +11,7 @@ use crate::secrets::RowBinding;
 use crate::smdp::RepoError;
 use crate::store::connection::{dispatch, write_transaction};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{profile_packages as pp, profile_personalizations as ppz, profile_templates as pt};
 use crate::store::smdp::inventory::{secrets_error, template_key, PACKAGES, PERSONALIZATIONS, TEMPLATES};
 use crate::store::Store;
@@ -98,8 +99,8 @@ impl Store {
                     for (iccid, old, sealed) in &updates {
                         let set = (pp::package_der.eq(&sealed.blob), pp::key_id.eq(Some(&sealed.key_id)));
                         n += match old {
-                            Some(old) => diesel::update(pp::table.find(iccid).filter(pp::key_id.eq(old))).set(set).execute(c)?,
-                            None => diesel::update(pp::table.find(iccid).filter(pp::key_id.is_null())).set(set).execute(c)?,
+                            Some(old) => diesel::update(pp::table.find(iccid).filter(pp::key_id.eq(old))).set(set).prepared().execute(c)?,
+                            None => diesel::update(pp::table.find(iccid).filter(pp::key_id.is_null())).set(set).prepared().execute(c)?,
                         };
                     }
                     Ok::<usize, diesel::result::Error>(n)
@@ -141,7 +142,7 @@ impl Store {
                             pt::table.filter(pt::operator_id.eq(operator_id)).filter(pt::name.eq(name)).filter(pt::key_id.eq(old)),
                         )
                         .set((pt::package_sealed.eq(&sealed.blob), pt::key_id.eq(&sealed.key_id)))
-                        .execute(c)?;
+                        .prepared().execute(c)?;
                     }
                     Ok::<usize, diesel::result::Error>(n)
                 })
@@ -179,7 +180,7 @@ impl Store {
                     for (iccid, old, sealed) in &updates {
                         n += diesel::update(ppz::table.find(iccid).filter(ppz::key_id.eq(old)))
                             .set((ppz::data_sealed.eq(&sealed.blob), ppz::key_id.eq(&sealed.key_id)))
-                            .execute(c)?;
+                            .prepared().execute(c)?;
                     }
                     Ok::<usize, diesel::result::Error>(n)
                 })

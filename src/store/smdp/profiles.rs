@@ -5,6 +5,7 @@
 //! profile is handed out at most once across threads and nodes.
 
 use crate::clock::now_ms;
+use crate::store::prepared::PreparedExt;
 
 use diesel::prelude::*;
 
@@ -128,13 +129,13 @@ impl ProfileRepository for Store {
                     diesel::update(expected)
                         .set((profiles::state.eq(to.as_str()), profiles::updated_at.eq(now), profiles::eid.eq(None::<String>)))
                         .returning(ProfileRow::as_returning())
-                        .get_result(c)
+                        .prepared().get_result(c)
                         .optional()?
                 } else {
                     diesel::update(expected)
                         .set((profiles::state.eq(to.as_str()), profiles::updated_at.eq(now)))
                         .returning(ProfileRow::as_returning())
-                        .get_result(c)
+                        .prepared().get_result(c)
                         .optional()?
                 };
                 match updated {
@@ -166,7 +167,7 @@ impl ProfileRepository for Store {
                 )
                 .set((profiles::state.eq(to.as_str()), profiles::eid.eq(eid), profiles::updated_at.eq(now)))
                 .returning(ProfileRow::as_returning())
-                .get_result(c)
+                .prepared().get_result(c)
                 .optional()?;
                 match updated {
                     Some(row) => Ok(Ok(row)),
@@ -214,6 +215,7 @@ impl ProfileRepository for Store {
                     Some(id) => diesel::update(profiles::table.find(id).filter(profiles::state.eq(available)))
                         .set((profiles::state.eq(to.as_str()), profiles::eid.eq(eid), profiles::updated_at.eq(now)))
                         .returning(ProfileRow::as_returning())
+                        .prepared()
                         .get_result($c)
                         .optional(),
                 }

@@ -13,6 +13,7 @@ use crate::smdp::progress::{OutboxEntry, ProgressBacklog, ProgressEvent, Progres
 use crate::smdp::RepoError;
 use crate::store::connection::{dispatch, write_transaction, DbConnection};
 use crate::store::error::StoreError;
+use crate::store::prepared::PreparedExt;
 use crate::store::schema::{download_sessions as ds, es2_progress_outbox as ob};
 use crate::store::Store;
 
@@ -139,7 +140,7 @@ impl ProgressOutbox for Store {
         self.write(|conn| {
             write_transaction!(conn, c => diesel::update(ob::table.find(id))
                 .set((ob::delivered_at.eq(now_ms), ob::leased_until.eq(None::<i64>)))
-                .execute(c))
+                .prepared().execute(c))
         })?;
         Ok(())
     }
@@ -154,7 +155,7 @@ impl ProgressOutbox for Store {
                     ob::last_error.eq(&error),
                     ob::leased_until.eq(None::<i64>),
                 ))
-                .execute(c))
+                .prepared().execute(c))
         })?;
         Ok(())
     }
