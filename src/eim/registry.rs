@@ -107,8 +107,8 @@ impl EuiccRecord {
 
     /// PK.EUICC.ECDSA from the stored certificate.
     pub fn euicc_public_key(&self) -> Result<EcPublicKey, EimError> {
-        Certificate::from_der(&self.euicc_certificate)
-            .map(|c| c.public_key().clone())
+        // Verified in full at registration; only its key is needed here.
+        Certificate::subject_public_key_of(&self.euicc_certificate)
             .map_err(|e| EimError::Store(format!("stored certificate of eUICC {}: {e}", self.eid)))
     }
 }

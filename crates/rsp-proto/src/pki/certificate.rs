@@ -16,13 +16,14 @@ use time::OffsetDateTime;
 use x509_parser::der_parser::oid::Oid;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
-    OID_SIG_ECDSA_WITH_SHA256, OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER, OID_X509_EXT_BASIC_CONSTRAINTS,
-    OID_X509_EXT_CERTIFICATE_POLICIES, OID_X509_EXT_CRL_DISTRIBUTION_POINTS, OID_X509_EXT_EXTENDED_KEY_USAGE,
-    OID_X509_EXT_KEY_USAGE, OID_X509_EXT_NAME_CONSTRAINTS, OID_X509_EXT_SUBJECT_ALT_NAME,
-    OID_X509_EXT_SUBJECT_KEY_IDENTIFIER, OID_X509_SERIALNUMBER,
+    OID_KEY_TYPE_EC_PUBLIC_KEY, OID_SIG_ECDSA_WITH_SHA256, OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER,
+    OID_X509_EXT_BASIC_CONSTRAINTS, OID_X509_EXT_CERTIFICATE_POLICIES, OID_X509_EXT_CRL_DISTRIBUTION_POINTS,
+    OID_X509_EXT_EXTENDED_KEY_USAGE, OID_X509_EXT_KEY_USAGE, OID_X509_EXT_NAME_CONSTRAINTS,
+    OID_X509_EXT_SUBJECT_ALT_NAME, OID_X509_EXT_SUBJECT_KEY_IDENTIFIER, OID_X509_SERIALNUMBER,
 };
 use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
+use crate::pki::curve::Curve;
 use crate::pki::ecdsa::{EcPublicKey, EcdsaError};
 use crate::pki::eid_range::{self, EidRangeError, ID_RSP_EXT_PERMITTED_EINS};
 use crate::pki::role::Role;
@@ -230,6 +231,25 @@ impl Certificate {
 
     pub fn public_key(&self) -> &EcPublicKey {
         &self.public_key
+    }
+
+    /// Only the subject public key of `der`, on an SGP.22 curve — for a certificate checked in full when it was
+    /// registered (an eIM's stored CERT.EUICC.ECDSA, which verifies every package result): one parse, without the
+    /// OpenSSL certificate decode [`Certificate::from_der`] also does.
+    pub fn subject_public_key_of(der: &[u8]) -> Result<EcPublicKey, CertificateError> {
+        let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertificateError::Der(e.to_string()))?;
+        let spki = cert.public_key();
+        if spki.algorithm.algorithm != OID_KEY_TYPE_EC_PUBLIC_KEY {
+            return Err(CertificateError::NotAnEcKey);
+        }
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .and_then(|oid| Curve::from_named_curve_oid(oid.as_bytes()))
+            .ok_or(CertificateError::PublicKey(EcdsaError::UnsupportedCurve))?;
+        EcPublicKey::from_point(curve, &spki.subject_public_key.data).map_err(CertificateError::PublicKey)
     }
 
     /// The subject `serialNumber` attribute: the EID in an eUICC certificate.

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcGroup, EcKey, EcKeyRef, EcPoint, PointConversionForm};
+use openssl::ec::{EcKey, EcKeyRef, EcPoint, PointConversionForm};
 use openssl::ecdsa::EcdsaSig;
 use openssl::error::ErrorStack;
 use openssl::pkey::{HasPublic, PKey, Private, Public};
@@ -64,11 +64,11 @@ impl EcPublicKey {
     /// A public key from a point encoding (uncompressed `04 || X || Y`, or compressed) on `curve`.
     /// Rejects points that are not on the curve, including the point at infinity.
     pub fn from_point(curve: Curve, point: &[u8]) -> Result<Self, EcdsaError> {
-        let group = EcGroup::from_curve_name(curve.nid()).map_err(crypto("loading the curve"))?;
+        let group = curve.group().map_err(crypto("loading the curve"))?;
         let mut ctx = BigNumContext::new().map_err(crypto("allocating"))?;
         let not_on_curve = |e: ErrorStack| EcdsaError::PointNotOnCurve { curve, reason: e.to_string() };
-        let p = EcPoint::from_bytes(&group, point, &mut ctx).map_err(not_on_curve)?;
-        let key = EcKey::from_public_key(&group, &p).map_err(not_on_curve)?;
+        let p = EcPoint::from_bytes(group, point, &mut ctx).map_err(not_on_curve)?;
+        let key = EcKey::from_public_key(group, &p).map_err(not_on_curve)?;
         Self::from_ec_key(&key)
     }
 
@@ -179,7 +179,7 @@ mod tests {
     use super::*;
 
     fn key(curve: Curve) -> EcKey<Private> {
-        EcKey::generate(&EcGroup::from_curve_name(curve.nid()).unwrap()).unwrap()
+        EcKey::generate(curve.group().unwrap()).unwrap()
     }
 
     #[test]
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn other_curves_are_refused() {
-        let other = EcKey::generate(&EcGroup::from_curve_name(openssl::nid::Nid::SECP384R1).unwrap()).unwrap();
+        let other = EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::SECP384R1).unwrap()).unwrap();
         assert!(matches!(sign(&other, b"m"), Err(EcdsaError::UnsupportedCurve)));
         assert!(matches!(EcPublicKey::from_ec_key(&other), Err(EcdsaError::UnsupportedCurve)));
     }

@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use openssl::bn::BigNumContext;
 use openssl::derive::Deriver;
-use openssl::ec::{EcGroup, EcKey, EcPoint, PointConversionForm};
+use openssl::ec::{EcKey, EcPoint, PointConversionForm};
 use openssl::pkey::{PKey, Private};
 use openssl::rand::rand_bytes;
 
@@ -138,10 +138,10 @@ impl KeyStore for PemKeyStore {
     }
 
     fn generate_one_time_key(&self, curve: Curve) -> Result<(OneTimeKeyId, Vec<u8>), KeyStoreError> {
-        let group = EcGroup::from_curve_name(curve.nid()).map_err(crypto)?;
-        let key = EcKey::generate(&group).map_err(crypto)?;
+        let group = curve.group().map_err(crypto)?;
+        let key = EcKey::generate(group).map_err(crypto)?;
         let mut ctx = BigNumContext::new().map_err(crypto)?;
-        let point = key.public_key().to_bytes(&group, PointConversionForm::UNCOMPRESSED, &mut ctx).map_err(crypto)?;
+        let point = key.public_key().to_bytes(group, PointConversionForm::UNCOMPRESSED, &mut ctx).map_err(crypto)?;
         let mut id_bytes = [0u8; ONE_TIME_KEY_ID_BYTES];
         rand_bytes(&mut id_bytes).map_err(crypto)?;
         let id = OneTimeKeyId(hex::encode(id_bytes));
@@ -180,7 +180,7 @@ mod tests {
     use crate::pki::keystore::KeyRole;
 
     fn write_key(dir: &Path, name: &str, curve: Curve, pkcs8: bool) -> (PathBuf, EcKey<Private>) {
-        let key = EcKey::generate(&EcGroup::from_curve_name(curve.nid()).unwrap()).unwrap();
+        let key = EcKey::generate(curve.group().unwrap()).unwrap();
         let pem = if pkcs8 {
             PKey::from_ec_key(key.clone()).unwrap().private_key_to_pem_pkcs8().unwrap()
         } else {
@@ -231,7 +231,7 @@ mod tests {
         let store = PemKeyStore::load::<PathBuf>(&[]).unwrap();
         for curve in Curve::ALL {
             let (id, ot_pk_dp) = store.generate_one_time_key(curve).unwrap();
-            let group = EcGroup::from_curve_name(curve.nid()).unwrap();
+            let group = openssl::ec::EcGroup::from_curve_name(curve.nid()).unwrap();
             let euicc = EcKey::generate(&group).unwrap();
             let mut ctx = BigNumContext::new().unwrap();
             let ot_pk_euicc = euicc.public_key().to_bytes(&group, PointConversionForm::UNCOMPRESSED, &mut ctx).unwrap();

@@ -408,3 +408,30 @@ fn unknown_critical_extension_is_malformed() {
         );
     }
 }
+
+/// `Certificate::subject_public_key_of` (the eIM's per-result key read) gives the key the full decode gives, on
+/// both curves and for every certificate of each hierarchy, and names what it cannot read.
+#[test]
+fn subject_public_key_alone_equals_the_full_decode() {
+    use rsp_proto::pki::Certificate;
+    let (hierarchies, _tmp) = hierarchies();
+    for (h, _) in &hierarchies {
+        for der in [&h.ci, &h.eum, &h.euicc, &h.dpauth, &h.dppb] {
+            let full = Certificate::from_der(der).unwrap();
+            let alone = Certificate::subject_public_key_of(der).unwrap();
+            assert_eq!((alone.curve(), alone.uncompressed_point()), (h.curve, full.public_key().uncompressed_point()));
+        }
+    }
+    assert!(matches!(Certificate::subject_public_key_of(&[0x30, 0x00]), Err(CertificateError::Der(_))));
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let pkey = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+    let mut b = openssl::x509::X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_pubkey(&pkey).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap()).unwrap();
+    b.sign(&pkey, openssl::hash::MessageDigest::sha256()).unwrap();
+    let rsa_cert = b.build().to_der().unwrap();
+    let refused = Certificate::subject_public_key_of(&rsa_cert);
+    assert!(matches!(refused, Err(CertificateError::NotAnEcKey)), "{refused:?}");
+}
