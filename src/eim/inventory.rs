@@ -6,7 +6,9 @@
 
 use crate::codec::decode;
 use crate::codec::sgp22::Iccid as IccidDo;
-use crate::codec::sgp32::{EuiccPackage, EuiccPackageRequest, EuiccResultData, ProfileInfoListResponse, Psmo};
+use crate::codec::sgp32::{
+    EuiccPackage, EuiccPackageRequest, EuiccResultData, ProfileInfo, ProfileInfoListResponse, Psmo,
+};
 use crate::profile::Iccid;
 
 use super::result::PackageOutcome;
@@ -69,21 +71,61 @@ fn change(psmo: &Psmo, result: &EuiccResultData) -> Option<ProfileChange> {
         (
             Psmo::ListProfileInfo(request),
             EuiccResultData::ListProfileInfoResult(ProfileInfoListResponse::ProfileInfoListOk(list)),
-        ) if request.search_criteria.is_none() => Some(ProfileChange::Snapshot(
-            list.iter()
-                .filter_map(|p| {
-                    Some(ListedProfile {
-                        iccid: digits(p.iccid.as_ref()?)?,
-                        state: if p.profile_state == Some(1) { ENABLED } else { DISABLED },
-                        fallback_attribute: p.fallback_attribute,
-                    })
-                })
-                .collect(),
-        )),
+        ) if request.search_criteria.is_none() => snapshot(list).map(ProfileChange::Snapshot),
         _ => None,
     }
 }
 
+/// The inventory a complete ProfileInfoListOk gives; `None` when it names an ICCID twice — not a coherent
+/// inventory, so it changes nothing (the order's outcome stands: the eUICC answered and signed it).
+fn snapshot(list: &[ProfileInfo]) -> Option<Vec<ListedProfile>> {
+    let listed: Vec<ListedProfile> = list
+        .iter()
+        .filter_map(|p| {
+            Some(ListedProfile {
+                iccid: digits(p.iccid.as_ref()?)?,
+                state: if p.profile_state == Some(1) { ENABLED } else { DISABLED },
+                fallback_attribute: p.fallback_attribute,
+            })
+        })
+        .collect();
+    let mut iccids: Vec<&str> = listed.iter().map(|p| p.iccid.as_str()).collect();
+    iccids.sort_unstable();
+    if iccids.windows(2).any(|w| w[0] == w[1]) {
+        tracing::warn!(
+            "listProfileInfo result names an ICCID twice; the eIM's inventory of the eUICC is left as it was"
+        );
+        return None;
+    }
+    Some(listed)
+}
+
 fn digits(iccid: &IccidDo) -> Option<String> {
     Iccid::try_from(iccid).ok().map(|i| i.digits())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(iccid: &str, enabled: bool) -> ProfileInfo {
+        let iccid = Iccid::new(iccid).unwrap();
+        ProfileInfo {
+            iccid: Some(IccidDo::from(&iccid)),
+            profile_state: Some(i64::from(enabled)),
+            ..ProfileInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_list_naming_an_iccid_twice_changes_nothing() {
+        let (a, b) = ("89000123456789012341", "89000123456789012358");
+        let listed = snapshot(&[info(a, true), info(b, false)]).unwrap();
+        assert_eq!(
+            listed.iter().map(|p| (p.iccid.as_str(), p.state)).collect::<Vec<_>>(),
+            [(a, ENABLED), (b, DISABLED)]
+        );
+        assert_eq!(snapshot(&[info(a, true), info(b, false), info(a, false)]), None);
+        assert_eq!(snapshot(&[]), Some(Vec::new()));
+    }
 }

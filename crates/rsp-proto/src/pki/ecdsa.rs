@@ -231,7 +231,8 @@ mod tests {
 
     #[test]
     fn other_curves_are_refused() {
-        let other = EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::SECP384R1).unwrap()).unwrap();
+        let other =
+            EcKey::generate(&openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::SECP384R1).unwrap()).unwrap();
         assert!(matches!(sign(&other, b"m"), Err(EcdsaError::UnsupportedCurve)));
         assert!(matches!(EcPublicKey::from_ec_key(&other), Err(EcdsaError::UnsupportedCurve)));
     }
